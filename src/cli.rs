@@ -1,0 +1,121 @@
+//! The command line (DESIGN.md, "Command line"): clap derive types only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::Format;
+
+#[derive(Debug, Parser)]
+#[command(name = "autosec", version, about = "An autonomous security analyst in a terminal", arg_required_else_help = true)]
+pub struct Cli {
+    /// Data directory (sled store); default: the platform data dir, or $AUTOSEC_DATA_DIR.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Config file (partial TOML over the embedded defaults); default: config.toml in the config dir.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Store raw IPs, emails and usernames (privacy mode is on by default). Recorded in the store.
+    #[arg(long, global = true)]
+    pub no_privacy: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest log files, directories (recursive) or `-` (stdin) into the store.
+    Ingest(IngestArgs),
+    /// Show records rejected by ingest (redacted), newest last.
+    Quarantine(QuarantineArgs),
+    /// Generate labelled datasets.
+    #[command(subcommand)]
+    Datasets(DatasetsCommand),
+    /// Configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files, directories or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Log format; `auto` detects it per file.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Keep tailing files (rotation-safe) until Ctrl-C.
+    #[arg(long)]
+    pub follow: bool,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Fault injection for resume tests: abort (like kill -9) after N events are handed to the store.
+    #[arg(long, hide = true, value_name = "N")]
+    pub abort_after_events: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct QuarantineArgs {
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Show at most N records (the newest).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Cloudtrail,
+    Syslog,
+    Jsonl,
+    Csv,
+}
+
+impl FormatArg {
+    pub fn forced(self) -> Option<Format> {
+        match self {
+            FormatArg::Auto => None,
+            FormatArg::Cloudtrail => Some(Format::Cloudtrail),
+            FormatArg::Syslog => Some(Format::Syslog),
+            FormatArg::Jsonl => Some(Format::Jsonl),
+            FormatArg::Csv => Some(Format::Csv),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetsCommand {
+    /// Write realistic labelled logs (CloudTrail, auth.log, JSON lines, CSV flows) and labels.jsonl.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 100_000)]
+    pub events: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Length of the simulated period in days.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Instances of each attack scenario.
+    #[arg(long, default_value_t = 4)]
+    pub attacks: u32,
+    /// A quiet benign period: no attacks, empty labels.
+    #[arg(long)]
+    pub benign: bool,
+    /// Start of the simulated period (RFC 3339).
+    #[arg(long, default_value = "2024-05-06T00:00:00Z")]
+    pub start: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (defaults + user file).
+    Show,
+}

@@ -1,0 +1,92 @@
+//! `autosec ingest` and `autosec quarantine`.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Result;
+
+use crate::cli::{IngestArgs, QuarantineArgs};
+use crate::config::Config;
+use crate::ingest::{self, IngestOptions};
+use crate::privacy::{Pseudonymiser, Redactor, VaultKeys};
+use crate::sanitize::visible;
+use crate::store::Store;
+
+/// Open the store and, with privacy on, the redactor over its pseudonym tables.
+pub fn open_engine(config: &Config, data_dir: &Path, privacy: bool) -> Result<(Store, Option<Redactor>)> {
+    let store = Store::open(data_dir, config.storage.cache_mb)?;
+    store.record_privacy(privacy)?;
+    let redactor = if privacy {
+        let keys = VaultKeys::load_or_create(&config.key_file()?)?;
+        let pseudo = Pseudonymiser::new(keys, &store, config.privacy.cache_entries);
+        Some(Redactor::new(Arc::new(pseudo), config.privacy.keep_accounts.clone()))
+    } else {
+        None
+    };
+    Ok((store, redactor))
+}
+
+pub fn ingest(config: &Config, data_dir: &Path, privacy_flag: bool, args: &IngestArgs) -> Result<u8> {
+    let privacy = privacy_flag && config.privacy.enabled;
+    let (store, redactor) = open_engine(config, data_dir, privacy)?;
+    if !privacy {
+        eprintln!("warning: privacy is OFF: raw IPs, emails and usernames are stored (recorded in the store)");
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    // First Ctrl-C: stop reading, store what was read, print the summary. Second: exit now.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let opts = IngestOptions {
+        paths: args.paths.clone(),
+        format: args.format.forced(),
+        follow: args.follow,
+        progress: !args.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
+        abort_after_events: args.abort_after_events,
+    };
+    let summary = ingest::run(&store, redactor, config, &opts, cancel)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print!("{}", summary.render_text());
+        if summary.rejected > 0 {
+            println!("  see them with: autosec quarantine");
+        }
+    }
+    // Exit 1 only when nothing could be read at all; a bad file among good ones is reported.
+    Ok(if summary.files == 0 && !summary.file_errors.is_empty() { 1 } else { 0 })
+}
+
+pub fn quarantine(config: &Config, data_dir: &Path, args: &QuarantineArgs) -> Result<u8> {
+    let store = Store::open(data_dir, config.storage.cache_mb)?;
+    let entries: Vec<_> = store.iter_quarantine().collect::<Result<_, _>>()?;
+    let skip = entries.len().saturating_sub(args.limit);
+    for q in &entries[skip..] {
+        if args.json {
+            println!("{}", serde_json::to_string(q)?);
+        } else {
+            let at = match (q.line, q.offset) {
+                (Some(line), _) => format!("line {line}"),
+                (None, offset) => format!("byte {offset}"),
+            };
+            println!(
+                "{} {}:{} {} — {}\n    {}",
+                q.at,
+                visible(&q.source),
+                at,
+                q.kind,
+                visible(&q.detail),
+                visible(&q.excerpt)
+            );
+        }
+    }
+    if !args.json {
+        println!("{} quarantined record(s) in total", entries.len());
+    }
+    Ok(0)
+}

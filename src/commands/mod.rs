@@ -1,0 +1,57 @@
+//! Command handlers: each turns parsed arguments into engine calls and prints the result.
+
+mod ingest;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{Cli, Command, ConfigCommand, DatasetsCommand};
+use crate::config::Config;
+
+/// Run a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    let config = Config::load(cli.config.as_deref())?;
+    let data_dir = match &cli.data_dir {
+        Some(d) => d.clone(),
+        None => crate::config::default_data_dir()?,
+    };
+    let Some(command) = cli.command else {
+        return Ok(2);
+    };
+    match command {
+        Command::Ingest(args) => ingest::ingest(&config, &data_dir, !cli.no_privacy, &args),
+        Command::Quarantine(args) => ingest::quarantine(&config, &data_dir, &args),
+        Command::Datasets(DatasetsCommand::Generate(args)) => generate(&args),
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", toml::to_string_pretty(&config)?);
+            Ok(0)
+        }
+    }
+}
+
+fn generate(args: &crate::cli::GenerateArgs) -> Result<u8> {
+    let start = chrono::DateTime::parse_from_rfc3339(&args.start)
+        .with_context(|| format!("--start {:?} is not an RFC 3339 time", args.start))?
+        .with_timezone(&chrono::Utc);
+    let opts = crate::datasets::GenerateOptions {
+        out: PathBuf::from(&args.out),
+        events: args.events,
+        seed: args.seed,
+        start,
+        days: args.days.max(1),
+        attacks_per_scenario: args.attacks,
+        benign_only: args.benign,
+    };
+    let summary = crate::datasets::generate(&opts)?;
+    println!(
+        "wrote {} events ({} attack events, {} labels, {:.1} MB) in {} files to {}",
+        summary.events,
+        summary.attack_events,
+        summary.labels,
+        summary.bytes as f64 / 1e6,
+        summary.files.len(),
+        args.out.display()
+    );
+    Ok(0)
+}

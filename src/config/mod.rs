@@ -1,0 +1,222 @@
+//! Settings: embedded TOML defaults patched by the user's file; unknown keys are errors.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The shipped defaults, embedded so the binary works with no files around it.
+pub const DEFAULTS: &str = include_str!("defaults.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub privacy: PrivacyConfig,
+    pub storage: StorageConfig,
+    pub ingest: IngestConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    pub enabled: bool,
+    pub keep_accounts: Vec<String>,
+    pub key_file: String,
+    pub cache_entries: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    pub cache_mb: u64,
+    pub chunk_events: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    pub max_line_bytes: usize,
+    pub workers: usize,
+    pub follow_poll_ms: u64,
+    pub mapping: FieldMapping,
+}
+
+/// Candidate field names per schema field, tried in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMapping {
+    pub timestamp: Vec<String>,
+    pub source_ip: Vec<String>,
+    pub user: Vec<String>,
+    pub action: Vec<String>,
+    pub resource: Vec<String>,
+    pub status: Vec<String>,
+}
+
+impl Config {
+    /// The embedded defaults alone.
+    pub fn defaults() -> Result<Config> {
+        toml::from_str(DEFAULTS).context("embedded defaults.toml is invalid")
+    }
+
+    /// Defaults patched by `user_toml` (a partial file); `origin` names it in errors.
+    pub fn from_patch(user_toml: &str, origin: &str) -> Result<Config> {
+        let mut base: toml::Table = toml::from_str(DEFAULTS).context("embedded defaults.toml")?;
+        let patch: toml::Table = toml::from_str(user_toml)
+            .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
+        merge(&mut base, patch);
+        let merged = toml::to_string(&base)?;
+        // Re-parse the user file on error so the message points at the user's line, not ours.
+        toml::from_str::<Config>(&merged).or_else(|_| {
+            toml::from_str::<PartialCheck>(user_toml)
+                .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
+            toml::from_str::<Config>(&merged).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
+        })
+    }
+
+    /// Load: `--config FILE` if given (must exist), else `config.toml` in the config dir if present.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(config_dir()?.join("config.toml")).filter(|p| p.exists()),
+        };
+        match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p)
+                    .with_context(|| format!("cannot read config file {}", p.display()))?;
+                Config::from_patch(&text, &p.display().to_string())
+            }
+            None => Config::defaults(),
+        }
+    }
+
+    /// The vault key path: `privacy.key_file`, or `vault.key` in the config dir.
+    pub fn key_file(&self) -> Result<PathBuf> {
+        if self.privacy.key_file.is_empty() {
+            Ok(config_dir()?.join("vault.key"))
+        } else {
+            Ok(PathBuf::from(&self.privacy.key_file))
+        }
+    }
+}
+
+/// Mirror of `Config` where every section and key is optional: validates a partial user file
+/// against the real key names and types, so errors name the user's own line and key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // only deserialised for validation
+struct PartialCheck {
+    privacy: Option<PartialPrivacy>,
+    storage: Option<PartialStorage>,
+    ingest: Option<PartialIngest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PartialPrivacy {
+    enabled: Option<bool>,
+    keep_accounts: Option<Vec<String>>,
+    key_file: Option<String>,
+    cache_entries: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PartialStorage {
+    cache_mb: Option<u64>,
+    chunk_events: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PartialIngest {
+    max_line_bytes: Option<usize>,
+    workers: Option<usize>,
+    follow_poll_ms: Option<u64>,
+    mapping: Option<PartialMapping>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PartialMapping {
+    timestamp: Option<Vec<String>>,
+    source_ip: Option<Vec<String>>,
+    user: Option<Vec<String>>,
+    action: Option<Vec<String>>,
+    resource: Option<Vec<String>>,
+    status: Option<Vec<String>>,
+}
+
+/// Deep-merge `patch` into `base`: tables merge key by key, everything else replaces.
+fn merge(base: &mut toml::Table, patch: toml::Table) {
+    for (key, value) in patch {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(p)) => merge(b, p),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+/// The config dir: `$AUTOSEC_CONFIG_DIR`, else the platform's (e.g. `~/.config/autosec`).
+pub fn config_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("AUTOSEC_CONFIG_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("dev", "autosec", "autosec")
+        .map(|d| d.config_dir().to_path_buf())
+        .context("cannot determine a config directory (no home directory?); set AUTOSEC_CONFIG_DIR")
+}
+
+/// The default data dir: `$AUTOSEC_DATA_DIR`, else the platform's (e.g. `~/.local/share/autosec`).
+pub fn default_data_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("AUTOSEC_DATA_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("dev", "autosec", "autosec")
+        .map(|d| d.data_dir().to_path_buf())
+        .context("cannot determine a data directory (no home directory?); use --data-dir")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let c = Config::defaults().unwrap();
+        assert!(c.privacy.enabled);
+        assert_eq!(c.storage.chunk_events, 512);
+    }
+
+    #[test]
+    fn partial_patch_overrides_one_key() {
+        let c = Config::from_patch("[storage]\ncache_mb = 8\n", "test.toml").unwrap();
+        assert_eq!(c.storage.cache_mb, 8);
+        assert_eq!(c.storage.chunk_events, 512);
+        assert!(c.privacy.enabled);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = Config::from_patch("[privacy]\nenabled = true\ncolour = 3\n", "my.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("my.toml"), "{err}");
+        assert!(err.contains("colour"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn bad_type_is_an_error() {
+        let err = Config::from_patch("[storage]\ncache_mb = \"big\"\n", "my.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cache_mb") || err.contains("line 2"), "{err}");
+    }
+}

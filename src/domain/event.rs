@@ -1,0 +1,98 @@
+//! `SecurityEvent`: the one schema every log format is normalised into (DESIGN.md, "unified schema").
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Free-form, format-specific fields (CloudTrail requestParameters, sshd auth method, CSV flow
+/// features …). Keys sort, so stored events are byte-for-byte reproducible.
+pub type Metadata = serde_json::Map<String, serde_json::Value>;
+
+/// Outcome of the logged operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Success,
+    Failed,
+    /// Authorisation refused (CloudTrail AccessDenied, sudo "not in sudoers").
+    Denied,
+    #[default]
+    Unknown,
+}
+
+/// The log format an event was parsed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Cloudtrail,
+    Syslog,
+    Jsonl,
+    Csv,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Cloudtrail => "cloudtrail",
+            Format::Syslog => "syslog",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an event came from, precise enough for anyone to find the original record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Origin {
+    /// File path (as given on the command line, made absolute) or stream name (`stdin`).
+    pub source: String,
+    /// 1-based line in the source (line-oriented formats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The record's own id (CloudTrail eventID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+}
+
+/// One normalised security event. `source_ip` and `user_id` hold pseudonyms when privacy is on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityEvent {
+    /// Monotonic id assigned by the store (0 until stored).
+    pub id: u64,
+    pub timestamp: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// "login", "sudo", "api_call" … or the CloudTrail eventName.
+    pub action: String,
+    pub resource: String,
+    pub status: Status,
+    #[serde(default)]
+    pub metadata: Metadata,
+    pub origin: Origin,
+    pub format: Format,
+}
+
+impl SecurityEvent {
+    /// A new event with empty optional fields; parsers fill in what their format has.
+    pub fn new(timestamp: DateTime<Utc>, action: impl Into<String>, format: Format) -> Self {
+        SecurityEvent {
+            id: 0,
+            timestamp,
+            source_ip: None,
+            user_id: None,
+            action: action.into(),
+            resource: String::new(),
+            status: Status::Unknown,
+            metadata: Metadata::new(),
+            origin: Origin::default(),
+            format,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Ingest: framing, format parsers, the parallel pipeline, and `--follow` tailing.
+
+pub mod cloudtrail;
+pub mod csv;
+pub mod fields;
+mod follow;
+pub mod jsonl;
+mod pipeline;
+pub mod reader;
+mod reject;
+pub mod sniff;
+pub mod source;
+mod summary;
+pub mod syslog;
+mod worker;
+
+pub use pipeline::{IngestOptions, run};
+pub use reject::{Reject, RejectKind};
+pub use summary::IngestSummary;

@@ -1,0 +1,332 @@
+//! The ingest pipeline: a reader frames sources into batches, workers parse and redact them in
+//! parallel, one writer stores them in order (events + quarantine + checkpoint atomically).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+
+use super::follow::Follower;
+use super::source::{self, Input, Opened};
+use super::summary::IngestSummary;
+use super::worker::{Item, ParsedBatch, WorkBatch, process};
+use crate::config::Config;
+use crate::domain::Format;
+use crate::privacy::Redactor;
+use crate::store::{Append, Checkpoint, EventWriter, Store};
+
+/// How to run an ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub paths: Vec<String>,
+    pub format: Option<Format>,
+    pub follow: bool,
+    /// Show a progress bar (the caller decides: only on a terminal).
+    pub progress: bool,
+    /// Fault injection for resume tests: abort the process (no flush, like `kill -9`) once
+    /// this many events have been handed to the store.
+    pub abort_after_events: Option<u64>,
+}
+
+/// Batches the reader hands out: big enough to amortise channel and transaction costs.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Ingest `opts.paths` into `store`. `redactor` is None only with privacy off. Returns when
+/// the inputs are consumed (or, with `follow`, when `cancel` is set), after a final flush.
+pub fn run(
+    store: &Store,
+    redactor: Option<Redactor>,
+    config: &Config,
+    opts: &IngestOptions,
+    cancel: Arc<AtomicBool>,
+) -> Result<IngestSummary> {
+    let started = Instant::now();
+    let stored_before = store.event_count()?;
+    let (inputs, file_errors) = source::expand(&opts.paths);
+    let workers = match config.ingest.workers {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        n => n,
+    };
+    let chunk_events = config.storage.chunk_events.max(16);
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let mut summary = IngestSummary { file_errors, privacy: redactor.is_some(), ..Default::default() };
+    let progress = make_progress(opts.progress, &inputs);
+
+    let (work_tx, work_rx) = bounded::<WorkBatch>(workers * 2);
+    let (done_tx, done_rx) = bounded::<Result<ParsedBatch>>(workers * 2);
+    let writer_result = std::thread::scope(|scope| -> Result<WriterStats> {
+        for _ in 0..workers {
+            let rx = work_rx.clone();
+            let tx = done_tx.clone();
+            let mapping = &config.ingest.mapping;
+            let redactor = redactor.as_ref();
+            scope.spawn(move || {
+                for batch in rx {
+                    if tx.send(process(batch, mapping, redactor)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        drop(work_rx);
+        let abort_after = opts.abort_after_events;
+        let writer = scope.spawn(move || write_loop(store, done_rx, abort_after));
+
+        let mut reader = Reader {
+            tx: work_tx,
+            seq: 0,
+            chunk_events,
+            max_line: config.ingest.max_line_bytes,
+            store,
+            redactor: redactor.as_ref(),
+            bytes: bytes_read.clone(),
+            cancel: &cancel,
+            progress: progress.as_ref(),
+        };
+        let mut follower = Follower::new(Duration::from_millis(config.ingest.follow_poll_ms.max(10)));
+        for input in &inputs {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            reader.ingest_input(input, opts.format, opts.follow, &mut summary, &mut follower);
+        }
+        if opts.follow {
+            follower.run(&mut reader, &opts.paths, opts.format, &mut summary);
+        }
+        drop(reader);
+        writer.join().map_err(|_| anyhow::anyhow!("ingest writer thread panicked"))?
+    });
+    if let Some(p) = &progress {
+        p.finish_and_clear();
+    }
+    let stats = writer_result?;
+    store.flush().context("final flush")?;
+    summary.events = stats.events;
+    summary.formats = stats.formats;
+    summary.rejected = stats.rejected;
+    summary.rejected_by_reason = stats.rejected_by_reason;
+    summary.bytes = bytes_read.load(Ordering::Relaxed);
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.events_per_sec = if summary.seconds > 0.0 { summary.events as f64 / summary.seconds } else { 0.0 };
+    summary.stored_events = store.event_count()?;
+    debug_assert!(summary.stored_events >= stored_before);
+    summary.data_dir = store.dir().display().to_string();
+    Ok(summary)
+}
+
+fn make_progress(enabled: bool, inputs: &[Input]) -> Option<indicatif::ProgressBar> {
+    if !enabled {
+        return None;
+    }
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Stdin => None,
+        })
+        .sum();
+    // Small inputs finish before a bar is worth drawing.
+    if total < 16 * 1024 * 1024 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} ingest [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
+}
+
+/// The reading side: opens sources and frames them into work batches.
+pub(super) struct Reader<'a> {
+    tx: Sender<WorkBatch>,
+    seq: u64,
+    chunk_events: usize,
+    max_line: usize,
+    store: &'a Store,
+    redactor: Option<&'a Redactor>,
+    bytes: Arc<AtomicU64>,
+    cancel: &'a AtomicBool,
+    progress: Option<&'a indicatif::ProgressBar>,
+}
+
+impl Reader<'_> {
+    /// Open one input and send all its records; with `follow`, hand it to the follower after.
+    pub(super) fn ingest_input(
+        &mut self,
+        input: &Input,
+        format: Option<Format>,
+        follow: bool,
+        summary: &mut IngestSummary,
+        follower: &mut Follower,
+    ) {
+        let opened = match input {
+            Input::Stdin => source::open_stdin(format, self.max_line),
+            Input::File(path) => {
+                source::open(path, false, format, self.max_line, self.store, self.redactor, self.bytes.clone())
+            }
+        };
+        let path_text = match input {
+            Input::Stdin => "-".to_string(),
+            Input::File(p) => p.display().to_string(),
+        };
+        let mut opened = match opened {
+            Ok(o) => o,
+            Err(error) => {
+                let path = match self.redactor {
+                    Some(r) => r.text(&path_text, &[]).map(|c| c.into_owned()).unwrap_or_default(),
+                    None => path_text,
+                };
+                summary.file_errors.push(source::FileError { path, error });
+                return;
+            }
+        };
+        summary.files += 1;
+        if opened.up_to_date {
+            summary.files_up_to_date += 1;
+        } else if opened.resumed_from.is_some() {
+            summary.files_resumed += 1;
+        }
+        if !opened.up_to_date
+            && let Err(e) = self.pump(&mut opened, true)
+        {
+            summary.file_errors.push(source::FileError { path: opened.ctx.name.clone(), error: e.to_string() });
+        }
+        if follow && let Input::File(path) = input {
+            follower.track(path.clone(), opened);
+        }
+    }
+
+    /// Send every record available now. `at_end` marks the source complete when input ends
+    /// (batch mode); tailing leaves an unfinished last line for the next poll.
+    pub(super) fn pump(&mut self, opened: &mut Opened, at_end: bool) -> std::io::Result<u64> {
+        let mut sent = 0;
+        loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Ok(sent);
+            }
+            let mut data = Vec::with_capacity(BATCH_BYTES + 4096);
+            let mut items = Vec::with_capacity(self.chunk_events);
+            let mut eof = false;
+            while items.len() < self.chunk_events && data.len() < BATCH_BYTES {
+                let start = data.len();
+                match opened.framer.next_into(&mut data, at_end)? {
+                    Some((pos, kind)) => items.push(Item { start, end: data.len(), line: pos.line, offset: pos.offset, kind }),
+                    None => {
+                        eof = true;
+                        break;
+                    }
+                }
+            }
+            if let Some(p) = self.progress {
+                p.set_position(self.bytes.load(Ordering::Relaxed));
+            }
+            let n = items.len() as u64;
+            if n > 0 || (eof && at_end) {
+                let (offset, line, records) = opened.framer.progress();
+                let checkpoint = opened.ctx.key.as_ref().map(|_| Checkpoint {
+                    offset,
+                    line,
+                    records,
+                    fingerprint: opened.fingerprint.0.clone(),
+                    fingerprint_len: opened.fingerprint.1,
+                    complete: eof && at_end,
+                });
+                let batch = WorkBatch { seq: self.seq, source: opened.ctx.clone(), data, items, checkpoint };
+                self.seq += 1;
+                if self.tx.send(batch).is_err() {
+                    return Err(std::io::Error::other("ingest pipeline stopped"));
+                }
+                sent += n;
+            }
+            if eof {
+                return Ok(sent);
+            }
+        }
+    }
+
+    /// Reopen a followed path after rotation (`fresh`: after truncation, ignore the checkpoint).
+    pub(super) fn open_for_follow(&self, path: &std::path::Path, format: Option<Format>, fresh: bool) -> Result<Opened, String> {
+        source::open(path, fresh, format, self.max_line, self.store, self.redactor, self.bytes.clone())
+    }
+
+    pub(super) fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Default)]
+struct WriterStats {
+    events: u64,
+    formats: BTreeMap<String, u64>,
+    rejected: u64,
+    rejected_by_reason: BTreeMap<String, u64>,
+}
+
+/// Store parsed batches in reading order; flush when the pipeline goes idle (tailing) and at
+/// the end, so checkpoints are durable with the events they cover.
+fn write_loop(store: &Store, rx: Receiver<Result<ParsedBatch>>, abort_after: Option<u64>) -> Result<WriterStats> {
+    let mut writer = EventWriter::new(store)?;
+    let mut stats = WriterStats::default();
+    let mut pending: BTreeMap<u64, ParsedBatch> = BTreeMap::new();
+    let mut next_seq = 0u64;
+    let mut dirty = false;
+    let mut first_error = None;
+    loop {
+        let batch = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(b) => b,
+            Err(RecvTimeoutError::Timeout) => {
+                if dirty {
+                    store.flush()?;
+                    dirty = false;
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                // Keep draining so the reader and workers can finish; report the first error.
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
+        pending.insert(batch.seq, batch);
+        while let Some(mut b) = pending.remove(&next_seq) {
+            next_seq += 1;
+            if first_error.is_some() {
+                continue;
+            }
+            let checkpoint_key = b.source.key.clone();
+            writer.append(Append {
+                source: &b.source.name,
+                events: &mut b.events,
+                quarantine: &b.quarantine,
+                checkpoint: checkpoint_key.as_deref().zip(b.checkpoint.as_ref()),
+            })?;
+            dirty = true;
+            for ev in &b.events {
+                *stats.formats.entry(ev.format.as_str().to_string()).or_default() += 1;
+            }
+            stats.events += b.events.len() as u64;
+            stats.rejected += b.quarantine.len() as u64;
+            for q in &b.quarantine {
+                *stats.rejected_by_reason.entry(q.kind.as_str().to_string()).or_default() += 1;
+            }
+            if abort_after.is_some_and(|n| stats.events >= n) {
+                std::process::abort();
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    store.flush()?;
+    Ok(stats)
+}

@@ -1,0 +1,231 @@
+//! Inputs: expanding paths and directories, opening a file as a framed source, and finding
+//! where a previous run stopped (its checkpoint).
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use chrono::{DateTime, Utc};
+
+use super::reader::{FrameKind, LineReader, RecordsReader, Stream, open_file};
+use super::sniff::{SourceKind, detect};
+use crate::domain::Format;
+use crate::privacy::Redactor;
+use crate::store::{Checkpoint, Store};
+
+/// One input to ingest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+/// A file that could not be ingested at all, with the reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileError {
+    pub path: String,
+    pub error: String,
+}
+
+/// Expand command-line paths: files as given, directories recursively (sorted, hidden
+/// entries skipped), `-` as stdin. Missing paths become file errors, not a failed run.
+pub fn expand(paths: &[String]) -> (Vec<Input>, Vec<FileError>) {
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        walk(Path::new(p), &mut inputs, &mut errors);
+    }
+    (inputs, errors)
+}
+
+fn walk(path: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<FileError>) {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => match std::fs::read_dir(path) {
+            Ok(entries) => {
+                let mut children: Vec<PathBuf> = entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                    .collect();
+                children.sort();
+                for child in children {
+                    walk(&child, inputs, errors);
+                }
+            }
+            Err(e) => errors.push(FileError { path: path.display().to_string(), error: e.to_string() }),
+        },
+        Ok(_) => inputs.push(Input::File(path.to_path_buf())),
+        Err(e) => errors.push(FileError { path: path.display().to_string(), error: e.to_string() }),
+    }
+}
+
+/// Everything a worker needs to parse one source's records.
+#[derive(Debug)]
+pub struct SourceCtx {
+    /// The source as stored in `origin.source` (absolute path, redacted when privacy is on).
+    pub name: String,
+    /// Checkpoint key (None for stdin, which cannot resume).
+    pub key: Option<Vec<u8>>,
+    pub kind: SourceKind,
+    /// When the file was last written: RFC 3164 timestamps take their year from it.
+    pub reference: DateTime<Utc>,
+    pub csv_header: Option<Vec<String>>,
+}
+
+/// The framer for a source.
+pub enum Framer {
+    Lines(LineReader),
+    Records(RecordsReader),
+}
+
+impl Framer {
+    pub fn next_into(&mut self, out: &mut Vec<u8>, eof_ends_line: bool) -> std::io::Result<Option<(super::reader::Position, FrameKind)>> {
+        match self {
+            Framer::Lines(r) => r.next_into(out, eof_ends_line),
+            Framer::Records(r) => r.next_into(out),
+        }
+    }
+
+    /// The checkpoint fields for what has been consumed so far.
+    pub fn progress(&self) -> (u64, u64, u64) {
+        match self {
+            Framer::Lines(r) => (r.offset, r.line, 0),
+            Framer::Records(r) => (r.offset, 0, r.records),
+        }
+    }
+}
+
+/// An opened source, positioned after what earlier runs stored.
+pub struct Opened {
+    pub ctx: Arc<SourceCtx>,
+    pub framer: Framer,
+    /// Fingerprint to store in checkpoints.
+    pub fingerprint: (String, u64),
+    /// The source was already fully ingested and has not changed.
+    pub up_to_date: bool,
+    pub resumed_from: Option<Checkpoint>,
+}
+
+const FINGERPRINT_LEN: usize = 1024;
+
+/// Open `path`, detect its format (or use `forced`), and skip what its checkpoint covers
+/// (unless `ignore_checkpoint`: a file truncated in place holds only new content).
+pub fn open(
+    path: &Path,
+    ignore_checkpoint: bool,
+    forced: Option<Format>,
+    max_line: usize,
+    store: &Store,
+    redactor: Option<&Redactor>,
+    counter: Arc<AtomicU64>,
+) -> Result<Opened, String> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let raw_name = abs.display().to_string();
+    let name = match redactor {
+        Some(r) => r.text(&raw_name, &[]).map_err(|e| e.to_string())?.into_owned(),
+        None => raw_name,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_string());
+    }
+    let reference = meta.modified().map(DateTime::<Utc>::from).unwrap_or_else(|_| Utc::now());
+    let (mut stream, gz) = open_file(path, counter).map_err(|e| e.to_string())?;
+    let head = stream.fill_buf().map_err(|e| format!("cannot read: {e}"))?.to_vec();
+    if head.is_empty() {
+        return Err("empty file".to_string());
+    }
+    let kind = detect(&head, path, forced).ok_or_else(|| {
+        "unknown format: not CloudTrail JSON, JSON lines, syslog or CSV (use --format to force one)".to_string()
+    })?;
+    let fp_len = head.len().min(FINGERPRINT_LEN);
+    let fingerprint = fingerprint_of(redactor, &head[..fp_len]);
+    let key = name.as_bytes().to_vec();
+    let previous = if ignore_checkpoint { None } else { store.checkpoint(&key).map_err(|e| e.to_string())? };
+    let resume = previous.filter(|cp| {
+        let len = cp.fingerprint_len as usize;
+        len <= head.len() && fingerprint_of(redactor, &head[..len]) == cp.fingerprint
+    });
+    let ctx_header;
+    let mut framer = match kind {
+        SourceKind::CloudTrailDocument => Framer::Records(RecordsReader::new(stream, max_line)),
+        _ => Framer::Lines(LineReader::new(stream, max_line, 0, 0)),
+    };
+    // A CSV's header is its first line, read again on every run.
+    if kind == SourceKind::Csv {
+        let mut buf = Vec::new();
+        match framer.next_into(&mut buf, true) {
+            Ok(Some((_, FrameKind::Record))) => {
+                ctx_header = Some(super::csv::split(&buf).map_err(|e| format!("bad CSV header: {e}"))?);
+            }
+            _ => return Err("CSV file has no readable header line".to_string()),
+        }
+    } else {
+        ctx_header = None;
+    }
+    let up_to_date = resume.as_ref().is_some_and(|cp| cp.complete && (gz || cp.offset >= meta.len()));
+    if let Some(cp) = &resume
+        && !up_to_date
+    {
+        skip_to(&mut framer, cp).map_err(|e| format!("cannot resume: {e}"))?;
+    }
+    let ctx = SourceCtx { name, key: Some(key), kind, reference, csv_header: ctx_header };
+    Ok(Opened { ctx: Arc::new(ctx), framer, fingerprint: (fingerprint, fp_len as u64), up_to_date, resumed_from: resume })
+}
+
+/// Position `framer` at checkpoint `cp`.
+fn skip_to(framer: &mut Framer, cp: &Checkpoint) -> std::io::Result<()> {
+    match framer {
+        Framer::Lines(r) => {
+            let already = r.offset;
+            r.skip_bytes(cp.offset.saturating_sub(already))?;
+            r.offset = cp.offset.max(already);
+            r.line = cp.line.max(r.line);
+        }
+        Framer::Records(r) => {
+            let mut scratch = Vec::new();
+            while r.records < cp.records {
+                scratch.clear();
+                if r.next_into(&mut scratch)?.is_none() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keyed when privacy is on (a plain hash of a short log head could be guessed).
+fn fingerprint_of(redactor: Option<&Redactor>, bytes: &[u8]) -> String {
+    use sha2::Digest;
+    match redactor {
+        Some(r) => hex::encode(&r.pseudonymiser().keys().mac(bytes)[..16]),
+        None => hex::encode(&sha2::Sha256::digest(bytes)[..16]),
+    }
+}
+
+/// Stdin as a source: no checkpoint, format detected from the first bytes.
+pub fn open_stdin(forced: Option<Format>, max_line: usize) -> Result<Opened, String> {
+    let mut stream: Stream = Box::new(std::io::BufReader::with_capacity(256 * 1024, std::io::stdin()));
+    let head = stream.fill_buf().map_err(|e| e.to_string())?.to_vec();
+    let kind = detect(&head, Path::new("stdin"), forced)
+        .ok_or_else(|| "unknown format on stdin (use --format)".to_string())?;
+    let mut framer = match kind {
+        SourceKind::CloudTrailDocument => Framer::Records(RecordsReader::new(stream, max_line)),
+        _ => Framer::Lines(LineReader::new(stream, max_line, 0, 0)),
+    };
+    let mut csv_header = None;
+    if kind == SourceKind::Csv {
+        let mut buf = Vec::new();
+        if let Ok(Some((_, FrameKind::Record))) = framer.next_into(&mut buf, true) {
+            csv_header = Some(super::csv::split(&buf).map_err(|e| format!("bad CSV header: {e}"))?);
+        }
+    }
+    let ctx = SourceCtx { name: "stdin".into(), key: None, kind, reference: Utc::now(), csv_header };
+    Ok(Opened { ctx: Arc::new(ctx), framer, fingerprint: (String::new(), 0), up_to_date: false, resumed_from: None })
+}

@@ -1,0 +1,77 @@
+//! What an ingest run did: the figures printed at the end (text or one JSON object).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::source::FileError;
+
+/// The result of `autosec ingest`. `events` counts events newly stored by this run, so a
+/// re-run over the same files reports 0.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestSummary {
+    /// Sources read (including ones found already up to date).
+    pub files: u64,
+    /// Sources skipped because an earlier run stored all of them.
+    pub files_up_to_date: u64,
+    /// Sources resumed from an earlier run's checkpoint.
+    pub files_resumed: u64,
+    pub events: u64,
+    /// New events per format.
+    pub formats: BTreeMap<String, u64>,
+    pub rejected: u64,
+    /// Rejected records per reason (`malformed_json`, `line_too_long` …).
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Files that could not be read at all.
+    pub file_errors: Vec<FileError>,
+    /// Bytes read from the inputs (compressed size for .gz).
+    pub bytes: u64,
+    pub seconds: f64,
+    pub events_per_sec: f64,
+    pub privacy: bool,
+    /// Total events in the store after the run.
+    pub stored_events: u64,
+    pub data_dir: String,
+}
+
+impl IngestSummary {
+    /// Human-readable summary (all log-derived text passes the sanitiser).
+    pub fn render_text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "ingested {} new events from {} file(s) in {:.2}s ({:.0} events/s){}",
+            self.events,
+            self.files,
+            self.seconds,
+            self.events_per_sec,
+            if self.privacy { "" } else { "  [PRIVACY OFF: raw values stored]" }
+        );
+        if !self.formats.is_empty() {
+            let parts: Vec<String> = self.formats.iter().map(|(f, n)| format!("{f} {n}")).collect();
+            let _ = writeln!(out, "  by format: {}", parts.join(", "));
+        }
+        if self.files_up_to_date > 0 || self.files_resumed > 0 {
+            let _ = writeln!(
+                out,
+                "  {} file(s) already ingested, {} resumed from a checkpoint",
+                self.files_up_to_date, self.files_resumed
+            );
+        }
+        if self.rejected > 0 {
+            let parts: Vec<String> = self.rejected_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            let _ = writeln!(out, "  rejected {} record(s), quarantined: {}", self.rejected, parts.join(", "));
+        }
+        for e in &self.file_errors {
+            let _ = writeln!(
+                out,
+                "  error: {}: {}",
+                crate::sanitize::visible(&e.path),
+                crate::sanitize::visible(&e.error)
+            );
+        }
+        let _ = writeln!(out, "  store: {} events in {}", self.stored_events, crate::sanitize::visible(&self.data_dir));
+        out
+    }
+}

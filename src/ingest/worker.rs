@@ -1,0 +1,175 @@
+//! Parse + redact: turns a batch of framed records into events and quarantine entries.
+//! Runs on every core; owns no shared state but the pseudonymiser.
+
+use std::sync::Arc;
+
+use super::reader::FrameKind;
+use super::sniff::SourceKind;
+use super::source::SourceCtx;
+use super::syslog::SyslogParser;
+use super::{Reject, RejectKind, cloudtrail, csv, jsonl};
+use crate::config::FieldMapping;
+use crate::domain::SecurityEvent;
+use crate::privacy::Redactor;
+use crate::sanitize;
+use crate::store::{Checkpoint, QuarantineEntry};
+
+/// One framed record inside a batch's shared buffer.
+pub struct Item {
+    pub start: usize,
+    pub end: usize,
+    pub line: Option<u64>,
+    pub offset: u64,
+    pub kind: FrameKind,
+}
+
+/// Records of one source, handed from the reader to a worker.
+pub struct WorkBatch {
+    pub seq: u64,
+    pub source: Arc<SourceCtx>,
+    pub data: Vec<u8>,
+    pub items: Vec<Item>,
+    /// Where the source stands once this batch is stored.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// A worker's output for one batch.
+pub struct ParsedBatch {
+    pub seq: u64,
+    pub source: Arc<SourceCtx>,
+    pub events: Vec<SecurityEvent>,
+    pub quarantine: Vec<QuarantineEntry>,
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// Raw bytes of a rejected record kept (sealed in the vault) for later inspection.
+const SEAL_LIMIT: usize = 64 * 1024;
+/// Bytes of a rejected record shown (redacted) in its excerpt.
+const EXCERPT_LIMIT: usize = 512;
+
+pub fn process(batch: WorkBatch, mapping: &FieldMapping, redactor: Option<&Redactor>) -> anyhow::Result<ParsedBatch> {
+    let mut events = Vec::with_capacity(batch.items.len());
+    let mut quarantine = Vec::new();
+    let ctx = &batch.source;
+    let mut syslog = SyslogParser::new(ctx.reference);
+    for item in &batch.items {
+        let bytes = &batch.data[item.start..item.end];
+        let parsed = match item.kind {
+            FrameKind::Record => parse_record(ctx, bytes, mapping, &mut syslog),
+            FrameKind::TooLong { len } => Err(Reject::new(
+                RejectKind::LineTooLong,
+                format!("record of {len} bytes exceeds ingest.max_line_bytes"),
+            )),
+            FrameKind::Truncated => Err(Reject::new(RejectKind::Truncated, "input ends inside this record")),
+            FrameKind::NotObject => Err(Reject::new(RejectKind::MalformedJson, "a Records element is not an object")),
+        };
+        match parsed {
+            Ok(mut ev) => {
+                ev.origin.source = ctx.name.clone();
+                ev.origin.line = item.line;
+                if let Some(r) = redactor {
+                    r.redact_event(&mut ev)?;
+                }
+                events.push(ev);
+            }
+            Err(reject) => quarantine.push(quarantine_entry(ctx, item, bytes, reject, redactor)?),
+        }
+    }
+    Ok(ParsedBatch { seq: batch.seq, source: batch.source, events, quarantine, checkpoint: batch.checkpoint })
+}
+
+fn parse_record(
+    ctx: &SourceCtx,
+    bytes: &[u8],
+    mapping: &FieldMapping,
+    syslog: &mut SyslogParser,
+) -> Result<SecurityEvent, Reject> {
+    if is_binary(bytes) {
+        return Err(Reject::new(RejectKind::Binary, "record holds NUL or mostly unprintable bytes"));
+    }
+    match ctx.kind {
+        SourceKind::CloudTrailDocument => cloudtrail::parse(bytes),
+        SourceKind::JsonLines => {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Err(Reject::new(RejectKind::MalformedJson, "blank line"));
+            }
+            jsonl::parse(bytes, mapping)
+        }
+        SourceKind::Csv => csv::parse(bytes, ctx.csv_header.as_deref().unwrap_or_default(), mapping),
+        // Syslog lines with stray non-UTF-8 bytes are kept (decoded lossily and flagged):
+        // rejecting them would let an attacker hide a login behind one bad byte.
+        SourceKind::Syslog => match std::str::from_utf8(bytes) {
+            Ok(line) => syslog.parse(line),
+            Err(_) => {
+                let line = String::from_utf8_lossy(bytes);
+                let mut ev = syslog.parse(&line)?;
+                ev.metadata.insert("invalid_utf8".into(), serde_json::Value::Bool(true));
+                Ok(ev)
+            }
+        },
+    }
+}
+
+/// NUL anywhere, or more than a quarter of the bytes are control codes other than
+/// tab/newline/escape (escape sequences are hostile text, not binary: they are kept and
+/// made visible on output).
+fn is_binary(bytes: &[u8]) -> bool {
+    if memchr::memchr(0, bytes).is_some() {
+        return true;
+    }
+    let controls = bytes
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x1b))
+        .count();
+    controls * 4 > bytes.len()
+}
+
+/// A quarantine record that never holds the raw bytes in the clear: the excerpt is redacted
+/// (and sanitised) and the raw record is sealed in the vault.
+fn quarantine_entry(
+    ctx: &SourceCtx,
+    item: &Item,
+    bytes: &[u8],
+    reject: Reject,
+    redactor: Option<&Redactor>,
+) -> anyhow::Result<QuarantineEntry> {
+    let head = &bytes[..bytes.len().min(EXCERPT_LIMIT)];
+    let text = String::from_utf8_lossy(head);
+    let (excerpt, vault_id) = match redactor {
+        Some(r) => {
+            let redacted = r.quarantine_text(&text)?;
+            let id = format!("quarantine:{}", hex::encode(&r.pseudonymiser().keys().mac(bytes)[..12]));
+            r.pseudonymiser().seal_blob(&id, &bytes[..bytes.len().min(SEAL_LIMIT)])?;
+            (redacted, Some(id))
+        }
+        None => (text.into_owned(), None),
+    };
+    let length = match item.kind {
+        FrameKind::TooLong { len } => len,
+        _ => bytes.len() as u64,
+    };
+    Ok(QuarantineEntry {
+        kind: reject.kind,
+        detail: sanitize::visible(&reject.detail).into_owned(),
+        source: ctx.name.clone(),
+        line: item.line,
+        offset: item.offset,
+        length,
+        excerpt: sanitize::visible_prefix(&excerpt, EXCERPT_LIMIT * 2),
+        vault_id,
+        at: chrono::Utc::now().to_rfc3339(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_detection() {
+        assert!(is_binary(b"abc\0def"));
+        assert!(is_binary(&[1, 2, 3, 4, b'a']));
+        assert!(!is_binary(b"login \x1b[31mred\x1b[0m ok"));
+        assert!(!is_binary(b"plain text"));
+    }
+}

@@ -1,0 +1,15 @@
+//! AutoSec: an autonomous security analyst in a terminal. The engine (ingest → store, with
+//! detection, explanation and response to come) knows nothing about terminals; the CLI is one
+//! front end over it.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod datasets;
+pub mod domain;
+pub mod ingest;
+pub mod privacy;
+pub mod sanitize;
+pub mod store;
+
+pub use commands::run;

@@ -1,0 +1,182 @@
+//! Privacy: consistent pseudonyms for IPs, emails, usernames and hosts; raw values only in the vault.
+
+mod redact;
+mod tokens;
+mod vault;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::{Context, Result};
+
+pub use redact::{Redactor, USER_KEYS};
+pub use tokens::{Kind, format_token, is_token, letters};
+pub use vault::VaultKeys;
+
+/// Maps raw values to stable tokens. The same value always gets the same token (persisted in
+/// sled, keyed by HMAC), tokens are never reused (per-kind counters), and the raw value is kept
+/// only AEAD-encrypted in the `vault` tree. Safe to share between worker threads.
+pub struct Pseudonymiser {
+    keys: VaultKeys,
+    pseudonyms: sled::Tree,
+    vault: sled::Tree,
+    meta: sled::Tree,
+    cache: RwLock<HashMap<(Kind, Box<str>), Arc<str>>>,
+    cache_limit: usize,
+    /// Serialises token assignment so two threads never give one value two tokens.
+    assign: Mutex<()>,
+}
+
+impl Pseudonymiser {
+    pub fn new(keys: VaultKeys, store: &crate::store::Store, cache_limit: usize) -> Self {
+        Pseudonymiser {
+            keys,
+            pseudonyms: store.pseudonyms.clone(),
+            vault: store.vault.clone(),
+            meta: store.meta.clone(),
+            cache: RwLock::new(HashMap::new()),
+            cache_limit: cache_limit.max(1024),
+            assign: Mutex::new(()),
+        }
+    }
+
+    pub fn keys(&self) -> &VaultKeys {
+        &self.keys
+    }
+
+    /// The token for `raw` of `kind`, assigning (and persisting) a new one on first sight.
+    pub fn token(&self, kind: Kind, raw: &str) -> Result<Arc<str>> {
+        let norm = normalise(kind, raw);
+        if let Ok(cache) = self.cache.read()
+            && let Some(t) = cache.get(&(kind, Box::from(norm.as_str())))
+        {
+            return Ok(t.clone());
+        }
+        let token = self.lookup_or_assign(kind, &norm)?;
+        if let Ok(mut cache) = self.cache.write() {
+            // Bounded memory: a full cache is dropped wholesale; misses fall back to sled.
+            if cache.len() >= self.cache_limit {
+                cache.clear();
+            }
+            cache.insert((kind, norm.into_boxed_str()), token.clone());
+        }
+        Ok(token)
+    }
+
+    /// The token for `raw` if it was ever assigned, without assigning one.
+    pub fn existing(&self, kind: Kind, raw: &str) -> Result<Option<String>> {
+        let norm = normalise(kind, raw);
+        let key = self.keys.lookup_key(kind as u8, &norm);
+        Ok(self
+            .pseudonyms
+            .get(key)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// The raw value behind a token (for live response actions; never for display).
+    pub fn resolve(&self, token: &str) -> Result<Option<String>> {
+        match self.vault.get(token.as_bytes())? {
+            None => Ok(None),
+            Some(sealed) => {
+                let plain = self.keys.open(token.as_bytes(), &sealed)?;
+                Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+            }
+        }
+    }
+
+    /// Encrypt arbitrary raw content (a quarantined record) into the vault under `id`.
+    pub fn seal_blob(&self, id: &str, raw: &[u8]) -> Result<()> {
+        let sealed = self.keys.seal(id.as_bytes(), raw)?;
+        self.vault.insert(id.as_bytes(), sealed)?;
+        Ok(())
+    }
+
+    fn lookup_or_assign(&self, kind: Kind, norm: &str) -> Result<Arc<str>> {
+        let key = self.keys.lookup_key(kind as u8, norm);
+        if let Some(v) = self.pseudonyms.get(key)? {
+            return Ok(Arc::from(String::from_utf8_lossy(&v).as_ref()));
+        }
+        let _guard = self.assign.lock().map_err(|_| anyhow::anyhow!("pseudonymiser lock poisoned"))?;
+        if let Some(v) = self.pseudonyms.get(key)? {
+            return Ok(Arc::from(String::from_utf8_lossy(&v).as_ref()));
+        }
+        let n = next_counter(&self.meta, kind.counter_key())?;
+        let token = format_token(kind, n, norm);
+        // Vault first: a token must never exist without its raw value being recoverable.
+        let sealed = self.keys.seal(token.as_bytes(), norm.as_bytes())?;
+        self.vault.insert(token.as_bytes(), sealed)?;
+        self.pseudonyms.insert(key, token.as_bytes())?;
+        Ok(Arc::from(token.as_str()))
+    }
+}
+
+/// Same value, same token: IPs in canonical form, emails case-folded; usernames are
+/// case-sensitive on Unix, so they are kept as is.
+fn normalise(kind: Kind, raw: &str) -> String {
+    match kind {
+        Kind::Ip => raw
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|_| raw.to_string()),
+        Kind::Email | Kind::Host => raw.to_ascii_lowercase(),
+        Kind::User => raw.to_string(),
+    }
+}
+
+fn next_counter(meta: &sled::Tree, key: &str) -> Result<u64> {
+    let updated = meta
+        .update_and_fetch(key, |old| {
+            let n = old
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some((n + 1).to_be_bytes().to_vec())
+        })
+        .context("pseudonym counter")?;
+    Ok(updated
+        .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, crate::store::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path(), 8).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn tokens_are_consistent_unique_and_persistent() {
+        let (dir, store) = setup();
+        let p = Pseudonymiser::new(VaultKeys::from_master(&[3; 32]), &store, 10);
+        let a = p.token(Kind::Ip, "10.0.0.1").unwrap();
+        let b = p.token(Kind::Ip, "10.0.0.2").unwrap();
+        assert_eq!(&*a, "IP_ADDRESS_1");
+        assert_eq!(&*b, "IP_ADDRESS_2");
+        assert_eq!(p.token(Kind::Ip, "10.0.0.1").unwrap(), a);
+        assert_eq!(&*p.token(Kind::Email, "alice@company.com").unwrap(), "user1***@company.com");
+        assert_eq!(&*p.token(Kind::Email, "bob@company.com").unwrap(), "user2***@company.com");
+        assert_eq!(&*p.token(Kind::User, "carol").unwrap(), "USER_A");
+        assert_eq!(p.resolve("IP_ADDRESS_2").unwrap().as_deref(), Some("10.0.0.2"));
+        drop(p);
+        drop(store);
+        let store = crate::store::Store::open(dir.path(), 8).unwrap();
+        let p = Pseudonymiser::new(VaultKeys::from_master(&[3; 32]), &store, 10);
+        assert_eq!(&*p.token(Kind::Ip, "10.0.0.2").unwrap(), "IP_ADDRESS_2");
+        assert_eq!(&*p.token(Kind::Ip, "10.0.0.3").unwrap(), "IP_ADDRESS_3");
+    }
+
+    #[test]
+    fn bounded_cache_still_consistent() {
+        let (_dir, store) = setup();
+        let p = Pseudonymiser::new(VaultKeys::from_master(&[3; 32]), &store, 0);
+        let first: Vec<_> = (0..3000).map(|i| p.token(Kind::User, &format!("u{i}")).unwrap()).collect();
+        let again: Vec<_> = (0..3000).map(|i| p.token(Kind::User, &format!("u{i}")).unwrap()).collect();
+        assert_eq!(first, again);
+        assert!(p.cache.read().unwrap().len() <= 1024);
+    }
+}

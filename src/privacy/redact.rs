@@ -1,0 +1,387 @@
+//! Redaction of whole events and of free text: structured fields by type, free text by pattern.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::{Arc, LazyLock};
+
+use anyhow::Result;
+use regex::Regex;
+use serde_json::Value;
+
+use super::{Kind, Pseudonymiser, is_token};
+use crate::domain::SecurityEvent;
+
+/// Metadata keys whose string values are account names (compared case-insensitively).
+pub const USER_KEYS: &[&str] = &[
+    "username",
+    "user_name",
+    "user",
+    "target_user",
+    "logname",
+    "ruser",
+    "rolesessionname",
+    "newusername",
+    "email",
+    "user_email",
+    "principal",
+];
+
+/// One pass finds every candidate: emails, IPv6, IPv4, and names after a user context
+/// (`arn:…:user/`, `assumed-role/Role/`, `/home/`, `user=` …). Matches are classified after
+/// the fact, which keeps the regex capture-free (DFA-fast).
+static CANDIDATES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"arn:aws:iam::\d*:user/(?:[\w+=,.@-]+/)*[\w+=,.@-]+",
+        r"|arn:aws:sts::\d*:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+",
+        r"|/(?:home|Users)/[\w.@+-]+",
+        r"|(?i:\b(?:user|username|user_name|logname|ruser|login)\s?[=:]\s?)[\w.@+-]+",
+        r#"|(?i:"(?:user|username|user_name|user_id|userid|login|account|principal|email)"\s*:\s*")[^"\\]+"#,
+        r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+        r"|(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?",
+        r"|\b(?:\d{1,3}\.){3}\d{1,3}\b",
+    ))
+    .unwrap_or_else(|e| panic!("redaction regex is invalid: {e}"))
+});
+
+/// Applies a `Pseudonymiser` to events and text.
+#[derive(Clone)]
+pub struct Redactor {
+    pseudo: Arc<Pseudonymiser>,
+    keep_accounts: Arc<Vec<String>>,
+}
+
+impl Redactor {
+    pub fn new(pseudo: Arc<Pseudonymiser>, keep_accounts: Vec<String>) -> Self {
+        Redactor { pseudo, keep_accounts: Arc::new(keep_accounts) }
+    }
+
+    pub fn pseudonymiser(&self) -> &Pseudonymiser {
+        &self.pseudo
+    }
+
+    /// Pseudonymise every field of `ev` that can hold PII, in place.
+    pub fn redact_event(&self, ev: &mut SecurityEvent) -> Result<()> {
+        let mut known: Vec<String> = Vec::new();
+        if let Some(user) = ev.user_id.take() {
+            if !self.is_kept(&user) && !is_token(&user) {
+                known.push(user.clone());
+            }
+            ev.user_id = Some(self.account(&user)?);
+        }
+        collect_known_users(&ev.metadata, &mut known);
+        known.retain(|u| !self.is_kept(u) && !is_token(u) && !u.is_empty());
+        if let Some(ip) = ev.source_ip.take() {
+            ev.source_ip = Some(self.address(&ip)?);
+        }
+        if let Cow::Owned(s) = self.text(&ev.resource, &known)? {
+            ev.resource = s;
+        }
+        if let Cow::Owned(s) = self.text(&ev.action, &known)? {
+            ev.action = s;
+        }
+        for (key, value) in ev.metadata.iter_mut() {
+            self.value(key, value, &known)?;
+        }
+        if let Some(rid) = &ev.origin.record_id
+            && let Cow::Owned(s) = self.text(rid, &known)?
+        {
+            ev.origin.record_id = Some(s);
+        }
+        Ok(())
+    }
+
+    /// An account name (username, email, ARN, or `Role/session`) as a token.
+    pub fn account(&self, raw: &str) -> Result<String> {
+        if raw.is_empty() || self.is_kept(raw) || is_token(raw) {
+            return Ok(raw.to_string());
+        }
+        if raw.starts_with("arn:") {
+            return Ok(self.text(raw, &[])?.into_owned());
+        }
+        if let Some((role, session)) = raw.split_once('/') {
+            return Ok(format!("{}/{}", role, self.account(session)?));
+        }
+        if looks_like_email(raw) {
+            return Ok(self.pseudo.token(Kind::Email, raw)?.to_string());
+        }
+        Ok(self.pseudo.token(Kind::User, raw)?.to_string())
+    }
+
+    /// A source address: IPs become `IP_ADDRESS_n`; AWS service names stay; other hosts `HOST_n`.
+    pub fn address(&self, raw: &str) -> Result<String> {
+        let trimmed = raw.trim();
+        if is_token(trimmed) || trimmed.is_empty() {
+            return Ok(trimmed.to_string());
+        }
+        if trimmed.parse::<IpAddr>().is_ok() {
+            return Ok(self.pseudo.token(Kind::Ip, trimmed)?.to_string());
+        }
+        if is_service_name(trimmed) {
+            return Ok(trimmed.to_string());
+        }
+        Ok(self.pseudo.token(Kind::Host, trimmed)?.to_string())
+    }
+
+    /// Redact free text: IPs, emails, names in user contexts, and each of `known` users.
+    pub fn text<'a>(&self, s: &'a str, known: &[String]) -> Result<Cow<'a, str>> {
+        let mut out = if might_hold_pii(s) { self.patterns(s)? } else { Cow::Borrowed(s) };
+        for user in known {
+            if out.contains(user.as_str()) {
+                let token = self.account(user)?;
+                if let Some(replaced) = replace_words(&out, user, &token) {
+                    out = Cow::Owned(replaced);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Redaction for a record that failed to parse: no structure says where names are, so on
+    /// top of the free-text patterns, words after `for`/`user`/`by` and any word already known
+    /// as an account are replaced too.
+    pub fn quarantine_text(&self, s: &str) -> Result<String> {
+        let base = self.text(s, &[])?.into_owned();
+        let mut out = String::with_capacity(base.len());
+        let mut after_trigger = false;
+        for piece in base.split_inclusive(char::is_whitespace) {
+            let word = piece.trim_end();
+            let trail = &piece[word.len()..];
+            let core = word.trim_matches(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@')));
+            let replace = !core.is_empty()
+                && !is_token(core)
+                && !self.is_kept(core)
+                && !core.bytes().all(|b| b.is_ascii_digit())
+                && (after_trigger
+                    || self.pseudo.existing(Kind::User, core)?.is_some()
+                    || self.pseudo.existing(Kind::Email, core)?.is_some());
+            if replace {
+                out.push_str(&word.replacen(core, &self.account(core)?, 1));
+            } else {
+                out.push_str(word);
+            }
+            out.push_str(trail);
+            after_trigger = matches!(core.to_ascii_lowercase().as_str(), "for" | "user" | "by");
+        }
+        Ok(out)
+    }
+
+    fn patterns<'a>(&self, s: &'a str) -> Result<Cow<'a, str>> {
+        let mut out = String::new();
+        let mut last = 0;
+        for m in CANDIDATES.find_iter(s) {
+            if let Some(replacement) = self.classify(m.as_str())? {
+                out.push_str(&s[last..m.start()]);
+                out.push_str(&replacement);
+                last = m.end();
+            }
+        }
+        if last == 0 {
+            return Ok(Cow::Borrowed(s));
+        }
+        out.push_str(&s[last..]);
+        Ok(Cow::Owned(out))
+    }
+
+    /// What a candidate match becomes, or None to leave it (timestamps, versions, tokens).
+    fn classify(&self, m: &str) -> Result<Option<String>> {
+        if let Some(idx) = user_context_split(m) {
+            let (prefix, name) = m.split_at(idx);
+            if name.is_empty() || self.is_kept(name) || is_token(name) {
+                return Ok(None);
+            }
+            return Ok(Some(format!("{prefix}{}", self.account(name)?)));
+        }
+        if m.contains('@') {
+            if is_token(m) {
+                return Ok(None);
+            }
+            return Ok(Some(self.pseudo.token(Kind::Email, m)?.to_string()));
+        }
+        if m.parse::<IpAddr>().is_ok() {
+            return Ok(Some(self.pseudo.token(Kind::Ip, m)?.to_string()));
+        }
+        Ok(None)
+    }
+
+    fn value(&self, key: &str, value: &mut Value, known: &[String]) -> Result<()> {
+        match value {
+            Value::String(s) => {
+                if is_user_key(key) {
+                    *s = self.account(s)?;
+                } else if let Cow::Owned(r) = self.text(s, known)? {
+                    *s = r;
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.value(key, item, known)?;
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    self.value(k, v, known)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn is_kept(&self, name: &str) -> bool {
+        self.keep_accounts.iter().any(|k| k == name)
+    }
+}
+
+fn is_user_key(key: &str) -> bool {
+    USER_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
+fn collect_known_users(map: &serde_json::Map<String, Value>, out: &mut Vec<String>) {
+    for (k, v) in map {
+        match v {
+            Value::String(s) if is_user_key(k) && !s.contains('/') => out.push(s.clone()),
+            Value::Object(inner) => collect_known_users(inner, out),
+            _ => {}
+        }
+    }
+}
+
+/// Byte index where the name starts if `m` is a user-context match, else None.
+fn user_context_split(m: &str) -> Option<usize> {
+    if m.starts_with('"') {
+        // "userName": "value — the name starts after the quote that opens the value.
+        let colon = m.find(':')?;
+        return m[colon..].find('"').map(|q| colon + q + 1);
+    }
+    if m.starts_with("arn:aws:") || m.starts_with("/home/") || m.starts_with("/Users/") {
+        return m.rfind('/').map(|i| i + 1);
+    }
+    let lower = m.get(..m.len().min(10))?.to_ascii_lowercase();
+    if ["user", "login", "logname", "ruser"].iter().any(|p| lower.starts_with(p)) {
+        let sep = m.find(['=', ':'])?;
+        let rest = &m[sep + 1..];
+        let skip = rest.len() - rest.trim_start().len();
+        return Some(sep + 1 + skip);
+    }
+    None
+}
+
+/// Quick reject: text with none of `@ : . /` or `=` cannot hold an IP, email or user context.
+fn might_hold_pii(s: &str) -> bool {
+    s.len() >= 3 && s.bytes().any(|b| matches!(b, b'@' | b':' | b'.' | b'/' | b'='))
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.rsplit_once('@') {
+        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !s.contains(' '),
+        None => false,
+    }
+}
+
+/// AWS's own callers appear as sourceIPAddress (`s3.amazonaws.com`, `AWS Internal`): not PII.
+fn is_service_name(s: &str) -> bool {
+    s.ends_with(".amazonaws.com") || s == "AWS Internal" || s.ends_with(".aws.internal")
+}
+
+/// Replace whole-word occurrences of `word` (bounded by non-name characters).
+fn replace_words(s: &str, word: &str, token: &str) -> Option<String> {
+    let is_name = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@');
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    let mut changed = false;
+    for (idx, _) in s.match_indices(word) {
+        if idx < last {
+            continue;
+        }
+        let before_ok = s[..idx].chars().next_back().is_none_or(|c| !is_name(c));
+        let end = idx + word.len();
+        let after_ok = s[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !is_name(c) || (c == '.' && !s[end + 1..].starts_with(char::is_alphanumeric)));
+        if before_ok && after_ok {
+            out.push_str(&s[last..idx]);
+            out.push_str(token);
+            last = end;
+            changed = true;
+        }
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&s[last..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Format, SecurityEvent};
+    use crate::privacy::VaultKeys;
+
+    fn redactor() -> (tempfile::TempDir, Redactor) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path(), 8).unwrap();
+        let p = Pseudonymiser::new(VaultKeys::from_master(&[9; 32]), &store, 100);
+        (dir, Redactor::new(Arc::new(p), vec!["root".into()]))
+    }
+
+    #[test]
+    fn free_text_ips_emails_and_contexts() {
+        let (_d, r) = redactor();
+        let s = "Failed password for alice from 203.0.113.7 port 22 ssh2; mail bob@corp.io; \
+                 arn:aws:iam::123456789012:user/ops/carol /home/dave user=erin at 12:30:45 v1.2.3";
+        let out = r.text(s, &["alice".to_string()]).unwrap();
+        for raw in ["alice", "203.0.113.7", "bob@corp.io", "carol", "dave", "erin"] {
+            assert!(!out.contains(raw), "{raw} leaked: {out}");
+        }
+        assert!(out.contains("12:30:45"), "{out}");
+        assert!(out.contains("v1.2.3"), "{out}");
+        assert!(out.contains("arn:aws:iam::123456789012:user/ops/USER_"), "{out}");
+        assert!(out.contains("user1***@corp.io"), "{out}");
+    }
+
+    #[test]
+    fn ipv6_and_kept_accounts() {
+        let (_d, r) = redactor();
+        let out = r.text("from 2001:db8::1 port 22 user=root", &[]).unwrap();
+        assert!(!out.contains("2001:db8::1"), "{out}");
+        assert!(out.contains("user=root"), "{out}");
+    }
+
+    #[test]
+    fn json_user_fields_and_quarantine_words() {
+        let (_d, r) = redactor();
+        let out = r.text(r#"{"userName": "henry", "x": 1}"#, &[]).unwrap();
+        assert!(!out.contains("henry"), "{out}");
+        let known = r.account("ivan").unwrap();
+        let q = r.quarantine_text("garbage Failed password for judy from x; ivan did it").unwrap();
+        assert!(!q.contains("judy") && !q.contains("ivan"), "{q}");
+        assert!(q.contains(&known), "{q}");
+        assert!(q.contains("garbage Failed password for USER_"), "{q}");
+    }
+
+    #[test]
+    fn words_only_replaced_whole() {
+        assert_eq!(replace_words("al alice al.", "al", "X").as_deref(), Some("X alice X."));
+        assert_eq!(replace_words("alice", "al", "X"), None);
+    }
+
+    #[test]
+    fn event_fields_and_metadata() {
+        let (_d, r) = redactor();
+        let mut ev = SecurityEvent::new(chrono::Utc::now(), "login", Format::Jsonl);
+        ev.user_id = Some("frank@company.com".into());
+        ev.source_ip = Some("198.51.100.4".into());
+        ev.resource = "/home/frank/.ssh".into();
+        ev.metadata.insert("message".into(), "login by frank@company.com from 198.51.100.4".into());
+        ev.metadata.insert("requestParameters".into(), serde_json::json!({"userName": "gina"}));
+        r.redact_event(&mut ev).unwrap();
+        let text = serde_json::to_string(&ev).unwrap();
+        for raw in ["frank", "198.51.100.4", "gina"] {
+            assert!(!text.contains(raw), "{raw} leaked: {text}");
+        }
+        assert_eq!(ev.user_id.as_deref(), Some("user1***@company.com"));
+        assert_eq!(ev.source_ip.as_deref(), Some("IP_ADDRESS_1"));
+    }
+}

@@ -1,0 +1,210 @@
+//! The event log: compressed chunks keyed by first event id, a per-source chunk index, and the
+//! single writer that appends chunks, checkpoints and quarantine entries atomically.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::{Checkpoint, QuarantineEntry, Store, StoreError};
+use crate::domain::SecurityEvent;
+
+const CHUNK_FORMAT_V1: u8 = 1;
+const NEXT_EVENT_ID: &str = "next_event_id";
+const NEXT_QUARANTINE_ID: &str = "next_quarantine_id";
+
+/// A chunk's entry in `chunk_index`: which source and which lines it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkEntry {
+    pub chunk: u64,
+    pub count: u32,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_line: Option<u64>,
+}
+
+/// A reference to an original record: by line, or by the record's own id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EventRef {
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+}
+
+/// Serialise events as JSON lines, LZ4-compressed, behind a format byte.
+pub fn encode_chunk(events: &[SecurityEvent]) -> Result<Vec<u8>, StoreError> {
+    let mut json = Vec::with_capacity(events.len() * 320);
+    for ev in events {
+        serde_json::to_writer(&mut json, ev)
+            .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })?;
+        json.push(b'\n');
+    }
+    let mut out = vec![CHUNK_FORMAT_V1];
+    out.extend_from_slice(&lz4_flex::compress_prepend_size(&json));
+    Ok(out)
+}
+
+pub fn decode_chunk(bytes: &[u8]) -> Result<Vec<SecurityEvent>, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt { tree: "events", detail };
+    let (&version, body) = bytes.split_first().ok_or_else(|| corrupt("empty chunk".into()))?;
+    if version != CHUNK_FORMAT_V1 {
+        return Err(corrupt(format!("unknown chunk format {version}")));
+    }
+    let json = lz4_flex::decompress_size_prepended(body).map_err(|e| corrupt(e.to_string()))?;
+    serde_json::Deserializer::from_slice(&json)
+        .into_iter::<SecurityEvent>()
+        .map(|r| r.map_err(|e| corrupt(e.to_string())))
+        .collect()
+}
+
+/// The 16-byte key prefix of a source in `chunk_index`.
+pub fn source_key(source: &str) -> [u8; 16] {
+    let digest = Sha256::digest(source.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+/// Appends to the event log. Only one exists per store (the ingest writer thread).
+pub struct EventWriter<'a> {
+    store: &'a Store,
+    next_id: u64,
+    next_quarantine: u64,
+}
+
+/// One atomic append: events of one source, rejects, and the checkpoint they bring it to.
+pub struct Append<'a> {
+    pub source: &'a str,
+    pub events: &'a mut [SecurityEvent],
+    pub quarantine: &'a [QuarantineEntry],
+    pub checkpoint: Option<(&'a [u8], &'a Checkpoint)>,
+}
+
+impl<'a> EventWriter<'a> {
+    pub fn new(store: &'a Store) -> Result<Self, StoreError> {
+        Ok(EventWriter {
+            store,
+            next_id: store.meta_u64(NEXT_EVENT_ID)?.max(1),
+            next_quarantine: store.meta_u64(NEXT_QUARANTINE_ID)?.max(1),
+        })
+    }
+
+    /// Write everything in `a` in one sled transaction: a crash leaves all of it or none, so a
+    /// checkpoint never points past events that were not stored.
+    pub fn append(&mut self, a: Append<'_>) -> Result<(), StoreError> {
+        let first_id = self.next_id;
+        for (i, ev) in a.events.iter_mut().enumerate() {
+            ev.id = first_id + i as u64;
+        }
+        let next_id = first_id + a.events.len() as u64;
+        let chunk = if a.events.is_empty() { None } else { Some(encode_chunk(a.events)?) };
+        let entry = ChunkEntry {
+            chunk: first_id,
+            count: a.events.len() as u32,
+            source: a.source.to_string(),
+            first_line: a.events.iter().filter_map(|e| e.origin.line).min(),
+            last_line: a.events.iter().filter_map(|e| e.origin.line).max(),
+        };
+        let mut index_key = source_key(a.source).to_vec();
+        index_key.extend_from_slice(&first_id.to_be_bytes());
+        let entry_bytes = serde_json::to_vec(&entry).unwrap_or_default();
+        let q_first = self.next_quarantine;
+        let q_values: Vec<Vec<u8>> =
+            a.quarantine.iter().map(|q| serde_json::to_vec(q).unwrap_or_default()).collect();
+        let next_q = q_first + q_values.len() as u64;
+        let checkpoint = a.checkpoint.map(|(k, c)| (k.to_vec(), c.encode()));
+
+        let s = self.store;
+        let result: Result<(), TransactionError<()>> =
+            (&s.events, &s.chunk_index, &s.checkpoints, &s.quarantine, &s.meta).transaction(
+                |(events, index, checkpoints, quarantine, meta)| {
+                    if let Some(chunk) = &chunk {
+                        events.insert(&first_id.to_be_bytes(), chunk.as_slice())?;
+                        index.insert(index_key.as_slice(), entry_bytes.as_slice())?;
+                        meta.insert(NEXT_EVENT_ID, &next_id.to_be_bytes())?;
+                    }
+                    for (i, q) in q_values.iter().enumerate() {
+                        quarantine.insert(&(q_first + i as u64).to_be_bytes(), q.as_slice())?;
+                    }
+                    if !q_values.is_empty() {
+                        meta.insert(NEXT_QUARANTINE_ID, &next_q.to_be_bytes())?;
+                    }
+                    if let Some((key, value)) = &checkpoint {
+                        checkpoints.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                },
+            );
+        match result {
+            Ok(()) => {
+                self.next_id = next_id;
+                self.next_quarantine = next_q;
+                Ok(())
+            }
+            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+            Err(TransactionError::Abort(())) => {
+                Err(StoreError::Corrupt { tree: "events", detail: "append aborted".into() })
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Number of stored events.
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        Ok(self.meta_u64(NEXT_EVENT_ID)?.saturating_sub(1))
+    }
+
+    /// Every stored event in id order (decodes chunk by chunk).
+    pub fn iter_events(&self) -> impl Iterator<Item = Result<SecurityEvent, StoreError>> + '_ {
+        self.events.iter().flat_map(|item| {
+            let decoded = item.map_err(StoreError::from).and_then(|(_, v)| decode_chunk(&v));
+            match decoded {
+                Ok(events) => events.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            }
+        })
+    }
+
+    /// Every quarantined record in arrival order.
+    pub fn iter_quarantine(&self) -> impl Iterator<Item = Result<QuarantineEntry, StoreError>> + '_ {
+        self.quarantine.iter().map(|item| {
+            let (_, v) = item?;
+            serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt { tree: "quarantine", detail: e.to_string() })
+        })
+    }
+
+    /// Find the event an `EventRef` points at: one index range scan plus chunk decodes.
+    pub fn resolve(&self, r: &EventRef) -> Result<Option<SecurityEvent>, StoreError> {
+        for item in self.chunk_index.scan_prefix(source_key(&r.source)) {
+            let (_, v) = item?;
+            let entry: ChunkEntry = serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt { tree: "chunk_index", detail: e.to_string() })?;
+            if r.record_id.is_none()
+                && let (Some(line), Some(lo), Some(hi)) = (r.line, entry.first_line, entry.last_line)
+                && (line < lo || line > hi)
+            {
+                continue;
+            }
+            let Some(chunk) = self.events.get(entry.chunk.to_be_bytes())? else { continue };
+            let found = decode_chunk(&chunk)?.into_iter().find(|e| match &r.record_id {
+                Some(id) => e.origin.record_id.as_deref() == Some(id.as_str()),
+                None => e.origin.line == r.line,
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The checkpoint stored under `key`.
+    pub fn checkpoint(&self, key: &[u8]) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(self.checkpoints.get(key)?.and_then(|v| Checkpoint::decode(&v)))
+    }
+}

@@ -1,0 +1,175 @@
+//! sled storage: the trees of DESIGN.md, the data-dir lock and its owner, the schema version.
+
+mod checkpoint;
+mod events;
+mod quarantine;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use checkpoint::Checkpoint;
+pub use events::{Append, ChunkEntry, EventRef, EventWriter, decode_chunk, encode_chunk};
+pub use quarantine::QuarantineEntry;
+
+/// Bumped when the on-disk layout changes; `open` refuses newer stores and migrates older ones.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const OWNER_FILE: &str = "owner.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "data dir {dir} is in use by {owner}; stop it or use another --data-dir \
+         (a control socket to share it comes with `autosec serve`)"
+    )]
+    Locked { dir: PathBuf, owner: String },
+    #[error("data dir {dir} has schema version {found}, newer than this autosec ({supported}); upgrade autosec")]
+    TooNew { dir: PathBuf, found: u32, supported: u32 },
+    #[error("cannot open data dir {dir}: {source}")]
+    Open { dir: PathBuf, source: sled::Error },
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("storage I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("corrupt record in tree {tree}: {detail}")]
+    Corrupt { tree: &'static str, detail: String },
+}
+
+/// Who holds the data dir, written next to sled's lock so a second process can name it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Owner {
+    pid: u32,
+    command: String,
+    started: String,
+}
+
+/// The open database and its trees. One process owns a data dir at a time.
+pub struct Store {
+    pub db: sled::Db,
+    pub events: sled::Tree,
+    pub chunk_index: sled::Tree,
+    pub checkpoints: sled::Tree,
+    pub quarantine: sled::Tree,
+    pub pseudonyms: sled::Tree,
+    pub vault: sled::Tree,
+    pub meta: sled::Tree,
+    dir: PathBuf,
+}
+
+impl Store {
+    /// Open (or create) the store in `dir` with a `cache_mb` MiB page cache.
+    pub fn open(dir: &Path, cache_mb: u64) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(cache_mb.max(1) * 1024 * 1024)
+            .open()
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+                    StoreError::Locked { dir: dir.to_path_buf(), owner: describe_owner(dir) }
+                }
+                _ => StoreError::Open { dir: dir.to_path_buf(), source: e },
+            })?;
+        write_owner(dir);
+        let store = Store {
+            events: db.open_tree("events")?,
+            chunk_index: db.open_tree("chunk_index")?,
+            checkpoints: db.open_tree("checkpoints")?,
+            quarantine: db.open_tree("quarantine")?,
+            pseudonyms: db.open_tree("pseudonyms")?,
+            vault: db.open_tree("vault")?,
+            meta: db.open_tree("meta")?,
+            db,
+            dir: dir.to_path_buf(),
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Make everything written so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        match self.meta.get("schema_version")? {
+            None => {
+                self.meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+            }
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt { tree: "meta", detail: "schema_version".into() })?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::TooNew { dir: self.dir.clone(), found, supported: SCHEMA_VERSION });
+                }
+                // Older layouts would be migrated here; version 1 is the first.
+            }
+        }
+        Ok(())
+    }
+
+    /// Record how privacy was set for a run; a store that ever held raw values says so forever.
+    pub fn record_privacy(&self, enabled: bool) -> Result<(), StoreError> {
+        if !enabled {
+            let now = chrono::Utc::now().to_rfc3339();
+            self.meta.insert("privacy_opt_out", now.as_bytes())?;
+        }
+        self.meta.insert("privacy_last_run", if enabled { &b"on"[..] } else { &b"off"[..] })?;
+        Ok(())
+    }
+
+    /// When privacy was last switched off for this store, if ever.
+    pub fn privacy_opt_out(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.meta.get("privacy_opt_out")?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// A u64 counter in `meta`.
+    pub fn meta_u64(&self, key: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .meta
+            .get(key)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.db.flush();
+        let _ = std::fs::remove_file(self.dir.join(OWNER_FILE));
+    }
+}
+
+fn write_owner(dir: &Path) {
+    let owner = Owner {
+        pid: std::process::id(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        started: chrono::Utc::now().to_rfc3339(),
+    };
+    if let Ok(json) = serde_json::to_vec(&owner) {
+        let _ = std::fs::write(dir.join(OWNER_FILE), json);
+    }
+}
+
+fn describe_owner(dir: &Path) -> String {
+    std::fs::read(dir.join(OWNER_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Owner>(&b).ok())
+        .map(|o| {
+            format!(
+                "process {} (`{}`, started {})",
+                o.pid,
+                crate::sanitize::visible(&o.command),
+                o.started
+            )
+        })
+        .unwrap_or_else(|| "another process".to_string())
+}
