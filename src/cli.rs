@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::Format;
 
 #[derive(Debug, Parser)]
-#[command(name = "autosec", version, about = "An autonomous security analyst in a terminal", arg_required_else_help = true)]
+#[command(
+    name = "autosec",
+    version,
+    about = "An autonomous security analyst in a terminal",
+    arg_required_else_help = true
+)]
 pub struct Cli {
     /// Data directory (sled store); default: the platform data dir, or $AUTOSEC_DATA_DIR.
     #[arg(long, global = true, value_name = "DIR")]

@@ -15,24 +15,38 @@ use crate::sanitize::visible;
 use crate::store::Store;
 
 /// Open the store and, with privacy on, the redactor over its pseudonym tables.
-pub fn open_engine(config: &Config, data_dir: &Path, privacy: bool) -> Result<(Store, Option<Redactor>)> {
+pub fn open_engine(
+    config: &Config,
+    data_dir: &Path,
+    privacy: bool,
+) -> Result<(Store, Option<Redactor>)> {
     let store = Store::open(data_dir, config.storage.cache_mb)?;
     store.record_privacy(privacy)?;
     let redactor = if privacy {
         let keys = VaultKeys::load_or_create(&config.key_file()?)?;
         let pseudo = Pseudonymiser::new(keys, &store, config.privacy.cache_entries);
-        Some(Redactor::new(Arc::new(pseudo), config.privacy.keep_accounts.clone()))
+        Some(Redactor::new(
+            Arc::new(pseudo),
+            config.privacy.keep_accounts.clone(),
+        ))
     } else {
         None
     };
     Ok((store, redactor))
 }
 
-pub fn ingest(config: &Config, data_dir: &Path, privacy_flag: bool, args: &IngestArgs) -> Result<u8> {
+pub fn ingest(
+    config: &Config,
+    data_dir: &Path,
+    privacy_flag: bool,
+    args: &IngestArgs,
+) -> Result<u8> {
     let privacy = privacy_flag && config.privacy.enabled;
     let (store, redactor) = open_engine(config, data_dir, privacy)?;
     if !privacy {
-        eprintln!("warning: privacy is OFF: raw IPs, emails and usernames are stored (recorded in the store)");
+        eprintln!(
+            "warning: privacy is OFF: raw IPs, emails and usernames are stored (recorded in the store)"
+        );
     }
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
@@ -59,7 +73,11 @@ pub fn ingest(config: &Config, data_dir: &Path, privacy_flag: bool, args: &Inges
         }
     }
     // Exit 1 only when nothing could be read at all; a bad file among good ones is reported.
-    Ok(if summary.files == 0 && !summary.file_errors.is_empty() { 1 } else { 0 })
+    Ok(if summary.files == 0 && !summary.file_errors.is_empty() {
+        1
+    } else {
+        0
+    })
 }
 
 pub fn quarantine(config: &Config, data_dir: &Path, args: &QuarantineArgs) -> Result<u8> {

@@ -7,14 +7,23 @@ use super::{Reject, RejectKind};
 use crate::domain::{Format, SecurityEvent, Status};
 
 /// Top-level keys mapped onto the schema (the rest is kept in metadata).
-const MAPPED: &[&str] = &["eventTime", "eventName", "sourceIPAddress", "eventID", "eventVersion"];
+const MAPPED: &[&str] = &[
+    "eventTime",
+    "eventName",
+    "sourceIPAddress",
+    "eventID",
+    "eventVersion",
+];
 
 /// Parse one record's bytes (an element of `Records`, or one line of JSON).
 pub fn parse(bytes: &[u8]) -> Result<SecurityEvent, Reject> {
     let value: Value = serde_json::from_slice(bytes).map_err(json_reject(bytes))?;
     match value {
         Value::Object(map) => from_object(map),
-        _ => Err(Reject::new(RejectKind::MalformedJson, "CloudTrail record is not a JSON object")),
+        _ => Err(Reject::new(
+            RejectKind::MalformedJson,
+            "CloudTrail record is not a JSON object",
+        )),
     }
 }
 
@@ -24,33 +33,61 @@ pub fn json_reject(bytes: &[u8]) -> impl Fn(serde_json::Error) -> Reject + '_ {
         if std::str::from_utf8(bytes).is_err() {
             Reject::new(RejectKind::InvalidUtf8, "record is not valid UTF-8")
         } else if e.is_eof() {
-            Reject::new(RejectKind::Truncated, format!("JSON ends early (line {}, column {})", e.line(), e.column()))
+            Reject::new(
+                RejectKind::Truncated,
+                format!("JSON ends early (line {}, column {})", e.line(), e.column()),
+            )
         } else {
-            Reject::new(RejectKind::MalformedJson, format!("invalid JSON at line {}, column {}", e.line(), e.column()))
+            Reject::new(
+                RejectKind::MalformedJson,
+                format!("invalid JSON at line {}, column {}", e.line(), e.column()),
+            )
         }
     }
 }
 
 /// True if a JSON object has CloudTrail's shape (used to route JSON lines).
 pub fn is_cloudtrail(obj: &Map<String, Value>) -> bool {
-    obj.contains_key("eventSource") && obj.contains_key("eventName") && obj.contains_key("eventTime")
+    obj.contains_key("eventSource")
+        && obj.contains_key("eventName")
+        && obj.contains_key("eventTime")
 }
 
 pub fn from_object(mut obj: Map<String, Value>) -> Result<SecurityEvent, Reject> {
     let time_text = obj
         .get("eventTime")
         .and_then(Value::as_str)
-        .ok_or_else(|| Reject::new(RejectKind::MissingField, "CloudTrail record has no eventTime"))?;
-    let timestamp = parse_timestamp(time_text)
-        .ok_or_else(|| Reject::new(RejectKind::BadTimestamp, "eventTime is not an ISO 8601 time"))?;
+        .ok_or_else(|| {
+            Reject::new(
+                RejectKind::MissingField,
+                "CloudTrail record has no eventTime",
+            )
+        })?;
+    let timestamp = parse_timestamp(time_text).ok_or_else(|| {
+        Reject::new(
+            RejectKind::BadTimestamp,
+            "eventTime is not an ISO 8601 time",
+        )
+    })?;
     let name = obj
         .get("eventName")
         .and_then(Value::as_str)
-        .ok_or_else(|| Reject::new(RejectKind::MissingField, "CloudTrail record has no eventName"))?
+        .ok_or_else(|| {
+            Reject::new(
+                RejectKind::MissingField,
+                "CloudTrail record has no eventName",
+            )
+        })?
         .to_string();
     let mut ev = SecurityEvent::new(timestamp, name, Format::Cloudtrail);
-    ev.source_ip = obj.get("sourceIPAddress").and_then(Value::as_str).map(str::to_string);
-    ev.origin.record_id = obj.get("eventID").and_then(Value::as_str).map(str::to_string);
+    ev.source_ip = obj
+        .get("sourceIPAddress")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    ev.origin.record_id = obj
+        .get("eventID")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     ev.status = status(&obj, &ev.action);
     ev.resource = resource(&obj);
     if let Some(identity) = obj.get("userIdentity").and_then(Value::as_object) {
@@ -77,14 +114,18 @@ fn principal(id: &Map<String, Value>) -> (Option<String>, Option<String>) {
     let arn_tail = || text("arn").and_then(|a| a.rsplit_once(':').map(|(_, t)| t.to_string()));
     let user = match kind.as_deref() {
         Some("Root") => Some("root".to_string()),
-        Some("IAMUser") | Some("IdentityCenterUser") | Some("SAMLUser") | Some("WebIdentityUser") => {
-            text("userName").or_else(|| arn_tail().map(|t| t.rsplit('/').next().unwrap_or(&t).to_string()))
-        }
+        Some("IAMUser")
+        | Some("IdentityCenterUser")
+        | Some("SAMLUser")
+        | Some("WebIdentityUser") => text("userName")
+            .or_else(|| arn_tail().map(|t| t.rsplit('/').next().unwrap_or(&t).to_string())),
         // arn:aws:sts::123:assumed-role/Role/session → Role/session
         Some("AssumedRole") => arn_tail()
             .and_then(|t| t.strip_prefix("assumed-role/").map(str::to_string))
             .or_else(|| text("principalId")),
-        Some("FederatedUser") => arn_tail().map(|t| t.trim_start_matches("federated-user/").to_string()),
+        Some("FederatedUser") => {
+            arn_tail().map(|t| t.trim_start_matches("federated-user/").to_string())
+        }
         Some("AWSService") => text("invokedBy"),
         Some("AWSAccount") => text("accountId"),
         _ => text("userName").or_else(|| text("principalId")),
@@ -95,7 +136,10 @@ fn principal(id: &Map<String, Value>) -> (Option<String>, Option<String>) {
 fn status(obj: &Map<String, Value>, action: &str) -> Status {
     if let Some(code) = obj.get("errorCode").and_then(Value::as_str) {
         let lower = code.to_ascii_lowercase();
-        return if lower.contains("accessdenied") || lower.contains("unauthorized") || lower.contains("forbidden") {
+        return if lower.contains("accessdenied")
+            || lower.contains("unauthorized")
+            || lower.contains("forbidden")
+        {
             Status::Denied
         } else {
             Status::Failed
@@ -116,7 +160,10 @@ fn status(obj: &Map<String, Value>, action: &str) -> Status {
 
 /// What was acted on: an S3 object, an IAM entity, a trail, else the service.
 fn resource(obj: &Map<String, Value>) -> String {
-    let service = obj.get("eventSource").and_then(Value::as_str).unwrap_or("aws");
+    let service = obj
+        .get("eventSource")
+        .and_then(Value::as_str)
+        .unwrap_or("aws");
     let params = obj.get("requestParameters").and_then(Value::as_object);
     let param = |k: &str| params.and_then(|p| p.get(k)).and_then(Value::as_str);
     if let Some(bucket) = param("bucketName") {
@@ -153,7 +200,11 @@ fn resource(obj: &Map<String, Value>) -> String {
 
 /// Whether MFA was used: ConsoleLogin's additionalEventData, or the session's attributes.
 fn mfa_used(obj: &Map<String, Value>) -> Option<bool> {
-    if let Some(v) = obj.get("additionalEventData").and_then(|a| a.get("MFAUsed")).and_then(Value::as_str) {
+    if let Some(v) = obj
+        .get("additionalEventData")
+        .and_then(|a| a.get("MFAUsed"))
+        .and_then(Value::as_str)
+    {
         return Some(v.eq_ignore_ascii_case("yes"));
     }
     obj.get("userIdentity")
@@ -183,7 +234,10 @@ mod tests {
         assert_eq!(ev.resource, "iam:user/bob");
         assert_eq!(ev.origin.record_id.as_deref(), Some("e1"));
         assert_eq!(ev.metadata["user_type"], "IAMUser");
-        assert_eq!(ev.metadata["requestParameters"]["policyArn"], "arn:aws:iam::aws:policy/AdministratorAccess");
+        assert_eq!(
+            ev.metadata["requestParameters"]["policyArn"],
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        );
         assert!(!ev.metadata.contains_key("eventTime"));
     }
 
@@ -207,10 +261,24 @@ mod tests {
 
     #[test]
     fn rejects() {
-        assert_eq!(parse(b"{\"eventName\":\"X\"}").unwrap_err().kind, RejectKind::MissingField);
-        assert_eq!(parse(b"{\"eventTime\":\"soon\",\"eventName\":\"X\"}").unwrap_err().kind, RejectKind::BadTimestamp);
-        assert_eq!(parse(b"{\"eventTime\":").unwrap_err().kind, RejectKind::Truncated);
+        assert_eq!(
+            parse(b"{\"eventName\":\"X\"}").unwrap_err().kind,
+            RejectKind::MissingField
+        );
+        assert_eq!(
+            parse(b"{\"eventTime\":\"soon\",\"eventName\":\"X\"}")
+                .unwrap_err()
+                .kind,
+            RejectKind::BadTimestamp
+        );
+        assert_eq!(
+            parse(b"{\"eventTime\":").unwrap_err().kind,
+            RejectKind::Truncated
+        );
         assert_eq!(parse(b"[1]").unwrap_err().kind, RejectKind::MalformedJson);
-        assert_eq!(parse(b"{\"a\":\"\xff\"}").unwrap_err().kind, RejectKind::InvalidUtf8);
+        assert_eq!(
+            parse(b"{\"a\":\"\xff\"}").unwrap_err().kind,
+            RejectKind::InvalidUtf8
+        );
     }
 }

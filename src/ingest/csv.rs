@@ -10,32 +10,46 @@ use crate::domain::{Format, SecurityEvent};
 /// Split one CSV line by the format's quoting rules. Rows are framed one per line, so quoted
 /// fields spanning lines are not supported (flow exports and security CSVs do not use them).
 pub fn split(line: &[u8]) -> Result<Vec<String>, Reject> {
-    let mut reader = ::csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line);
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
     let mut record = ::csv::StringRecord::new();
     match reader.read_record(&mut record) {
         Ok(true) => Ok(record.iter().map(str::to_string).collect()),
         Ok(false) => Err(Reject::new(RejectKind::BadCsv, "empty row")),
-        Err(e) if matches!(e.kind(), ::csv::ErrorKind::Utf8 { .. }) => {
-            Err(Reject::new(RejectKind::InvalidUtf8, "CSV row is not valid UTF-8"))
-        }
+        Err(e) if matches!(e.kind(), ::csv::ErrorKind::Utf8 { .. }) => Err(Reject::new(
+            RejectKind::InvalidUtf8,
+            "CSV row is not valid UTF-8",
+        )),
         Err(_) => Err(Reject::new(RejectKind::BadCsv, "row is not valid CSV")),
     }
 }
 
 /// Parse a data row against `header` (names as written; matched trimmed, case-insensitively).
-pub fn parse(line: &[u8], header: &[String], mapping: &FieldMapping) -> Result<SecurityEvent, Reject> {
+pub fn parse(
+    line: &[u8],
+    header: &[String],
+    mapping: &FieldMapping,
+) -> Result<SecurityEvent, Reject> {
     let fields = split(line)?;
     if fields.len() != header.len() {
         return Err(Reject::new(
             RejectKind::BadCsv,
-            format!("row has {} fields, header has {}", fields.len(), header.len()),
+            format!(
+                "row has {} fields, header has {}",
+                fields.len(),
+                header.len()
+            ),
         ));
     }
     let mut obj = Map::new();
     for (name, raw) in header.iter().zip(fields) {
         obj.insert(name.trim().to_string(), typed(raw));
     }
-    let flow = obj.keys().any(|k| k.eq_ignore_ascii_case("Destination Port") || k.eq_ignore_ascii_case("Flow Duration"));
+    let flow = obj.keys().any(|k| {
+        k.eq_ignore_ascii_case("Destination Port") || k.eq_ignore_ascii_case("Flow Duration")
+    });
     let port = obj
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("Destination Port"))
@@ -77,7 +91,9 @@ mod tests {
 
     #[test]
     fn cicids_flow_row() {
-        let h = header("Flow ID, Source IP, Source Port, Destination IP, Destination Port, Protocol, Timestamp, Flow Duration, Total Fwd Packets, Label");
+        let h = header(
+            "Flow ID, Source IP, Source Port, Destination IP, Destination Port, Protocol, Timestamp, Flow Duration, Total Fwd Packets, Label",
+        );
         let m = Config::defaults().unwrap().ingest.mapping;
         let ev = parse(b"192.168.10.5-104.16.207.165-54865-443-6,192.168.10.5,54865,104.16.207.165,443,6,7/7/2017 3:30:12,112740,2,BENIGN", &h, &m).unwrap();
         assert_eq!(ev.action, "flow");
@@ -94,6 +110,9 @@ mod tests {
         let m = Config::defaults().unwrap().ingest.mapping;
         let ev = parse(b"2024-05-01T12:00:00Z,\"smith, j\",login,failed", &h, &m).unwrap();
         assert_eq!(ev.user_id.as_deref(), Some("smith, j"));
-        assert_eq!(parse(b"2024-05-01T12:00:00Z,x", &h, &m).unwrap_err().kind, RejectKind::BadCsv);
+        assert_eq!(
+            parse(b"2024-05-01T12:00:00Z,x", &h, &m).unwrap_err().kind,
+            RejectKind::BadCsv
+        );
     }
 }

@@ -68,11 +68,14 @@ pub fn status_word(s: &str) -> Status {
         return status_code(code);
     }
     match lower.as_str() {
-        "success" | "succeeded" | "successful" | "ok" | "allow" | "allowed" | "accepted" | "true" | "pass" => {
-            Status::Success
+        "success" | "succeeded" | "successful" | "ok" | "allow" | "allowed" | "accepted"
+        | "true" | "pass" => Status::Success,
+        "failure" | "failed" | "fail" | "error" | "invalid" | "rejected" | "false" | "timeout" => {
+            Status::Failed
         }
-        "failure" | "failed" | "fail" | "error" | "invalid" | "rejected" | "false" | "timeout" => Status::Failed,
-        "denied" | "deny" | "blocked" | "forbidden" | "unauthorized" | "accessdenied" | "drop" => Status::Denied,
+        "denied" | "deny" | "blocked" | "forbidden" | "unauthorized" | "accessdenied" | "drop" => {
+            Status::Denied
+        }
         _ => Status::Unknown,
     }
 }
@@ -89,7 +92,11 @@ pub fn status_code(code: u16) -> Status {
 pub fn status_value(v: &Value) -> Status {
     match v {
         Value::String(s) => status_word(s),
-        Value::Number(n) => n.as_u64().and_then(|c| u16::try_from(c).ok()).map(status_code).unwrap_or_default(),
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|c| u16::try_from(c).ok())
+            .map(status_code)
+            .unwrap_or_default(),
         Value::Bool(true) => Status::Success,
         Value::Bool(false) => Status::Failed,
         _ => Status::Unknown,

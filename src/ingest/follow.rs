@@ -37,7 +37,11 @@ fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
 
 impl Follower {
     pub fn new(poll: Duration) -> Self {
-        Follower { poll, tracked: Vec::new(), known: HashSet::new() }
+        Follower {
+            poll,
+            tracked: Vec::new(),
+            known: HashSet::new(),
+        }
     }
 
     /// Tail `path` from where `opened` stands. Only line-based sources can grow meaningfully.
@@ -45,12 +49,22 @@ impl Follower {
         self.known.insert(path.clone());
         if opened.ctx.kind.is_line_based() {
             let identity = identity(&path);
-            self.tracked.push(Tracked { path, opened, identity });
+            self.tracked.push(Tracked {
+                path,
+                opened,
+                identity,
+            });
         }
     }
 
     /// Poll until cancelled: new lines, rotated and truncated files, new files in directories.
-    pub(super) fn run(&mut self, reader: &mut Reader<'_>, paths: &[String], format: Option<Format>, summary: &mut IngestSummary) {
+    pub(super) fn run(
+        &mut self,
+        reader: &mut Reader<'_>,
+        paths: &[String],
+        format: Option<Format>,
+        summary: &mut IngestSummary,
+    ) {
         while !reader.cancelled() {
             std::thread::sleep(self.poll);
             for i in 0..self.tracked.len() {
@@ -60,7 +74,13 @@ impl Follower {
         }
     }
 
-    fn poll_one(&mut self, i: usize, reader: &mut Reader<'_>, format: Option<Format>, summary: &mut IngestSummary) {
+    fn poll_one(
+        &mut self,
+        i: usize,
+        reader: &mut Reader<'_>,
+        format: Option<Format>,
+        summary: &mut IngestSummary,
+    ) {
         let t = &mut self.tracked[i];
         let now = identity(&t.path);
         let len = std::fs::metadata(&t.path).map(|m| m.len()).ok();
@@ -74,30 +94,46 @@ impl Follower {
             // Truncated in place: everything in it now is new.
             self.reopen(i, reader, format, summary, true);
         } else if let Err(e) = reader.pump(&mut t.opened, false) {
-            summary.file_errors.push(source::FileError { path: t.opened.ctx.name.clone(), error: e.to_string() });
+            summary.file_errors.push(source::FileError {
+                path: t.opened.ctx.name.clone(),
+                error: e.to_string(),
+            });
         }
     }
 
-    fn reopen(&mut self, i: usize, reader: &mut Reader<'_>, format: Option<Format>, summary: &mut IngestSummary, fresh: bool) {
+    fn reopen(
+        &mut self,
+        i: usize,
+        reader: &mut Reader<'_>,
+        format: Option<Format>,
+        summary: &mut IngestSummary,
+        fresh: bool,
+    ) {
         let path = self.tracked[i].path.clone();
-        match reader.open_for_follow(&path, format, fresh) {
-            Ok(mut opened) => {
-                if let Err(e) = reader.pump(&mut opened, false) {
-                    summary.file_errors.push(source::FileError { path: opened.ctx.name.clone(), error: e.to_string() });
-                }
-                let t = &mut self.tracked[i];
-                t.identity = identity(&path);
-                t.opened = opened;
+        // On error (not there yet, or still empty) keep the old handle — and its identity, so
+        // the rotation is seen again — and try again next poll.
+        if let Ok(mut opened) = reader.open_for_follow(&path, format, fresh) {
+            if let Err(e) = reader.pump(&mut opened, false) {
+                summary.file_errors.push(source::FileError {
+                    path: opened.ctx.name.clone(),
+                    error: e.to_string(),
+                });
             }
-            // Not there yet or still empty: keep the old handle (and its identity, so the
-            // rotation is seen again) and try again next poll.
-            Err(_) => {}
+            let t = &mut self.tracked[i];
+            t.identity = identity(&path);
+            t.opened = opened;
         }
     }
 
     /// Pick up files that appeared under followed directories (or followed paths that did
     /// not exist or were empty at start).
-    fn discover(&mut self, reader: &mut Reader<'_>, paths: &[String], format: Option<Format>, summary: &mut IngestSummary) {
+    fn discover(
+        &mut self,
+        reader: &mut Reader<'_>,
+        paths: &[String],
+        format: Option<Format>,
+        summary: &mut IngestSummary,
+    ) {
         let (inputs, _) = source::expand(paths);
         for input in inputs {
             if let Input::File(p) = &input

@@ -11,7 +11,10 @@ use crate::domain::{Format, SecurityEvent};
 pub fn parse(bytes: &[u8], mapping: &FieldMapping) -> Result<SecurityEvent, Reject> {
     let value: Value = serde_json::from_slice(bytes).map_err(cloudtrail::json_reject(bytes))?;
     let Value::Object(obj) = value else {
-        return Err(Reject::new(RejectKind::MalformedJson, "JSON line is not an object"));
+        return Err(Reject::new(
+            RejectKind::MalformedJson,
+            "JSON line is not an object",
+        ));
     };
     if cloudtrail::is_cloudtrail(&obj) {
         return cloudtrail::from_object(obj);
@@ -21,12 +24,26 @@ pub fn parse(bytes: &[u8], mapping: &FieldMapping) -> Result<SecurityEvent, Reje
 
 /// Map an object through `mapping`; fields used for the schema are removed from metadata
 /// (top-level keys only), everything else is kept. A nested `metadata` object is flattened in.
-pub fn from_object(mut obj: Map<String, Value>, mapping: &FieldMapping, format: Format) -> Result<SecurityEvent, Reject> {
+pub fn from_object(
+    mut obj: Map<String, Value>,
+    mapping: &FieldMapping,
+    format: Format,
+) -> Result<SecurityEvent, Reject> {
     let (ts_value, ts_key) = lookup(&obj, &mapping.timestamp).ok_or_else(|| {
-        Reject::new(RejectKind::MissingField, format!("no timestamp field (tried {})", mapping.timestamp.join(", ")))
+        Reject::new(
+            RejectKind::MissingField,
+            format!(
+                "no timestamp field (tried {})",
+                mapping.timestamp.join(", ")
+            ),
+        )
     })?;
-    let timestamp = timestamp_value(ts_value)
-        .ok_or_else(|| Reject::new(RejectKind::BadTimestamp, format!("`{ts_key}` is not a recognised time")))?;
+    let timestamp = timestamp_value(ts_value).ok_or_else(|| {
+        Reject::new(
+            RejectKind::BadTimestamp,
+            format!("`{ts_key}` is not a recognised time"),
+        )
+    })?;
     let mut used = vec![ts_key];
     let mut text_of = |names: &[String]| -> Option<String> {
         let (v, key) = lookup(&obj, names)?;
@@ -42,7 +59,11 @@ pub fn from_object(mut obj: Map<String, Value>, mapping: &FieldMapping, format: 
         used.push(key);
         status_value(v)
     });
-    let mut ev = SecurityEvent::new(timestamp, action.unwrap_or_else(|| "event".to_string()), format);
+    let mut ev = SecurityEvent::new(
+        timestamp,
+        action.unwrap_or_else(|| "event".to_string()),
+        format,
+    );
     ev.source_ip = source_ip.filter(|s| !s.is_empty());
     ev.user_id = user_id.filter(|s| !s.is_empty());
     ev.resource = resource.unwrap_or_default();
@@ -101,10 +122,22 @@ mod tests {
         m.timestamp = vec!["when".into()];
         let ev = parse(br#"{"when": 1714564800, "act": "x"}"#, &m).unwrap();
         assert_eq!(ev.timestamp.to_rfc3339(), "2024-05-01T12:00:00+00:00");
-        assert_eq!(parse(br#"{"act": "x"}"#, &m).unwrap_err().kind, RejectKind::MissingField);
-        assert_eq!(parse(br#"{"when": "later"}"#, &m).unwrap_err().kind, RejectKind::BadTimestamp);
-        assert_eq!(parse(br#"[1,2]"#, &m).unwrap_err().kind, RejectKind::MalformedJson);
-        assert_eq!(parse(br#"{"when": 1714564800, "#, &m).unwrap_err().kind, RejectKind::Truncated);
+        assert_eq!(
+            parse(br#"{"act": "x"}"#, &m).unwrap_err().kind,
+            RejectKind::MissingField
+        );
+        assert_eq!(
+            parse(br#"{"when": "later"}"#, &m).unwrap_err().kind,
+            RejectKind::BadTimestamp
+        );
+        assert_eq!(
+            parse(br#"[1,2]"#, &m).unwrap_err().kind,
+            RejectKind::MalformedJson
+        );
+        assert_eq!(
+            parse(br#"{"when": 1714564800, "#, &m).unwrap_err().kind,
+            RejectKind::Truncated
+        );
     }
 
     #[test]

@@ -47,12 +47,18 @@ pub fn run(
     let stored_before = store.event_count()?;
     let (inputs, file_errors) = source::expand(&opts.paths);
     let workers = match config.ingest.workers {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
         n => n,
     };
     let chunk_events = config.storage.chunk_events.max(16);
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let mut summary = IngestSummary { file_errors, privacy: redactor.is_some(), ..Default::default() };
+    let mut summary = IngestSummary {
+        file_errors,
+        privacy: redactor.is_some(),
+        ..Default::default()
+    };
     let progress = make_progress(opts.progress, &inputs);
 
     let (work_tx, work_rx) = bounded::<WorkBatch>(workers * 2);
@@ -87,7 +93,8 @@ pub fn run(
             cancel: &cancel,
             progress: progress.as_ref(),
         };
-        let mut follower = Follower::new(Duration::from_millis(config.ingest.follow_poll_ms.max(10)));
+        let mut follower =
+            Follower::new(Duration::from_millis(config.ingest.follow_poll_ms.max(10)));
         for input in &inputs {
             if cancel.load(Ordering::Relaxed) {
                 break;
@@ -98,7 +105,9 @@ pub fn run(
             follower.run(&mut reader, &opts.paths, opts.format, &mut summary);
         }
         drop(reader);
-        writer.join().map_err(|_| anyhow::anyhow!("ingest writer thread panicked"))?
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("ingest writer thread panicked"))?
     });
     if let Some(p) = &progress {
         p.finish_and_clear();
@@ -111,7 +120,11 @@ pub fn run(
     summary.rejected_by_reason = stats.rejected_by_reason;
     summary.bytes = bytes_read.load(Ordering::Relaxed);
     summary.seconds = started.elapsed().as_secs_f64();
-    summary.events_per_sec = if summary.seconds > 0.0 { summary.events as f64 / summary.seconds } else { 0.0 };
+    summary.events_per_sec = if summary.seconds > 0.0 {
+        summary.events as f64 / summary.seconds
+    } else {
+        0.0
+    };
     summary.stored_events = store.event_count()?;
     debug_assert!(summary.stored_events >= stored_before);
     summary.data_dir = store.dir().display().to_string();
@@ -167,9 +180,15 @@ impl Reader<'_> {
     ) {
         let opened = match input {
             Input::Stdin => source::open_stdin(format, self.max_line),
-            Input::File(path) => {
-                source::open(path, false, format, self.max_line, self.store, self.redactor, self.bytes.clone())
-            }
+            Input::File(path) => source::open(
+                path,
+                false,
+                format,
+                self.max_line,
+                self.store,
+                self.redactor,
+                self.bytes.clone(),
+            ),
         };
         let path_text = match input {
             Input::Stdin => "-".to_string(),
@@ -179,7 +198,10 @@ impl Reader<'_> {
             Ok(o) => o,
             Err(error) => {
                 let path = match self.redactor {
-                    Some(r) => r.text(&path_text, &[]).map(|c| c.into_owned()).unwrap_or_default(),
+                    Some(r) => r
+                        .text(&path_text, &[])
+                        .map(|c| c.into_owned())
+                        .unwrap_or_default(),
                     None => path_text,
                 };
                 summary.file_errors.push(source::FileError { path, error });
@@ -195,7 +217,10 @@ impl Reader<'_> {
         if !opened.up_to_date
             && let Err(e) = self.pump(&mut opened, true)
         {
-            summary.file_errors.push(source::FileError { path: opened.ctx.name.clone(), error: e.to_string() });
+            summary.file_errors.push(source::FileError {
+                path: opened.ctx.name.clone(),
+                error: e.to_string(),
+            });
         }
         if follow && let Input::File(path) = input {
             follower.track(path.clone(), opened);
@@ -216,7 +241,13 @@ impl Reader<'_> {
             while items.len() < self.chunk_events && data.len() < BATCH_BYTES {
                 let start = data.len();
                 match opened.framer.next_into(&mut data, at_end)? {
-                    Some((pos, kind)) => items.push(Item { start, end: data.len(), line: pos.line, offset: pos.offset, kind }),
+                    Some((pos, kind)) => items.push(Item {
+                        start,
+                        end: data.len(),
+                        line: pos.line,
+                        offset: pos.offset,
+                        kind,
+                    }),
                     None => {
                         eof = true;
                         break;
@@ -237,7 +268,13 @@ impl Reader<'_> {
                     fingerprint_len: opened.fingerprint.1,
                     complete: eof && at_end,
                 });
-                let batch = WorkBatch { seq: self.seq, source: opened.ctx.clone(), data, items, checkpoint };
+                let batch = WorkBatch {
+                    seq: self.seq,
+                    source: opened.ctx.clone(),
+                    data,
+                    items,
+                    checkpoint,
+                };
                 self.seq += 1;
                 if self.tx.send(batch).is_err() {
                     return Err(std::io::Error::other("ingest pipeline stopped"));
@@ -251,8 +288,21 @@ impl Reader<'_> {
     }
 
     /// Reopen a followed path after rotation (`fresh`: after truncation, ignore the checkpoint).
-    pub(super) fn open_for_follow(&self, path: &std::path::Path, format: Option<Format>, fresh: bool) -> Result<Opened, String> {
-        source::open(path, fresh, format, self.max_line, self.store, self.redactor, self.bytes.clone())
+    pub(super) fn open_for_follow(
+        &self,
+        path: &std::path::Path,
+        format: Option<Format>,
+        fresh: bool,
+    ) -> Result<Opened, String> {
+        source::open(
+            path,
+            fresh,
+            format,
+            self.max_line,
+            self.store,
+            self.redactor,
+            self.bytes.clone(),
+        )
     }
 
     pub(super) fn cancelled(&self) -> bool {
@@ -270,7 +320,11 @@ struct WriterStats {
 
 /// Store parsed batches in reading order; flush when the pipeline goes idle (tailing) and at
 /// the end, so checkpoints are durable with the events they cover.
-fn write_loop(store: &Store, rx: Receiver<Result<ParsedBatch>>, abort_after: Option<u64>) -> Result<WriterStats> {
+fn write_loop(
+    store: &Store,
+    rx: Receiver<Result<ParsedBatch>>,
+    abort_after: Option<u64>,
+) -> Result<WriterStats> {
     let mut writer = EventWriter::new(store)?;
     let mut stats = WriterStats::default();
     let mut pending: BTreeMap<u64, ParsedBatch> = BTreeMap::new();
@@ -312,12 +366,18 @@ fn write_loop(store: &Store, rx: Receiver<Result<ParsedBatch>>, abort_after: Opt
             })?;
             dirty = true;
             for ev in &b.events {
-                *stats.formats.entry(ev.format.as_str().to_string()).or_default() += 1;
+                *stats
+                    .formats
+                    .entry(ev.format.as_str().to_string())
+                    .or_default() += 1;
             }
             stats.events += b.events.len() as u64;
             stats.rejected += b.quarantine.len() as u64;
             for q in &b.quarantine {
-                *stats.rejected_by_reason.entry(q.kind.as_str().to_string()).or_default() += 1;
+                *stats
+                    .rejected_by_reason
+                    .entry(q.kind.as_str().to_string())
+                    .or_default() += 1;
             }
             if abort_after.is_some_and(|n| stats.events >= n) {
                 std::process::abort();

@@ -29,10 +29,22 @@ const BUF_SIZE: usize = 256 * 1024;
 
 /// Open a file as a decompressed byte stream (gzip detected by its magic bytes, not its name).
 pub fn open_file(path: &Path, counter: Arc<AtomicU64>) -> io::Result<(Stream, bool)> {
-    let mut file = BufReader::with_capacity(BUF_SIZE, Counting { inner: File::open(path)?, count: counter });
+    let mut file = BufReader::with_capacity(
+        BUF_SIZE,
+        Counting {
+            inner: File::open(path)?,
+            count: counter,
+        },
+    );
     let gz = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     if gz {
-        Ok((Box::new(BufReader::with_capacity(BUF_SIZE, MultiGzDecoder::new(file))), true))
+        Ok((
+            Box::new(BufReader::with_capacity(
+                BUF_SIZE,
+                MultiGzDecoder::new(file),
+            )),
+            true,
+        ))
     } else {
         Ok((Box::new(file), false))
     }
@@ -78,7 +90,14 @@ pub const KEEP_PREFIX: usize = 4096;
 
 impl LineReader {
     pub fn new(stream: Stream, max: usize, offset: u64, line: u64) -> Self {
-        LineReader { stream, max, offset, line, pending: Vec::new(), pending_len: 0 }
+        LineReader {
+            stream,
+            max,
+            offset,
+            line,
+            pending: Vec::new(),
+            pending_len: 0,
+        }
     }
 
     /// Skip `n` bytes of the stream (resuming a compressed source at a checkpoint).
@@ -98,7 +117,11 @@ impl LineReader {
     /// Append the next line (without `\n`) to `out`. Returns None at the end of the input.
     /// With `eof_ends_line` false (tailing), an unfinished last line is held back until its
     /// newline arrives; with it true, the unfinished last line is a record.
-    pub fn next_into(&mut self, out: &mut Vec<u8>, eof_ends_line: bool) -> io::Result<Option<(Position, FrameKind)>> {
+    pub fn next_into(
+        &mut self,
+        out: &mut Vec<u8>,
+        eof_ends_line: bool,
+    ) -> io::Result<Option<(Position, FrameKind)>> {
         loop {
             let avail = match self.stream.fill_buf() {
                 Ok(a) => a,
@@ -128,7 +151,10 @@ impl LineReader {
     }
 
     fn finish_line(&mut self, out: &mut Vec<u8>, newline: u64) -> (Position, FrameKind) {
-        let pos = Position { line: Some(self.line + 1), offset: self.offset };
+        let pos = Position {
+            line: Some(self.line + 1),
+            offset: self.offset,
+        };
         let len = self.pending_len;
         self.line += 1;
         self.offset += len + newline;
@@ -168,7 +194,14 @@ pub struct RecordsReader {
 
 impl RecordsReader {
     pub fn new(stream: Stream, max: usize) -> Self {
-        RecordsReader { stream, max, offset: 0, records: 0, in_array: false, done: false }
+        RecordsReader {
+            stream,
+            max,
+            offset: 0,
+            records: 0,
+            in_array: false,
+            done: false,
+        }
     }
 
     fn peek(&mut self) -> io::Result<Option<u8>> {
@@ -252,7 +285,10 @@ impl RecordsReader {
                 self.in_array = false;
                 continue;
             }
-            let pos = Position { line: None, offset: self.offset };
+            let pos = Position {
+                line: None,
+                offset: self.offset,
+            };
             self.records += 1;
             return self.capture_value(out, b == b'{').map(|k| Some((pos, k)));
         }
@@ -270,7 +306,11 @@ impl RecordsReader {
             let avail = self.stream.fill_buf()?;
             if avail.is_empty() {
                 self.done = true;
-                return Ok(if is_object { FrameKind::Truncated } else { FrameKind::NotObject });
+                return Ok(if is_object {
+                    FrameKind::Truncated
+                } else {
+                    FrameKind::NotObject
+                });
             }
             let mut finished = None;
             let mut i = 0;
@@ -334,13 +374,19 @@ mod tests {
         let mut r = LineReader::new(stream(b"a\r\nbbbbbbbbbb\nc"), 4, 0, 0);
         let mut buf = Vec::new();
         let (p, k) = r.next_into(&mut buf, true).unwrap().unwrap();
-        assert_eq!((p.line, p.offset, k, buf.as_slice()), (Some(1), 0, FrameKind::Record, &b"a"[..]));
+        assert_eq!(
+            (p.line, p.offset, k, buf.as_slice()),
+            (Some(1), 0, FrameKind::Record, &b"a"[..])
+        );
         buf.clear();
         let (p, k) = r.next_into(&mut buf, true).unwrap().unwrap();
         assert_eq!((p.line, k), (Some(2), FrameKind::TooLong { len: 10 }));
         buf.clear();
         let (p, k) = r.next_into(&mut buf, true).unwrap().unwrap();
-        assert_eq!((p.line, p.offset, k, buf.as_slice()), (Some(3), 14, FrameKind::Record, &b"c"[..]));
+        assert_eq!(
+            (p.line, p.offset, k, buf.as_slice()),
+            (Some(3), 14, FrameKind::Record, &b"c"[..])
+        );
         assert!(r.next_into(&mut buf, true).unwrap().is_none());
         assert_eq!(r.offset, 15);
     }

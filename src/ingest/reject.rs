@@ -59,6 +59,9 @@ pub struct Reject {
 
 impl Reject {
     pub fn new(kind: RejectKind, detail: impl Into<String>) -> Self {
-        Reject { kind, detail: detail.into() }
+        Reject {
+            kind,
+            detail: detail.into(),
+        }
     }
 }

@@ -40,7 +40,11 @@ pub fn detect(head: &[u8], path: &Path, forced: Option<Format>) -> Option<Source
     let is_document = body.starts_with('{') && is_records_document(body);
     match forced {
         Some(Format::Cloudtrail) => {
-            return Some(if is_document { SourceKind::CloudTrailDocument } else { SourceKind::JsonLines });
+            return Some(if is_document {
+                SourceKind::CloudTrailDocument
+            } else {
+                SourceKind::JsonLines
+            });
         }
         Some(Format::Jsonl) => return Some(SourceKind::JsonLines),
         Some(Format::Syslog) => return Some(SourceKind::Syslog),
@@ -57,11 +61,17 @@ pub fn detect(head: &[u8], path: &Path, forced: Option<Format>) -> Option<Source
     if first_line.starts_with('{') {
         return Some(SourceKind::JsonLines);
     }
-    let syslog_lines = body.lines().take(5).filter(|l| looks_like_syslog(l)).count();
+    let syslog_lines = body
+        .lines()
+        .take(5)
+        .filter(|l| looks_like_syslog(l))
+        .count();
     if syslog_lines > 0 && looks_like_syslog(first_line) {
         return Some(SourceKind::Syslog);
     }
-    let ext_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let ext_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     if ext_csv || looks_like_csv(body) {
         return Some(SourceKind::Csv);
     }
@@ -82,14 +92,20 @@ fn is_records_document(body: &str) -> bool {
 /// A header and rows with the same number of commas (at least two columns).
 fn looks_like_csv(body: &str) -> bool {
     let mut lines = body.lines().filter(|l| !l.trim().is_empty());
-    let Some(header) = lines.next() else { return false };
+    let Some(header) = lines.next() else {
+        return false;
+    };
     let columns = header.matches(',').count();
     if columns == 0 {
         return false;
     }
     let rows: Vec<_> = lines.take(5).collect();
     // The last sampled row may be cut off by the sample size.
-    rows.len() >= 1 && rows.iter().take(rows.len().saturating_sub(1).max(1)).all(|r| r.matches(',').count() == columns)
+    !rows.is_empty()
+        && rows
+            .iter()
+            .take(rows.len().saturating_sub(1).max(1))
+            .all(|r| r.matches(',').count() == columns)
 }
 
 #[cfg(test)]
@@ -102,10 +118,25 @@ mod tests {
 
     #[test]
     fn detects_each_format() {
-        assert_eq!(d("{\"Records\":[{\"eventTime\":1}]}", "x.json"), Some(SourceKind::CloudTrailDocument));
-        assert_eq!(d("\u{feff}{\n  \"Records\": [\n", "x.json"), Some(SourceKind::CloudTrailDocument));
-        assert_eq!(d("{\"a\":1}\n{\"b\":2}\n", "x"), Some(SourceKind::JsonLines));
-        assert_eq!(d("Mar  5 06:25:01 web-1 sshd[1]: Accepted publickey for a from 1.2.3.4 port 1 ssh2\n", "auth.log"), Some(SourceKind::Syslog));
+        assert_eq!(
+            d("{\"Records\":[{\"eventTime\":1}]}", "x.json"),
+            Some(SourceKind::CloudTrailDocument)
+        );
+        assert_eq!(
+            d("\u{feff}{\n  \"Records\": [\n", "x.json"),
+            Some(SourceKind::CloudTrailDocument)
+        );
+        assert_eq!(
+            d("{\"a\":1}\n{\"b\":2}\n", "x"),
+            Some(SourceKind::JsonLines)
+        );
+        assert_eq!(
+            d(
+                "Mar  5 06:25:01 web-1 sshd[1]: Accepted publickey for a from 1.2.3.4 port 1 ssh2\n",
+                "auth.log"
+            ),
+            Some(SourceKind::Syslog)
+        );
         assert_eq!(d("a,b,c\n1,2,3\n4,5,6\n", "flows"), Some(SourceKind::Csv));
         assert_eq!(d("\x00\x01\x02garbage", "blob.bin"), None);
         assert_eq!(d("", "empty.log"), None);

@@ -50,17 +50,26 @@ fn walk(path: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<FileError>) {
                 let mut children: Vec<PathBuf> = entries
                     .filter_map(Result::ok)
                     .map(|e| e.path())
-                    .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                    .filter(|p| {
+                        !p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                    })
                     .collect();
                 children.sort();
                 for child in children {
                     walk(&child, inputs, errors);
                 }
             }
-            Err(e) => errors.push(FileError { path: path.display().to_string(), error: e.to_string() }),
+            Err(e) => errors.push(FileError {
+                path: path.display().to_string(),
+                error: e.to_string(),
+            }),
         },
         Ok(_) => inputs.push(Input::File(path.to_path_buf())),
-        Err(e) => errors.push(FileError { path: path.display().to_string(), error: e.to_string() }),
+        Err(e) => errors.push(FileError {
+            path: path.display().to_string(),
+            error: e.to_string(),
+        }),
     }
 }
 
@@ -84,7 +93,11 @@ pub enum Framer {
 }
 
 impl Framer {
-    pub fn next_into(&mut self, out: &mut Vec<u8>, eof_ends_line: bool) -> std::io::Result<Option<(super::reader::Position, FrameKind)>> {
+    pub fn next_into(
+        &mut self,
+        out: &mut Vec<u8>,
+        eof_ends_line: bool,
+    ) -> std::io::Result<Option<(super::reader::Position, FrameKind)>> {
         match self {
             Framer::Lines(r) => r.next_into(out, eof_ends_line),
             Framer::Records(r) => r.next_into(out),
@@ -127,16 +140,25 @@ pub fn open(
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let raw_name = abs.display().to_string();
     let name = match redactor {
-        Some(r) => r.text(&raw_name, &[]).map_err(|e| e.to_string())?.into_owned(),
+        Some(r) => r
+            .text(&raw_name, &[])
+            .map_err(|e| e.to_string())?
+            .into_owned(),
         None => raw_name,
     };
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if !meta.is_file() {
         return Err("not a regular file".to_string());
     }
-    let reference = meta.modified().map(DateTime::<Utc>::from).unwrap_or_else(|_| Utc::now());
+    let reference = meta
+        .modified()
+        .map(DateTime::<Utc>::from)
+        .unwrap_or_else(|_| Utc::now());
     let (mut stream, gz) = open_file(path, counter).map_err(|e| e.to_string())?;
-    let head = stream.fill_buf().map_err(|e| format!("cannot read: {e}"))?.to_vec();
+    let head = stream
+        .fill_buf()
+        .map_err(|e| format!("cannot read: {e}"))?
+        .to_vec();
     if head.is_empty() {
         return Err("empty file".to_string());
     }
@@ -146,7 +168,11 @@ pub fn open(
     let fp_len = head.len().min(FINGERPRINT_LEN);
     let fingerprint = fingerprint_of(redactor, &head[..fp_len]);
     let key = name.as_bytes().to_vec();
-    let previous = if ignore_checkpoint { None } else { store.checkpoint(&key).map_err(|e| e.to_string())? };
+    let previous = if ignore_checkpoint {
+        None
+    } else {
+        store.checkpoint(&key).map_err(|e| e.to_string())?
+    };
     let resume = previous.filter(|cp| {
         let len = cp.fingerprint_len as usize;
         len <= head.len() && fingerprint_of(redactor, &head[..len]) == cp.fingerprint
@@ -161,21 +187,36 @@ pub fn open(
         let mut buf = Vec::new();
         match framer.next_into(&mut buf, true) {
             Ok(Some((_, FrameKind::Record))) => {
-                ctx_header = Some(super::csv::split(&buf).map_err(|e| format!("bad CSV header: {e}"))?);
+                ctx_header =
+                    Some(super::csv::split(&buf).map_err(|e| format!("bad CSV header: {e}"))?);
             }
             _ => return Err("CSV file has no readable header line".to_string()),
         }
     } else {
         ctx_header = None;
     }
-    let up_to_date = resume.as_ref().is_some_and(|cp| cp.complete && (gz || cp.offset >= meta.len()));
+    let up_to_date = resume
+        .as_ref()
+        .is_some_and(|cp| cp.complete && (gz || cp.offset >= meta.len()));
     if let Some(cp) = &resume
         && !up_to_date
     {
         skip_to(&mut framer, cp).map_err(|e| format!("cannot resume: {e}"))?;
     }
-    let ctx = SourceCtx { name, key: Some(key), kind, reference, csv_header: ctx_header };
-    Ok(Opened { ctx: Arc::new(ctx), framer, fingerprint: (fingerprint, fp_len as u64), up_to_date, resumed_from: resume })
+    let ctx = SourceCtx {
+        name,
+        key: Some(key),
+        kind,
+        reference,
+        csv_header: ctx_header,
+    };
+    Ok(Opened {
+        ctx: Arc::new(ctx),
+        framer,
+        fingerprint: (fingerprint, fp_len as u64),
+        up_to_date,
+        resumed_from: resume,
+    })
 }
 
 /// Position `framer` at checkpoint `cp`.
@@ -211,7 +252,10 @@ fn fingerprint_of(redactor: Option<&Redactor>, bytes: &[u8]) -> String {
 
 /// Stdin as a source: no checkpoint, format detected from the first bytes.
 pub fn open_stdin(forced: Option<Format>, max_line: usize) -> Result<Opened, String> {
-    let mut stream: Stream = Box::new(std::io::BufReader::with_capacity(256 * 1024, std::io::stdin()));
+    let mut stream: Stream = Box::new(std::io::BufReader::with_capacity(
+        256 * 1024,
+        std::io::stdin(),
+    ));
     let head = stream.fill_buf().map_err(|e| e.to_string())?.to_vec();
     let kind = detect(&head, Path::new("stdin"), forced)
         .ok_or_else(|| "unknown format on stdin (use --format)".to_string())?;
@@ -226,6 +270,18 @@ pub fn open_stdin(forced: Option<Format>, max_line: usize) -> Result<Opened, Str
             csv_header = Some(super::csv::split(&buf).map_err(|e| format!("bad CSV header: {e}"))?);
         }
     }
-    let ctx = SourceCtx { name: "stdin".into(), key: None, kind, reference: Utc::now(), csv_header };
-    Ok(Opened { ctx: Arc::new(ctx), framer, fingerprint: (String::new(), 0), up_to_date: false, resumed_from: None })
+    let ctx = SourceCtx {
+        name: "stdin".into(),
+        key: None,
+        kind,
+        reference: Utc::now(),
+        csv_header,
+    };
+    Ok(Opened {
+        ctx: Arc::new(ctx),
+        framer,
+        fingerprint: (String::new(), 0),
+        up_to_date: false,
+        resumed_from: None,
+    })
 }

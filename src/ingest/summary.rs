@@ -46,10 +46,18 @@ impl IngestSummary {
             self.files,
             self.seconds,
             self.events_per_sec,
-            if self.privacy { "" } else { "  [PRIVACY OFF: raw values stored]" }
+            if self.privacy {
+                ""
+            } else {
+                "  [PRIVACY OFF: raw values stored]"
+            }
         );
         if !self.formats.is_empty() {
-            let parts: Vec<String> = self.formats.iter().map(|(f, n)| format!("{f} {n}")).collect();
+            let parts: Vec<String> = self
+                .formats
+                .iter()
+                .map(|(f, n)| format!("{f} {n}"))
+                .collect();
             let _ = writeln!(out, "  by format: {}", parts.join(", "));
         }
         if self.files_up_to_date > 0 || self.files_resumed > 0 {
@@ -60,8 +68,17 @@ impl IngestSummary {
             );
         }
         if self.rejected > 0 {
-            let parts: Vec<String> = self.rejected_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
-            let _ = writeln!(out, "  rejected {} record(s), quarantined: {}", self.rejected, parts.join(", "));
+            let parts: Vec<String> = self
+                .rejected_by_reason
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  rejected {} record(s), quarantined: {}",
+                self.rejected,
+                parts.join(", ")
+            );
         }
         for e in &self.file_errors {
             let _ = writeln!(
@@ -71,7 +88,12 @@ impl IngestSummary {
                 crate::sanitize::visible(&e.error)
             );
         }
-        let _ = writeln!(out, "  store: {} events in {}", self.stored_events, crate::sanitize::visible(&self.data_dir));
+        let _ = writeln!(
+            out,
+            "  store: {} events in {}",
+            self.stored_events,
+            crate::sanitize::visible(&self.data_dir)
+        );
         out
     }
 }

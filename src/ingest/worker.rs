@@ -47,7 +47,11 @@ const SEAL_LIMIT: usize = 64 * 1024;
 /// Bytes of a rejected record shown (redacted) in its excerpt.
 const EXCERPT_LIMIT: usize = 512;
 
-pub fn process(batch: WorkBatch, mapping: &FieldMapping, redactor: Option<&Redactor>) -> anyhow::Result<ParsedBatch> {
+pub fn process(
+    batch: WorkBatch,
+    mapping: &FieldMapping,
+    redactor: Option<&Redactor>,
+) -> anyhow::Result<ParsedBatch> {
     let mut events = Vec::with_capacity(batch.items.len());
     let mut quarantine = Vec::new();
     let ctx = &batch.source;
@@ -60,8 +64,14 @@ pub fn process(batch: WorkBatch, mapping: &FieldMapping, redactor: Option<&Redac
                 RejectKind::LineTooLong,
                 format!("record of {len} bytes exceeds ingest.max_line_bytes"),
             )),
-            FrameKind::Truncated => Err(Reject::new(RejectKind::Truncated, "input ends inside this record")),
-            FrameKind::NotObject => Err(Reject::new(RejectKind::MalformedJson, "a Records element is not an object")),
+            FrameKind::Truncated => Err(Reject::new(
+                RejectKind::Truncated,
+                "input ends inside this record",
+            )),
+            FrameKind::NotObject => Err(Reject::new(
+                RejectKind::MalformedJson,
+                "a Records element is not an object",
+            )),
         };
         match parsed {
             Ok(mut ev) => {
@@ -75,7 +85,13 @@ pub fn process(batch: WorkBatch, mapping: &FieldMapping, redactor: Option<&Redac
             Err(reject) => quarantine.push(quarantine_entry(ctx, item, bytes, reject, redactor)?),
         }
     }
-    Ok(ParsedBatch { seq: batch.seq, source: batch.source, events, quarantine, checkpoint: batch.checkpoint })
+    Ok(ParsedBatch {
+        seq: batch.seq,
+        source: batch.source,
+        events,
+        quarantine,
+        checkpoint: batch.checkpoint,
+    })
 }
 
 fn parse_record(
@@ -85,7 +101,10 @@ fn parse_record(
     syslog: &mut SyslogParser,
 ) -> Result<SecurityEvent, Reject> {
     if is_binary(bytes) {
-        return Err(Reject::new(RejectKind::Binary, "record holds NUL or mostly unprintable bytes"));
+        return Err(Reject::new(
+            RejectKind::Binary,
+            "record holds NUL or mostly unprintable bytes",
+        ));
     }
     match ctx.kind {
         SourceKind::CloudTrailDocument => cloudtrail::parse(bytes),
@@ -95,7 +114,11 @@ fn parse_record(
             }
             jsonl::parse(bytes, mapping)
         }
-        SourceKind::Csv => csv::parse(bytes, ctx.csv_header.as_deref().unwrap_or_default(), mapping),
+        SourceKind::Csv => csv::parse(
+            bytes,
+            ctx.csv_header.as_deref().unwrap_or_default(),
+            mapping,
+        ),
         // Syslog lines with stray non-UTF-8 bytes are kept (decoded lossily and flagged):
         // rejecting them would let an attacker hide a login behind one bad byte.
         SourceKind::Syslog => match std::str::from_utf8(bytes) {
@@ -103,7 +126,8 @@ fn parse_record(
             Err(_) => {
                 let line = String::from_utf8_lossy(bytes);
                 let mut ev = syslog.parse(&line)?;
-                ev.metadata.insert("invalid_utf8".into(), serde_json::Value::Bool(true));
+                ev.metadata
+                    .insert("invalid_utf8".into(), serde_json::Value::Bool(true));
                 Ok(ev)
             }
         },
@@ -138,8 +162,12 @@ fn quarantine_entry(
     let (excerpt, vault_id) = match redactor {
         Some(r) => {
             let redacted = r.quarantine_text(&text)?;
-            let id = format!("quarantine:{}", hex::encode(&r.pseudonymiser().keys().mac(bytes)[..12]));
-            r.pseudonymiser().seal_blob(&id, &bytes[..bytes.len().min(SEAL_LIMIT)])?;
+            let id = format!(
+                "quarantine:{}",
+                hex::encode(&r.pseudonymiser().keys().mac(bytes)[..12])
+            );
+            r.pseudonymiser()
+                .seal_blob(&id, &bytes[..bytes.len().min(SEAL_LIMIT)])?;
             (redacted, Some(id))
         }
         None => (text.into_owned(), None),

@@ -13,6 +13,9 @@ pub use redact::{Redactor, USER_KEYS};
 pub use tokens::{Kind, format_token, is_token, letters};
 pub use vault::VaultKeys;
 
+/// Raw value (by kind) → token, for values seen recently.
+type TokenCache = HashMap<(Kind, Box<str>), Arc<str>>;
+
 /// Maps raw values to stable tokens. The same value always gets the same token (persisted in
 /// sled, keyed by HMAC), tokens are never reused (per-kind counters), and the raw value is kept
 /// only AEAD-encrypted in the `vault` tree. Safe to share between worker threads.
@@ -21,7 +24,7 @@ pub struct Pseudonymiser {
     pseudonyms: sled::Tree,
     vault: sled::Tree,
     meta: sled::Tree,
-    cache: RwLock<HashMap<(Kind, Box<str>), Arc<str>>>,
+    cache: RwLock<TokenCache>,
     cache_limit: usize,
     /// Serialises token assignment so two threads never give one value two tokens.
     assign: Mutex<()>,
@@ -96,7 +99,10 @@ impl Pseudonymiser {
         if let Some(v) = self.pseudonyms.get(key)? {
             return Ok(Arc::from(String::from_utf8_lossy(&v).as_ref()));
         }
-        let _guard = self.assign.lock().map_err(|_| anyhow::anyhow!("pseudonymiser lock poisoned"))?;
+        let _guard = self
+            .assign
+            .lock()
+            .map_err(|_| anyhow::anyhow!("pseudonymiser lock poisoned"))?;
         if let Some(v) = self.pseudonyms.get(key)? {
             return Ok(Arc::from(String::from_utf8_lossy(&v).as_ref()));
         }
@@ -158,10 +164,19 @@ mod tests {
         assert_eq!(&*a, "IP_ADDRESS_1");
         assert_eq!(&*b, "IP_ADDRESS_2");
         assert_eq!(p.token(Kind::Ip, "10.0.0.1").unwrap(), a);
-        assert_eq!(&*p.token(Kind::Email, "alice@company.com").unwrap(), "user1***@company.com");
-        assert_eq!(&*p.token(Kind::Email, "bob@company.com").unwrap(), "user2***@company.com");
+        assert_eq!(
+            &*p.token(Kind::Email, "alice@company.com").unwrap(),
+            "user1***@company.com"
+        );
+        assert_eq!(
+            &*p.token(Kind::Email, "bob@company.com").unwrap(),
+            "user2***@company.com"
+        );
         assert_eq!(&*p.token(Kind::User, "carol").unwrap(), "USER_A");
-        assert_eq!(p.resolve("IP_ADDRESS_2").unwrap().as_deref(), Some("10.0.0.2"));
+        assert_eq!(
+            p.resolve("IP_ADDRESS_2").unwrap().as_deref(),
+            Some("10.0.0.2")
+        );
         drop(p);
         drop(store);
         let store = crate::store::Store::open(dir.path(), 8).unwrap();
@@ -174,8 +189,12 @@ mod tests {
     fn bounded_cache_still_consistent() {
         let (_dir, store) = setup();
         let p = Pseudonymiser::new(VaultKeys::from_master(&[3; 32]), &store, 0);
-        let first: Vec<_> = (0..3000).map(|i| p.token(Kind::User, &format!("u{i}")).unwrap()).collect();
-        let again: Vec<_> = (0..3000).map(|i| p.token(Kind::User, &format!("u{i}")).unwrap()).collect();
+        let first: Vec<_> = (0..3000)
+            .map(|i| p.token(Kind::User, &format!("u{i}")).unwrap())
+            .collect();
+        let again: Vec<_> = (0..3000)
+            .map(|i| p.token(Kind::User, &format!("u{i}")).unwrap())
+            .collect();
         assert_eq!(first, again);
         assert!(p.cache.read().unwrap().len() <= 1024);
     }

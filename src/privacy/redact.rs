@@ -52,7 +52,10 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn new(pseudo: Arc<Pseudonymiser>, keep_accounts: Vec<String>) -> Self {
-        Redactor { pseudo, keep_accounts: Arc::new(keep_accounts) }
+        Redactor {
+            pseudo,
+            keep_accounts: Arc::new(keep_accounts),
+        }
     }
 
     pub fn pseudonymiser(&self) -> &Pseudonymiser {
@@ -124,7 +127,11 @@ impl Redactor {
 
     /// Redact free text: IPs, emails, names in user contexts, and each of `known` users.
     pub fn text<'a>(&self, s: &'a str, known: &[String]) -> Result<Cow<'a, str>> {
-        let mut out = if might_hold_pii(s) { self.patterns(s)? } else { Cow::Borrowed(s) };
+        let mut out = if might_hold_pii(s) {
+            self.patterns(s)?
+        } else {
+            Cow::Borrowed(s)
+        };
         for user in known {
             if out.contains(user.as_str()) {
                 let token = self.account(user)?;
@@ -146,7 +153,9 @@ impl Redactor {
         for piece in base.split_inclusive(char::is_whitespace) {
             let word = piece.trim_end();
             let trail = &piece[word.len()..];
-            let core = word.trim_matches(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@')));
+            let core = word.trim_matches(|c: char| {
+                !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'))
+            });
             let replace = !core.is_empty()
                 && !is_token(core)
                 && !self.is_kept(core)
@@ -257,7 +266,10 @@ fn user_context_split(m: &str) -> Option<usize> {
         return m.rfind('/').map(|i| i + 1);
     }
     let lower = m.get(..m.len().min(10))?.to_ascii_lowercase();
-    if ["user", "login", "logname", "ruser"].iter().any(|p| lower.starts_with(p)) {
+    if ["user", "login", "logname", "ruser"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
         let sep = m.find(['=', ':'])?;
         let rest = &m[sep + 1..];
         let skip = rest.len() - rest.trim_start().len();
@@ -268,7 +280,9 @@ fn user_context_split(m: &str) -> Option<usize> {
 
 /// Quick reject: text with none of `@ : . /` or `=` cannot hold an IP, email or user context.
 fn might_hold_pii(s: &str) -> bool {
-    s.len() >= 3 && s.bytes().any(|b| matches!(b, b'@' | b':' | b'.' | b'/' | b'='))
+    s.len() >= 3
+        && s.bytes()
+            .any(|b| matches!(b, b'@' | b':' | b'.' | b'/' | b'='))
 }
 
 fn looks_like_email(s: &str) -> bool {
@@ -295,10 +309,9 @@ fn replace_words(s: &str, word: &str, token: &str) -> Option<String> {
         }
         let before_ok = s[..idx].chars().next_back().is_none_or(|c| !is_name(c));
         let end = idx + word.len();
-        let after_ok = s[end..]
-            .chars()
-            .next()
-            .is_none_or(|c| !is_name(c) || (c == '.' && !s[end + 1..].starts_with(char::is_alphanumeric)));
+        let after_ok = s[end..].chars().next().is_none_or(|c| {
+            !is_name(c) || (c == '.' && !s[end + 1..].starts_with(char::is_alphanumeric))
+        });
         if before_ok && after_ok {
             out.push_str(&s[last..idx]);
             out.push_str(token);
@@ -332,12 +345,22 @@ mod tests {
         let s = "Failed password for alice from 203.0.113.7 port 22 ssh2; mail bob@corp.io; \
                  arn:aws:iam::123456789012:user/ops/carol /home/dave user=erin at 12:30:45 v1.2.3";
         let out = r.text(s, &["alice".to_string()]).unwrap();
-        for raw in ["alice", "203.0.113.7", "bob@corp.io", "carol", "dave", "erin"] {
+        for raw in [
+            "alice",
+            "203.0.113.7",
+            "bob@corp.io",
+            "carol",
+            "dave",
+            "erin",
+        ] {
             assert!(!out.contains(raw), "{raw} leaked: {out}");
         }
         assert!(out.contains("12:30:45"), "{out}");
         assert!(out.contains("v1.2.3"), "{out}");
-        assert!(out.contains("arn:aws:iam::123456789012:user/ops/USER_"), "{out}");
+        assert!(
+            out.contains("arn:aws:iam::123456789012:user/ops/USER_"),
+            "{out}"
+        );
         assert!(out.contains("user1***@corp.io"), "{out}");
     }
 
@@ -355,7 +378,9 @@ mod tests {
         let out = r.text(r#"{"userName": "henry", "x": 1}"#, &[]).unwrap();
         assert!(!out.contains("henry"), "{out}");
         let known = r.account("ivan").unwrap();
-        let q = r.quarantine_text("garbage Failed password for judy from x; ivan did it").unwrap();
+        let q = r
+            .quarantine_text("garbage Failed password for judy from x; ivan did it")
+            .unwrap();
         assert!(!q.contains("judy") && !q.contains("ivan"), "{q}");
         assert!(q.contains(&known), "{q}");
         assert!(q.contains("garbage Failed password for USER_"), "{q}");
@@ -363,7 +388,10 @@ mod tests {
 
     #[test]
     fn words_only_replaced_whole() {
-        assert_eq!(replace_words("al alice al.", "al", "X").as_deref(), Some("X alice X."));
+        assert_eq!(
+            replace_words("al alice al.", "al", "X").as_deref(),
+            Some("X alice X.")
+        );
         assert_eq!(replace_words("alice", "al", "X"), None);
     }
 
@@ -374,8 +402,14 @@ mod tests {
         ev.user_id = Some("frank@company.com".into());
         ev.source_ip = Some("198.51.100.4".into());
         ev.resource = "/home/frank/.ssh".into();
-        ev.metadata.insert("message".into(), "login by frank@company.com from 198.51.100.4".into());
-        ev.metadata.insert("requestParameters".into(), serde_json::json!({"userName": "gina"}));
+        ev.metadata.insert(
+            "message".into(),
+            "login by frank@company.com from 198.51.100.4".into(),
+        );
+        ev.metadata.insert(
+            "requestParameters".into(),
+            serde_json::json!({"userName": "gina"}),
+        );
         r.redact_event(&mut ev).unwrap();
         let text = serde_json::to_string(&ev).unwrap();
         for raw in ["frank", "198.51.100.4", "gina"] {

@@ -49,7 +49,10 @@ pub fn letters(mut n: u64) -> String {
 
 /// True if `s` is already one of our tokens (never pseudonymise a pseudonym).
 pub fn is_token(s: &str) -> bool {
-    if let Some(rest) = s.strip_prefix("IP_ADDRESS_").or_else(|| s.strip_prefix("HOST_")) {
+    if let Some(rest) = s
+        .strip_prefix("IP_ADDRESS_")
+        .or_else(|| s.strip_prefix("HOST_"))
+    {
         return !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
     }
     if let Some(rest) = s.strip_prefix("USER_") {
@@ -80,7 +83,10 @@ mod tests {
     #[test]
     fn token_shapes() {
         assert_eq!(format_token(Kind::Ip, 3, "10.0.0.1"), "IP_ADDRESS_3");
-        assert_eq!(format_token(Kind::Email, 2, "Bob@Company.com"), "user2***@company.com");
+        assert_eq!(
+            format_token(Kind::Email, 2, "Bob@Company.com"),
+            "user2***@company.com"
+        );
         assert_eq!(format_token(Kind::User, 3, "carol"), "USER_C");
         assert!(is_token("USER_AB"));
         assert!(is_token("user12***@x.org"));

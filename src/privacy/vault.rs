@@ -26,10 +26,16 @@ impl VaultKeys {
         let master = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(path)?,
-            Err(e) => return Err(e).with_context(|| format!("cannot read vault key {}", path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read vault key {}", path.display()));
+            }
         };
         if master.len() != 32 {
-            bail!("vault key {} is {} bytes, expected 32", path.display(), master.len());
+            bail!(
+                "vault key {} is {} bytes, expected 32",
+                path.display(),
+                master.len()
+            );
         }
         check_permissions(path)?;
         Ok(VaultKeys::from_master(&master))
@@ -37,7 +43,9 @@ impl VaultKeys {
 
     pub fn from_master(master: &[u8]) -> VaultKeys {
         let lookup = derive(master, b"autosec/pseudonym-lookup/v1");
-        let cipher_key = derive(master, b"autosec/vault-aead/v1").finalize().into_bytes();
+        let cipher_key = derive(master, b"autosec/vault-aead/v1")
+            .finalize()
+            .into_bytes();
         VaultKeys {
             lookup,
             cipher: XChaCha20Poly1305::new(&cipher_key),

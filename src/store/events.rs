@@ -39,8 +39,10 @@ pub struct EventRef {
 pub fn encode_chunk(events: &[SecurityEvent]) -> Result<Vec<u8>, StoreError> {
     let mut json = Vec::with_capacity(events.len() * 320);
     for ev in events {
-        serde_json::to_writer(&mut json, ev)
-            .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })?;
+        serde_json::to_writer(&mut json, ev).map_err(|e| StoreError::Corrupt {
+            tree: "events",
+            detail: e.to_string(),
+        })?;
         json.push(b'\n');
     }
     let mut out = vec![CHUNK_FORMAT_V1];
@@ -49,8 +51,13 @@ pub fn encode_chunk(events: &[SecurityEvent]) -> Result<Vec<u8>, StoreError> {
 }
 
 pub fn decode_chunk(bytes: &[u8]) -> Result<Vec<SecurityEvent>, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt { tree: "events", detail };
-    let (&version, body) = bytes.split_first().ok_or_else(|| corrupt("empty chunk".into()))?;
+    let corrupt = |detail: String| StoreError::Corrupt {
+        tree: "events",
+        detail,
+    };
+    let (&version, body) = bytes
+        .split_first()
+        .ok_or_else(|| corrupt("empty chunk".into()))?;
     if version != CHUNK_FORMAT_V1 {
         return Err(corrupt(format!("unknown chunk format {version}")));
     }
@@ -101,7 +108,11 @@ impl<'a> EventWriter<'a> {
             ev.id = first_id + i as u64;
         }
         let next_id = first_id + a.events.len() as u64;
-        let chunk = if a.events.is_empty() { None } else { Some(encode_chunk(a.events)?) };
+        let chunk = if a.events.is_empty() {
+            None
+        } else {
+            Some(encode_chunk(a.events)?)
+        };
         let entry = ChunkEntry {
             chunk: first_id,
             count: a.events.len() as u32,
@@ -113,32 +124,39 @@ impl<'a> EventWriter<'a> {
         index_key.extend_from_slice(&first_id.to_be_bytes());
         let entry_bytes = serde_json::to_vec(&entry).unwrap_or_default();
         let q_first = self.next_quarantine;
-        let q_values: Vec<Vec<u8>> =
-            a.quarantine.iter().map(|q| serde_json::to_vec(q).unwrap_or_default()).collect();
+        let q_values: Vec<Vec<u8>> = a
+            .quarantine
+            .iter()
+            .map(|q| serde_json::to_vec(q).unwrap_or_default())
+            .collect();
         let next_q = q_first + q_values.len() as u64;
         let checkpoint = a.checkpoint.map(|(k, c)| (k.to_vec(), c.encode()));
 
         let s = self.store;
-        let result: Result<(), TransactionError<()>> =
-            (&s.events, &s.chunk_index, &s.checkpoints, &s.quarantine, &s.meta).transaction(
-                |(events, index, checkpoints, quarantine, meta)| {
-                    if let Some(chunk) = &chunk {
-                        events.insert(&first_id.to_be_bytes(), chunk.as_slice())?;
-                        index.insert(index_key.as_slice(), entry_bytes.as_slice())?;
-                        meta.insert(NEXT_EVENT_ID, &next_id.to_be_bytes())?;
-                    }
-                    for (i, q) in q_values.iter().enumerate() {
-                        quarantine.insert(&(q_first + i as u64).to_be_bytes(), q.as_slice())?;
-                    }
-                    if !q_values.is_empty() {
-                        meta.insert(NEXT_QUARANTINE_ID, &next_q.to_be_bytes())?;
-                    }
-                    if let Some((key, value)) = &checkpoint {
-                        checkpoints.insert(key.as_slice(), value.as_slice())?;
-                    }
-                    Ok::<(), ConflictableTransactionError<()>>(())
-                },
-            );
+        let result: Result<(), TransactionError<()>> = (
+            &s.events,
+            &s.chunk_index,
+            &s.checkpoints,
+            &s.quarantine,
+            &s.meta,
+        )
+            .transaction(|(events, index, checkpoints, quarantine, meta)| {
+                if let Some(chunk) = &chunk {
+                    events.insert(&first_id.to_be_bytes(), chunk.as_slice())?;
+                    index.insert(index_key.as_slice(), entry_bytes.as_slice())?;
+                    meta.insert(NEXT_EVENT_ID, &next_id.to_be_bytes())?;
+                }
+                for (i, q) in q_values.iter().enumerate() {
+                    quarantine.insert(&(q_first + i as u64).to_be_bytes(), q.as_slice())?;
+                }
+                if !q_values.is_empty() {
+                    meta.insert(NEXT_QUARANTINE_ID, &next_q.to_be_bytes())?;
+                }
+                if let Some((key, value)) = &checkpoint {
+                    checkpoints.insert(key.as_slice(), value.as_slice())?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
         match result {
             Ok(()) => {
                 self.next_id = next_id;
@@ -146,9 +164,10 @@ impl<'a> EventWriter<'a> {
                 Ok(())
             }
             Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-            Err(TransactionError::Abort(())) => {
-                Err(StoreError::Corrupt { tree: "events", detail: "append aborted".into() })
-            }
+            Err(TransactionError::Abort(())) => Err(StoreError::Corrupt {
+                tree: "events",
+                detail: "append aborted".into(),
+            }),
         }
     }
 }
@@ -162,7 +181,9 @@ impl Store {
     /// Every stored event in id order (decodes chunk by chunk).
     pub fn iter_events(&self) -> impl Iterator<Item = Result<SecurityEvent, StoreError>> + '_ {
         self.events.iter().flat_map(|item| {
-            let decoded = item.map_err(StoreError::from).and_then(|(_, v)| decode_chunk(&v));
+            let decoded = item
+                .map_err(StoreError::from)
+                .and_then(|(_, v)| decode_chunk(&v));
             match decoded {
                 Ok(events) => events.into_iter().map(Ok).collect::<Vec<_>>(),
                 Err(e) => vec![Err(e)],
@@ -171,11 +192,15 @@ impl Store {
     }
 
     /// Every quarantined record in arrival order.
-    pub fn iter_quarantine(&self) -> impl Iterator<Item = Result<QuarantineEntry, StoreError>> + '_ {
+    pub fn iter_quarantine(
+        &self,
+    ) -> impl Iterator<Item = Result<QuarantineEntry, StoreError>> + '_ {
         self.quarantine.iter().map(|item| {
             let (_, v) = item?;
-            serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt { tree: "quarantine", detail: e.to_string() })
+            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                tree: "quarantine",
+                detail: e.to_string(),
+            })
         })
     }
 
@@ -183,19 +208,27 @@ impl Store {
     pub fn resolve(&self, r: &EventRef) -> Result<Option<SecurityEvent>, StoreError> {
         for item in self.chunk_index.scan_prefix(source_key(&r.source)) {
             let (_, v) = item?;
-            let entry: ChunkEntry = serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt { tree: "chunk_index", detail: e.to_string() })?;
+            let entry: ChunkEntry =
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    tree: "chunk_index",
+                    detail: e.to_string(),
+                })?;
             if r.record_id.is_none()
-                && let (Some(line), Some(lo), Some(hi)) = (r.line, entry.first_line, entry.last_line)
+                && let (Some(line), Some(lo), Some(hi)) =
+                    (r.line, entry.first_line, entry.last_line)
                 && (line < lo || line > hi)
             {
                 continue;
             }
-            let Some(chunk) = self.events.get(entry.chunk.to_be_bytes())? else { continue };
-            let found = decode_chunk(&chunk)?.into_iter().find(|e| match &r.record_id {
-                Some(id) => e.origin.record_id.as_deref() == Some(id.as_str()),
-                None => e.origin.line == r.line,
-            });
+            let Some(chunk) = self.events.get(entry.chunk.to_be_bytes())? else {
+                continue;
+            };
+            let found = decode_chunk(&chunk)?
+                .into_iter()
+                .find(|e| match &r.record_id {
+                    Some(id) => e.origin.record_id.as_deref() == Some(id.as_str()),
+                    None => e.origin.line == r.line,
+                });
             if found.is_some() {
                 return Ok(found);
             }
@@ -205,6 +238,9 @@ impl Store {
 
     /// The checkpoint stored under `key`.
     pub fn checkpoint(&self, key: &[u8]) -> Result<Option<Checkpoint>, StoreError> {
-        Ok(self.checkpoints.get(key)?.and_then(|v| Checkpoint::decode(&v)))
+        Ok(self
+            .checkpoints
+            .get(key)?
+            .and_then(|v| Checkpoint::decode(&v)))
     }
 }

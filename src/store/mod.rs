@@ -24,8 +24,14 @@ pub enum StoreError {
          (a control socket to share it comes with `autosec serve`)"
     )]
     Locked { dir: PathBuf, owner: String },
-    #[error("data dir {dir} has schema version {found}, newer than this autosec ({supported}); upgrade autosec")]
-    TooNew { dir: PathBuf, found: u32, supported: u32 },
+    #[error(
+        "data dir {dir} has schema version {found}, newer than this autosec ({supported}); upgrade autosec"
+    )]
+    TooNew {
+        dir: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("cannot open data dir {dir}: {source}")]
     Open { dir: PathBuf, source: sled::Error },
     #[error("storage error: {0}")]
@@ -66,10 +72,19 @@ impl Store {
             .cache_capacity(cache_mb.max(1) * 1024 * 1024)
             .open()
             .map_err(|e| match &e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
-                    StoreError::Locked { dir: dir.to_path_buf(), owner: describe_owner(dir) }
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
+                    StoreError::Locked {
+                        dir: dir.to_path_buf(),
+                        owner: describe_owner(dir),
+                    }
                 }
-                _ => StoreError::Open { dir: dir.to_path_buf(), source: e },
+                _ => StoreError::Open {
+                    dir: dir.to_path_buf(),
+                    source: e,
+                },
             })?;
         write_owner(dir);
         let store = Store {
@@ -100,14 +115,22 @@ impl Store {
     fn check_schema(&self) -> Result<(), StoreError> {
         match self.meta.get("schema_version")? {
             None => {
-                self.meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+                self.meta
+                    .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
             }
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref())
                     .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Corrupt { tree: "meta", detail: "schema_version".into() })?;
+                    .map_err(|_| StoreError::Corrupt {
+                        tree: "meta",
+                        detail: "schema_version".into(),
+                    })?;
                 if found > SCHEMA_VERSION {
-                    return Err(StoreError::TooNew { dir: self.dir.clone(), found, supported: SCHEMA_VERSION });
+                    return Err(StoreError::TooNew {
+                        dir: self.dir.clone(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
                 }
                 // Older layouts would be migrated here; version 1 is the first.
             }
@@ -121,13 +144,19 @@ impl Store {
             let now = chrono::Utc::now().to_rfc3339();
             self.meta.insert("privacy_opt_out", now.as_bytes())?;
         }
-        self.meta.insert("privacy_last_run", if enabled { &b"on"[..] } else { &b"off"[..] })?;
+        self.meta.insert(
+            "privacy_last_run",
+            if enabled { &b"on"[..] } else { &b"off"[..] },
+        )?;
         Ok(())
     }
 
     /// When privacy was last switched off for this store, if ever.
     pub fn privacy_opt_out(&self) -> Result<Option<String>, StoreError> {
-        Ok(self.meta.get("privacy_opt_out")?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self
+            .meta
+            .get("privacy_opt_out")?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     /// A u64 counter in `meta`.

@@ -1,0 +1,115 @@
+//! Helpers: run the binary with an isolated config dir, open a finished store.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use autosec::domain::SecurityEvent;
+use autosec::store::Store;
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.path("data")
+    }
+
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write");
+        p
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_autosec"));
+        c.env("AUTOSEC_CONFIG_DIR", self.path("config"));
+        c.arg("--data-dir").arg(self.data());
+        c
+    }
+
+    /// `autosec ingest --json ARGS…`, asserting success; returns the summary.
+    pub fn ingest(&self, args: &[&str]) -> serde_json::Value {
+        let out = self
+            .cmd()
+            .arg("ingest")
+            .arg("--json")
+            .args(args)
+            .output()
+            .expect("run autosec");
+        assert_success(&out);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "summary is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(&self.data(), 8).expect("open store")
+    }
+
+    pub fn events(&self) -> Vec<SecurityEvent> {
+        let store = self.store();
+        store
+            .iter_events()
+            .collect::<Result<Vec<_>, _>>()
+            .expect("decode events")
+    }
+}
+
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "autosec failed ({:?})\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// `n` JSON lines in the seed schema with distinct line contents.
+pub fn jsonl_lines(n: usize) -> String {
+    let mut s = String::new();
+    for i in 0..n {
+        s.push_str(&format!(
+            "{{\"timestamp\":\"2024-05-01T12:{:02}:{:02}Z\",\"source_ip\":\"10.0.{}.{}\",\"user_id\":\"user{}\",\"action\":\"login\",\"status\":\"{}\",\"metadata\":{{\"seq\":{i}}}}}\n",
+            (i / 60) % 60,
+            i % 60,
+            (i / 250) % 250,
+            i % 250,
+            i % 97,
+            if i % 5 == 0 { "failed" } else { "success" }
+        ));
+    }
+    s
+}

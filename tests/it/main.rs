@@ -1,0 +1,9 @@
+//! Integration tests: one harness binary (one link, one process) driving the real `autosec`
+//! binary and the library over real sled stores in temp dirs.
+
+mod common;
+mod follow;
+mod ingest_cli;
+mod privacy;
+mod quarantine;
+mod resume;
