@@ -6,6 +6,8 @@ pub mod fields;
 mod follow;
 pub mod jsonl;
 mod pipeline;
+#[cfg(test)]
+mod props;
 pub mod reader;
 mod reject;
 pub mod sniff;

@@ -13,8 +13,9 @@ pub use redact::{Redactor, USER_KEYS};
 pub use tokens::{Kind, format_token, is_token, letters};
 pub use vault::VaultKeys;
 
-/// Raw value (by kind) → token, for values seen recently.
-type TokenCache = HashMap<(Kind, Box<str>), Arc<str>>;
+/// Raw value → token for values seen recently, one map per kind (looked up by `&str`, so a
+/// hit allocates nothing).
+type TokenCache = [HashMap<Box<str>, Arc<str>>; 4];
 
 /// Maps raw values to stable tokens. The same value always gets the same token (persisted in
 /// sled, keyed by HMAC), tokens are never reused (per-kind counters), and the raw value is kept
@@ -37,7 +38,7 @@ impl Pseudonymiser {
             pseudonyms: store.pseudonyms.clone(),
             vault: store.vault.clone(),
             meta: store.meta.clone(),
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new(Default::default()),
             cache_limit: cache_limit.max(1024),
             assign: Mutex::new(()),
         }
@@ -49,19 +50,19 @@ impl Pseudonymiser {
 
     /// The token for `raw` of `kind`, assigning (and persisting) a new one on first sight.
     pub fn token(&self, kind: Kind, raw: &str) -> Result<Arc<str>> {
-        let norm = normalise(kind, raw);
+        let slot = kind as usize - 1;
         if let Ok(cache) = self.cache.read()
-            && let Some(t) = cache.get(&(kind, Box::from(norm.as_str())))
+            && let Some(t) = cache[slot].get(raw)
         {
             return Ok(t.clone());
         }
-        let token = self.lookup_or_assign(kind, &norm)?;
+        let token = self.lookup_or_assign(kind, &normalise(kind, raw))?;
         if let Ok(mut cache) = self.cache.write() {
-            // Bounded memory: a full cache is dropped wholesale; misses fall back to sled.
-            if cache.len() >= self.cache_limit {
-                cache.clear();
+            // Bounded memory: a full map is dropped wholesale; misses fall back to sled.
+            if cache[slot].len() >= self.cache_limit {
+                cache[slot].clear();
             }
-            cache.insert((kind, norm.into_boxed_str()), token.clone());
+            cache[slot].insert(Box::from(raw), token.clone());
         }
         Ok(token)
     }
@@ -196,6 +197,6 @@ mod tests {
             .map(|i| p.token(Kind::User, &format!("u{i}")).unwrap())
             .collect();
         assert_eq!(first, again);
-        assert!(p.cache.read().unwrap().len() <= 1024);
+        assert!(p.cache.read().unwrap()[Kind::User as usize - 1].len() <= 1024);
     }
 }

@@ -73,6 +73,8 @@ impl Redactor {
         }
         collect_known_users(&ev.metadata, &mut known);
         known.retain(|u| !self.is_kept(u) && !is_token(u) && !u.is_empty());
+        known.sort_unstable();
+        known.dedup();
         if let Some(ip) = ev.source_ip.take() {
             ev.source_ip = Some(self.address(&ip)?);
         }
@@ -278,11 +280,35 @@ fn user_context_split(m: &str) -> Option<usize> {
     None
 }
 
-/// Quick reject: text with none of `@ : . /` or `=` cannot hold an IP, email or user context.
+/// Quick reject, one pass over the bytes: an IPv4 needs 3 dots and digits, an IPv6 two
+/// colons, an email an `@`, a user context a `/`, `=`, `:` or `"` plus a telling word. Most
+/// metadata strings (service names, agents, ids) fail all of these and skip the regex.
 fn might_hold_pii(s: &str) -> bool {
-    s.len() >= 3
-        && s.bytes()
-            .any(|b| matches!(b, b'@' | b':' | b'.' | b'/' | b'='))
+    let (mut dots, mut colons, mut digits, mut seps) = (0u32, 0u32, 0u32, 0u32);
+    for b in s.bytes() {
+        match b {
+            b'@' => return true,
+            b'.' => dots += 1,
+            b':' => colons += 1,
+            b'0'..=b'9' => digits += 1,
+            b'/' | b'=' | b'"' => seps += 1,
+            _ => {}
+        }
+    }
+    if (dots >= 3 && digits >= 4) || colons >= 2 {
+        return true;
+    }
+    if seps + colons == 0 {
+        return false;
+    }
+    ["user", "login", "/home/"]
+        .iter()
+        .any(|w| contains_ignore_case(s.as_bytes(), w.as_bytes()))
+}
+
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn looks_like_email(s: &str) -> bool {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# End-to-end ingest benchmark: 1,000,000 generated mixed events into a fresh data dir, with
+# privacy on and durable storage. Prints the summary, events/s and peak RSS.
+#   benches/ingest-1m.sh [EVENTS] [SEED]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-1000000}
+seed=${2:-42}
+work=${BENCH_DIR:-/tmp/autosec-bench}
+data="$work/gen-$events-$seed"
+cargo build --release --quiet
+bin=target/release/autosec
+if [ ! -f "$data/manifest.json" ]; then
+  rm -rf "$data"
+  "$bin" datasets generate --out "$data" --events "$events" --seed "$seed"
+fi
+echo "input: $(du -sb "$data" | cut -f1) bytes in $(find "$data" -type f | wc -l) files"
+store="$work/store-$$"
+cfg="$work/config-$$"
+rm -rf "$store" "$cfg"
+AUTOSEC_CONFIG_DIR="$cfg" /usr/bin/time -f 'peak_rss_kb=%M wall_s=%e user_s=%U sys_s=%S' \
+  "$bin" --data-dir "$store" ingest --json "$data" > "$work/summary.json"
+python3 - "$work/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(f"events={s['events']} rejected={s['rejected']} seconds={s['seconds']:.2f} events_per_sec={s['events_per_sec']:.0f}")
+PY
+du -sh "$store"
+rm -rf "$store" "$cfg"
