@@ -42,7 +42,7 @@ proptest! {
         let len = bytes.len() as u64;
         let mut lines = LineReader::new(stream(bytes.clone()), max, 0, 0);
         let mut buf = Vec::new();
-        while let Some(_) = lines.next_into(&mut buf, true).expect("in-memory read") {
+        while lines.next_into(&mut buf, true).expect("in-memory read").is_some() {
             prop_assert!(buf.len() <= max.max(super::reader::KEEP_PREFIX));
             buf.clear();
         }
