@@ -12,7 +12,7 @@ use super::reader::{FrameKind, LineReader, RecordsReader, Stream, open_file};
 use super::sniff::{SourceKind, detect};
 use crate::domain::Format;
 use crate::privacy::Redactor;
-use crate::store::{Checkpoint, Store};
+use crate::store::{ALIAS_MIN_LEN, Checkpoint, Store, fingerprint_key};
 
 /// One input to ingest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,10 +173,19 @@ pub fn open(
     } else {
         store.checkpoint(&key).map_err(|e| e.to_string())?
     };
-    let resume = previous.filter(|cp| {
+    let same_file = |cp: &Checkpoint| {
         let len = cp.fingerprint_len as usize;
         len <= head.len() && fingerprint_of(redactor, &head[..len]) == cp.fingerprint
-    });
+    };
+    let mut resume = previous.filter(same_file);
+    // Not known under this path: maybe it is a file we read under another name (rotated
+    // auth.log → auth.log.1, or compressed to auth.log.2.gz).
+    if resume.is_none() && !ignore_checkpoint && fp_len as u64 >= ALIAS_MIN_LEN {
+        resume = store
+            .checkpoint(&fingerprint_key(&fingerprint))
+            .map_err(|e| e.to_string())?
+            .filter(same_file);
+    }
     let ctx_header;
     let mut framer = match kind {
         SourceKind::CloudTrailDocument => Framer::Records(RecordsReader::new(stream, max_line)),

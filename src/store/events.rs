@@ -13,6 +13,14 @@ const CHUNK_FORMAT_V1: u8 = 1;
 const NEXT_EVENT_ID: &str = "next_event_id";
 const NEXT_QUARANTINE_ID: &str = "next_quarantine_id";
 
+/// Fingerprints shorter than this (files under 1 KiB) are too likely to collide to be aliases.
+pub const ALIAS_MIN_LEN: u64 = 1024;
+
+/// The `checkpoints` key of a content fingerprint (paths are stored under their own bytes).
+pub fn fingerprint_key(fingerprint: &str) -> Vec<u8> {
+    format!("fingerprint:{fingerprint}").into_bytes()
+}
+
 /// A chunk's entry in `chunk_index`: which source and which lines it covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkEntry {
@@ -131,6 +139,10 @@ impl<'a> EventWriter<'a> {
             .collect();
         let next_q = q_first + q_values.len() as u64;
         let checkpoint = a.checkpoint.map(|(k, c)| (k.to_vec(), c.encode()));
+        // Also under the content fingerprint, so a rotated (renamed) file is recognised.
+        let alias = a.checkpoint.and_then(|(_, c)| {
+            (c.fingerprint_len >= ALIAS_MIN_LEN).then(|| fingerprint_key(&c.fingerprint))
+        });
 
         let s = self.store;
         let result: Result<(), TransactionError<()>> = (
@@ -154,6 +166,9 @@ impl<'a> EventWriter<'a> {
                 }
                 if let Some((key, value)) = &checkpoint {
                     checkpoints.insert(key.as_slice(), value.as_slice())?;
+                    if let Some(alias) = &alias {
+                        checkpoints.insert(alias.as_slice(), value.as_slice())?;
+                    }
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });

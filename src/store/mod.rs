@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use checkpoint::Checkpoint;
-pub use events::{Append, ChunkEntry, EventRef, EventWriter, decode_chunk, encode_chunk};
+pub use events::{
+    ALIAS_MIN_LEN, Append, ChunkEntry, EventRef, EventWriter, decode_chunk, encode_chunk,
+    fingerprint_key,
+};
 pub use quarantine::QuarantineEntry;
 
 /// Bumped when the on-disk layout changes; `open` refuses newer stores and migrates older ones.

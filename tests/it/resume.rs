@@ -106,3 +106,29 @@ fn killed_ingest_of_cloudtrail_documents_resumes_by_record() {
         .collect();
     assert_eq!((events.len(), ids.len()), (3000, 3000));
 }
+
+#[test]
+fn rotated_files_are_recognised_by_content() {
+    let env = Env::new();
+    let dir = env.path("logs");
+    let first = env.write("logs/app.jsonl", jsonl_lines(400));
+    env.ingest(&[dir.to_str().expect("utf8")]);
+    // Rotation: the file is renamed (and later compressed), a new file starts.
+    std::fs::rename(&first, dir.join("app.jsonl.1")).expect("rename");
+    let newer: String = jsonl_lines(500)
+        .lines()
+        .skip(400)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    env.write("logs/app.jsonl", newer);
+    let second = env.ingest(&[dir.to_str().expect("utf8")]);
+    assert_eq!(second["events"], 100, "{second}");
+    let rotated = std::fs::read(dir.join("app.jsonl.1")).expect("read");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&rotated).expect("gz");
+    std::fs::write(dir.join("app.jsonl.2.gz"), gz.finish().expect("gz")).expect("write");
+    std::fs::remove_file(dir.join("app.jsonl.1")).expect("rm");
+    let third = env.ingest(&[dir.to_str().expect("utf8")]);
+    assert_eq!(third["events"], 0, "{third}");
+    assert_eq!(lines_stored(&env).0, 500);
+}
