@@ -10,7 +10,7 @@ work=${BENCH_DIR:-/tmp/autosec-bench}
 data="$work/gen-$events-$seed"
 cargo build --release --quiet
 bin=target/release/autosec
-if [ ! -f "$data/manifest.json" ]; then
+if [ ! -d "$data/logs" ]; then
   rm -rf "$data"
   "$bin" datasets generate --out "$data" --events "$events" --seed "$seed"
 fi
@@ -19,7 +19,7 @@ store="$work/store-$$"
 cfg="$work/config-$$"
 rm -rf "$store" "$cfg"
 AUTOSEC_CONFIG_DIR="$cfg" /usr/bin/time -f 'peak_rss_kb=%M wall_s=%e user_s=%U sys_s=%S' \
-  "$bin" --data-dir "$store" ingest --json "$data" > "$work/summary.json"
+  "$bin" --data-dir "$store" ingest --json "$data/logs" > "$work/summary.json"
 python3 - "$work/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))

@@ -62,7 +62,9 @@ pub struct Origin {
 /// One normalised security event. `source_ip` and `user_id` hold pseudonyms when privacy is on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SecurityEvent {
-    /// Monotonic id assigned by the store (0 until stored).
+    /// Monotonic id assigned by the store (0 until stored). Not written inside stored chunks:
+    /// it is the chunk's key plus the event's position.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub id: u64,
     pub timestamp: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +79,10 @@ pub struct SecurityEvent {
     pub metadata: Metadata,
     pub origin: Origin,
     pub format: Format,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl SecurityEvent {

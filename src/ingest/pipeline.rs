@@ -352,7 +352,7 @@ fn write_loop(
             }
         };
         pending.insert(batch.seq, batch);
-        while let Some(mut b) = pending.remove(&next_seq) {
+        while let Some(b) = pending.remove(&next_seq) {
             next_seq += 1;
             if first_error.is_some() {
                 continue;
@@ -360,18 +360,18 @@ fn write_loop(
             let checkpoint_key = b.source.key.clone();
             writer.append(Append {
                 source: &b.source.name,
-                events: &mut b.events,
+                chunk: b.chunk.as_ref(),
                 quarantine: &b.quarantine,
                 checkpoint: checkpoint_key.as_deref().zip(b.checkpoint.as_ref()),
             })?;
             dirty = true;
-            for ev in &b.events {
+            for (format, n) in &b.formats {
                 *stats
                     .formats
-                    .entry(ev.format.as_str().to_string())
-                    .or_default() += 1;
+                    .entry(format.as_str().to_string())
+                    .or_default() += n;
             }
-            stats.events += b.events.len() as u64;
+            stats.events += b.chunk.as_ref().map_or(0, |c| u64::from(c.count));
             stats.rejected += b.quarantine.len() as u64;
             for q in &b.quarantine {
                 *stats

@@ -9,10 +9,10 @@ use super::source::SourceCtx;
 use super::syslog::SyslogParser;
 use super::{Reject, RejectKind, cloudtrail, csv, jsonl};
 use crate::config::FieldMapping;
-use crate::domain::SecurityEvent;
+use crate::domain::{Format, SecurityEvent};
 use crate::privacy::Redactor;
 use crate::sanitize;
-use crate::store::{Checkpoint, QuarantineEntry};
+use crate::store::{Checkpoint, EncodedChunk, QuarantineEntry};
 
 /// One framed record inside a batch's shared buffer.
 pub struct Item {
@@ -33,11 +33,14 @@ pub struct WorkBatch {
     pub checkpoint: Option<Checkpoint>,
 }
 
-/// A worker's output for one batch.
+/// A worker's output for one batch: events already encoded as a chunk (encoding is the
+/// costliest step after parsing; done here it runs on every core, not on the one writer).
 pub struct ParsedBatch {
     pub seq: u64,
     pub source: Arc<SourceCtx>,
-    pub events: Vec<SecurityEvent>,
+    pub chunk: Option<EncodedChunk>,
+    /// New events per format in this batch.
+    pub formats: Vec<(Format, u64)>,
     pub quarantine: Vec<QuarantineEntry>,
     pub checkpoint: Option<Checkpoint>,
 }
@@ -85,10 +88,18 @@ pub fn process(
             Err(reject) => quarantine.push(quarantine_entry(ctx, item, bytes, reject, redactor)?),
         }
     }
+    let mut formats: Vec<(Format, u64)> = Vec::new();
+    for ev in &events {
+        match formats.iter_mut().find(|(f, _)| *f == ev.format) {
+            Some((_, n)) => *n += 1,
+            None => formats.push((ev.format, 1)),
+        }
+    }
     Ok(ParsedBatch {
         seq: batch.seq,
         source: batch.source,
-        events,
+        chunk: EncodedChunk::encode(&events)?,
+        formats,
         quarantine,
         checkpoint: batch.checkpoint,
     })

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 pub use checkpoint::Checkpoint;
 pub use events::{
-    ALIAS_MIN_LEN, Append, ChunkEntry, EventRef, EventWriter, decode_chunk, encode_chunk,
-    fingerprint_key,
+    ALIAS_MIN_LEN, Append, ChunkEntry, EncodedChunk, EventRef, EventWriter, chunk_first_id,
+    decode_chunk, encode_chunk, fingerprint_key,
 };
 pub use quarantine::QuarantineEntry;
 

@@ -2,7 +2,7 @@
 //! appears in any file of the data dir, nor in any sled tree decoded through its codec.
 
 use crate::common::{Env, files_under};
-use autosec::store::decode_chunk;
+use autosec::store::{chunk_first_id, decode_chunk};
 
 const RAW: &[&str] = &[
     "203.0.113.77",
@@ -81,7 +81,7 @@ fn no_raw_pii_anywhere_in_the_data_dir() {
             let (k, v) = item.expect("item");
             let mut texts = vec![String::from_utf8_lossy(&k).into_owned()];
             if name.as_ref() == b"events" {
-                for ev in decode_chunk(&v).expect("chunk") {
+                for ev in decode_chunk(chunk_first_id(&k).expect("key"), &v).expect("chunk") {
                     decoded_events += 1;
                     texts.push(serde_json::to_string(&ev).expect("json"));
                 }
