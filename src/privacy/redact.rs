@@ -68,6 +68,10 @@ impl Redactor {
         if let Some(user) = ev.user_id.take() {
             if !self.is_kept(&user) && !is_token(&user) {
                 known.push(user.clone());
+                // `Role/session`: the session name alone shows up too (principalId `AROA…:name`).
+                if let Some((_, session)) = user.rsplit_once('/') {
+                    known.push(session.to_string());
+                }
             }
             ev.user_id = Some(self.account(&user)?);
         }
@@ -228,6 +232,13 @@ impl Redactor {
                     self.value(key, item, known)?;
                 }
             }
+            // A role (CloudTrail's sessionIssuer) is not a person: its `userName` is the role's
+            // name and stays readable; its text is still scanned.
+            Value::Object(map) if key == "sessionIssuer" => {
+                for (_, v) in map.iter_mut() {
+                    self.value("", v, known)?;
+                }
+            }
             Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
                     self.value(k, v, known)?;
@@ -251,7 +262,7 @@ fn collect_known_users(map: &serde_json::Map<String, Value>, out: &mut Vec<Strin
     for (k, v) in map {
         match v {
             Value::String(s) if is_user_key(k) && !s.contains('/') => out.push(s.clone()),
-            Value::Object(inner) => collect_known_users(inner, out),
+            Value::Object(inner) if k != "sessionIssuer" => collect_known_users(inner, out),
             _ => {}
         }
     }

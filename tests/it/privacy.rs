@@ -14,6 +14,7 @@ const RAW: &[&str] = &[
     "mallory_x",
     "zeldauser",
     "ursula",
+    "sessionvictor",
 ];
 
 fn plant(env: &Env) {
@@ -35,7 +36,7 @@ fn plant(env: &Env) {
     );
     env.write(
         "in/ct.json",
-        r#"{"Records":[{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAX","arn":"arn:aws:iam::111122223333:user/zeldauser","accountId":"111122223333","userName":"zeldauser"},"eventTime":"2024-05-01T12:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.55","requestParameters":{"userName":"mallory_x"},"responseElements":{"accessKey":{"userName":"mallory_x","status":"Active"}},"eventID":"11111111-2222-3333-4444-555555555555"},{"eventTime":"2024-05-01T12:00:01Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Admin/zelda.secret@example.org","principalId":"AROAX:zelda.secret@example.org"},"sourceIPAddress":"203.0.113.77","eventID":"e2"},{"eventTime":"2024-05-01T12:00:02Z","eventName":"GetObject","userIdentity":{"userName":"quentin"#,
+        r#"{"Records":[{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAX","arn":"arn:aws:iam::111122223333:user/zeldauser","accountId":"111122223333","userName":"zeldauser"},"eventTime":"2024-05-01T12:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.55","requestParameters":{"userName":"mallory_x"},"responseElements":{"accessKey":{"userName":"mallory_x","status":"Active"}},"eventID":"11111111-2222-3333-4444-555555555555"},{"eventTime":"2024-05-01T12:00:01Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Admin/zelda.secret@example.org","principalId":"AROAX:zelda.secret@example.org"},"sourceIPAddress":"203.0.113.77","eventID":"e2"},{"eventTime":"2024-05-01T12:00:01Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/Dev/sessionvictor","principalId":"AROAEXAMPLE:sessionvictor","sessionContext":{"sessionIssuer":{"type":"Role","userName":"Dev"}}},"sourceIPAddress":"203.0.113.77","eventID":"e3"},{"eventTime":"2024-05-01T12:00:02Z","eventName":"GetObject","userIdentity":{"userName":"quentin"#,
     );
     env.write(
         "in/flows.csv",
@@ -102,8 +103,20 @@ fn no_raw_pii_anywhere_in_the_data_dir() {
     assert_eq!(decoded_events as u64, store.event_count().expect("count"));
     drop(store);
 
-    // Tokens are consistent: the same IP got the same token in every format.
+    // Role names are not people: readable, and the same in the ARN and user_id.
     let events = env.events();
+    let role = events
+        .iter()
+        .find(|e| e.origin.record_id.as_deref() == Some("e3"))
+        .expect("e3");
+    let role_user = role.user_id.clone().unwrap_or_default();
+    assert!(role_user.starts_with("Dev/USER_"), "{role_user}");
+    let arn = role.metadata["userIdentity"]["arn"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(arn.ends_with(&format!("assumed-role/{role_user}")), "{arn}");
+
+    // Tokens are consistent: the same IP got the same token in every format.
     let ip_tokens: std::collections::BTreeSet<_> = events
         .iter()
         .filter(|e| {
