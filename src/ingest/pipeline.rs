@@ -231,6 +231,7 @@ impl Reader<'_> {
     /// (batch mode); tailing leaves an unfinished last line for the next poll.
     pub(super) fn pump(&mut self, opened: &mut Opened, at_end: bool) -> std::io::Result<u64> {
         let mut sent = 0;
+        opened.ensure_positioned()?;
         loop {
             if self.cancel.load(Ordering::Relaxed) {
                 return Ok(sent);

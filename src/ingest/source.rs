@@ -122,6 +122,8 @@ pub struct Opened {
     /// The source was already fully ingested and has not changed.
     pub up_to_date: bool,
     pub resumed_from: Option<Checkpoint>,
+    /// The framer stands at the checkpoint (see `ensure_positioned`).
+    positioned: bool,
 }
 
 const FINGERPRINT_LEN: usize = 1024;
@@ -207,11 +209,6 @@ pub fn open(
     let up_to_date = resume
         .as_ref()
         .is_some_and(|cp| cp.complete && (gz || cp.offset >= meta.len()));
-    if let Some(cp) = &resume
-        && !up_to_date
-    {
-        skip_to(&mut framer, cp).map_err(|e| format!("cannot resume: {e}"))?;
-    }
     let ctx = SourceCtx {
         name,
         key: Some(key),
@@ -224,8 +221,23 @@ pub fn open(
         framer,
         fingerprint: (fingerprint, fp_len as u64),
         up_to_date,
+        positioned: resume.is_none(),
         resumed_from: resume,
     })
+}
+
+impl Opened {
+    /// Skip what the checkpoint covers (lazily: an up-to-date source in a batch run is never
+    /// read again; one that is followed is positioned before tailing starts).
+    pub fn ensure_positioned(&mut self) -> std::io::Result<()> {
+        if !self.positioned {
+            if let Some(cp) = &self.resumed_from {
+                skip_to(&mut self.framer, cp)?;
+            }
+            self.positioned = true;
+        }
+        Ok(())
+    }
 }
 
 /// Position `framer` at checkpoint `cp`.
@@ -292,5 +304,6 @@ pub fn open_stdin(forced: Option<Format>, max_line: usize) -> Result<Opened, Str
         fingerprint: (String::new(), 0),
         up_to_date: false,
         resumed_from: None,
+        positioned: true,
     })
 }

@@ -136,3 +136,18 @@ fn follow_picks_up_new_files_in_a_directory() {
     let summary = stop(child);
     assert_eq!(summary["events"], 6, "{summary}");
 }
+
+#[test]
+fn follow_after_a_batch_ingest_reads_only_new_lines() {
+    let env = Env::new();
+    let log = env.path("app.jsonl");
+    append(&log, 0, 20);
+    env.ingest(&[log.to_str().expect("utf8")]);
+    let child = spawn_follow(&env, &log);
+    settle();
+    append(&log, 20, 25);
+    settle();
+    let summary = stop(child);
+    assert_eq!(summary["events"], 5, "{summary}");
+    assert_eq!(numbers(&env), (0..25).collect::<Vec<u64>>());
+}
