@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::Format;
+use crate::domain::{AlertStatus, CloseReason, Format, Severity};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,6 +31,11 @@ pub struct Cli {
 pub enum Command {
     /// Ingest log files, directories (recursive) or `-` (stdin) into the store.
     Ingest(IngestArgs),
+    /// List alerts, acknowledge or close them.
+    Alerts(AlertsArgs),
+    /// Evaluate detection or retrieval against labels.
+    #[command(subcommand)]
+    Eval(EvalCommand),
     /// Show records rejected by ingest (redacted), newest last.
     Quarantine(QuarantineArgs),
     /// Generate labelled datasets.
@@ -123,4 +128,46 @@ pub struct GenerateArgs {
 pub enum ConfigCommand {
     /// Print the effective configuration (defaults + user file).
     Show,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub command: Option<AlertsCommand>,
+    /// Print JSON lines (every Alert field, evidence refs included).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only alerts with this status.
+    #[arg(long, value_enum)]
+    pub status: Option<AlertStatus>,
+    /// Only alerts at or above this severity.
+    #[arg(long, value_enum)]
+    pub min_severity: Option<Severity>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Acknowledge an alert (someone is on it).
+    Ack { id: u64 },
+    /// Close an alert with a reason.
+    Close {
+        id: u64,
+        #[arg(long, value_enum)]
+        reason: CloseReason,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Ingest PATHs into a temporary store and score detection against LABELS (JSON lines).
+    Detect(EvalDetectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalDetectArgs {
+    pub labels: PathBuf,
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -9,6 +9,8 @@ use anyhow::Result;
 
 use crate::cli::{IngestArgs, QuarantineArgs};
 use crate::config::Config;
+use crate::detect::{Detection, Mode};
+use crate::ingest::IngestSummary;
 use crate::ingest::{self, IngestOptions};
 use crate::privacy::{Pseudonymiser, Redactor, VaultKeys};
 use crate::sanitize::visible;
@@ -63,7 +65,22 @@ pub fn ingest(
         progress: !args.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
         abort_after_events: args.abort_after_events,
     };
-    let summary = ingest::run(&store, redactor, config, &opts, cancel)?;
+    let first_new = store.event_count()? + 1;
+    let started = std::time::Instant::now();
+    let mut summary = if args.follow && config.detect.enabled {
+        follow_with_detection(&store, redactor, config, &opts, cancel, first_new)?
+    } else {
+        let mut summary = ingest::run(&store, redactor, config, &opts, cancel)?;
+        if config.detect.enabled && summary.events > 0 {
+            let (_, d) = Detection::start(&store, &config.detect, first_new, Mode::Fused)?;
+            summary.alerts = d.alerts;
+            summary.detect_seconds = d.seconds;
+        }
+        summary
+    };
+    store.flush()?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.events_per_sec = if summary.seconds > 0.0 { summary.events as f64 / summary.seconds } else { 0.0 };
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -77,6 +94,51 @@ pub fn ingest(
         1
     } else {
         0
+    })
+}
+
+/// `--follow`: the pipeline tails in a thread while this one runs detection over whatever it
+/// stored, about once a second, with one engine state (windows, forest) throughout.
+fn follow_with_detection(
+    store: &Store,
+    redactor: Option<Redactor>,
+    config: &Config,
+    opts: &IngestOptions,
+    cancel: Arc<AtomicBool>,
+    first_new: u64,
+) -> Result<IngestSummary> {
+    std::thread::scope(|scope| {
+        let pipeline = scope.spawn(|| ingest::run(store, redactor, config, opts, cancel));
+        let mut detection: Option<Detection> = None;
+        let mut seconds = 0.0;
+        loop {
+            let done = pipeline.is_finished();
+            let t = std::time::Instant::now();
+            match detection.as_mut() {
+                None if store.event_count()? >= first_new => {
+                    detection = Some(Detection::start(store, &config.detect, first_new, Mode::Fused)?.0);
+                }
+                None => {}
+                Some(d) => {
+                    d.step(store)?;
+                }
+            }
+            seconds += t.elapsed().as_secs_f64();
+            if done {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1000));
+        }
+        let mut summary = pipeline.join().map_err(|_| anyhow::anyhow!("ingest thread panicked"))??;
+        // Whatever the pipeline stored after the last step.
+        if let Some(d) = detection.as_mut() {
+            d.step(store)?;
+        } else if store.event_count()? >= first_new {
+            detection = Some(Detection::start(store, &config.detect, first_new, Mode::Fused)?.0);
+        }
+        summary.alerts = detection.map_or(0, |d| d.alerts().len());
+        summary.detect_seconds = seconds;
+        Ok(summary)
     })
 }
 

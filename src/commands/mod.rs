@@ -1,12 +1,14 @@
 //! Command handlers: each turns parsed arguments into engine calls and prints the result.
 
+mod alerts;
+mod eval;
 mod ingest;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, ConfigCommand, DatasetsCommand};
+use crate::cli::{Cli, Command, ConfigCommand, DatasetsCommand, EvalCommand};
 use crate::config::Config;
 
 /// Run a parsed command line; returns the process exit code.
@@ -21,6 +23,8 @@ pub fn run(cli: Cli) -> Result<u8> {
     };
     match command {
         Command::Ingest(args) => ingest::ingest(&config, &data_dir, !cli.no_privacy, &args),
+        Command::Alerts(args) => alerts::alerts(&config, &data_dir, &args),
+        Command::Eval(EvalCommand::Detect(args)) => eval::detect(&config, &args),
         Command::Quarantine(args) => ingest::quarantine(&config, &data_dir, &args),
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&args),
         Command::Config(ConfigCommand::Show) => {

@@ -2,8 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+mod detect;
+
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+
+pub use detect::DetectConfig;
 
 /// The shipped defaults, embedded so the binary works with no files around it.
 pub const DEFAULTS: &str = include_str!("defaults.toml");
@@ -14,6 +18,7 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     pub storage: StorageConfig,
     pub ingest: IngestConfig,
+    pub detect: DetectConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,12 +71,8 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
         merge(&mut base, patch);
         let merged = toml::to_string(&base)?;
-        // Re-parse the user file on error so the message points at the user's line, not ours.
-        toml::from_str::<Config>(&merged).or_else(|_| {
-            toml::from_str::<PartialCheck>(user_toml)
-                .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
-            toml::from_str::<Config>(&merged).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
-        })
+        toml::from_str::<Config>(&merged)
+            .map_err(|e| anyhow::anyhow!("{origin}: {}", locate(user_toml, &merged, &e)))
     }
 
     /// Load: `--config FILE` if given (must exist), else `config.toml` in the config dir if present.
@@ -100,55 +101,41 @@ impl Config {
     }
 }
 
-/// Mirror of `Config` where every section and key is optional: validates a partial user file
-/// against the real key names and types, so errors name the user's own line and key.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // only deserialised for validation
-struct PartialCheck {
-    privacy: Option<PartialPrivacy>,
-    storage: Option<PartialStorage>,
-    ingest: Option<PartialIngest>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct PartialPrivacy {
-    enabled: Option<bool>,
-    keep_accounts: Option<Vec<String>>,
-    key_file: Option<String>,
-    cache_entries: Option<usize>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct PartialStorage {
-    cache_mb: Option<u64>,
-    chunk_events: Option<usize>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct PartialIngest {
-    max_line_bytes: Option<usize>,
-    workers: Option<usize>,
-    follow_poll_ms: Option<u64>,
-    mapping: Option<PartialMapping>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct PartialMapping {
-    timestamp: Option<Vec<String>>,
-    source_ip: Option<Vec<String>>,
-    user: Option<Vec<String>>,
-    action: Option<Vec<String>>,
-    resource: Option<Vec<String>>,
-    status: Option<Vec<String>>,
+/// Rewrite an error found in the merged config so it points at the user's file: the section
+/// and key come from the merged text, the line number from the user's text.
+fn locate(user_toml: &str, merged: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim().to_string();
+    let Some(span) = err.span() else { return message };
+    let line_start = merged[..span.start.min(merged.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = merged[line_start..].lines().next().unwrap_or("");
+    let key = line.split('=').next().unwrap_or("").trim().to_string();
+    let section = merged[..line_start]
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('['))
+        .map(|l| l.trim().trim_matches(['[', ']']).trim().to_string())
+        .unwrap_or_default();
+    let mut current = String::new();
+    let mut fallback = None;
+    for (n, l) in user_toml.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            current = t.trim_matches(['[', ']']).trim().to_string();
+            continue;
+        }
+        let k = t.split('=').next().unwrap_or("").trim();
+        if !key.is_empty() && k == key {
+            if current == section {
+                return format!("line {}: `{section}.{key}`: {message}", n + 1);
+            }
+            fallback.get_or_insert(n + 1);
+        }
+    }
+    match fallback {
+        Some(n) => format!("line {n}: `{key}`: {message}"),
+        None if key.is_empty() => message,
+        None => format!("`{section}.{key}`: {message}"),
+    }
 }
 
 /// Deep-merge `patch` into `base`: tables merge key by key, everything else replaces.
@@ -218,5 +205,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("cache_mb") || err.contains("line 2"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod locate_tests {
+    use super::*;
+
+    #[test]
+    fn repeated_key_names_resolve_to_the_right_section() {
+        let user = "[detect.brute_force]\nmin_failures = 5\n\n[detect.sudo]\nmin_failures = \"many\"\n";
+        let err = Config::from_patch(user, "u.toml").unwrap_err().to_string();
+        assert!(err.contains("line 5"), "{err}");
+        assert!(err.contains("detect.sudo.min_failures"), "{err}");
     }
 }

@@ -1,5 +1,7 @@
-//! Data shared by every part of the engine: the unified event schema (serde only, no behaviour).
+//! Data shared by every part of the engine: events and alerts (serde only, no behaviour).
 
+mod alert;
 mod event;
 
+pub use alert::{Alert, AlertStatus, CloseReason, Severity, ThreatType};
 pub use event::{Format, Metadata, Origin, SecurityEvent, Status};

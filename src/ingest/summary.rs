@@ -31,6 +31,10 @@ pub struct IngestSummary {
     pub privacy: bool,
     /// Total events in the store after the run.
     pub stored_events: u64,
+    /// Alerts raised or updated by detection over this run's events.
+    pub alerts: usize,
+    /// Seconds spent in detection (included in `seconds`).
+    pub detect_seconds: f64,
     pub data_dir: String,
 }
 

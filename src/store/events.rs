@@ -7,6 +7,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::{Checkpoint, QuarantineEntry, Store, StoreError};
+use crate::detect::EventView;
 use crate::domain::SecurityEvent;
 
 const CHUNK_FORMAT_V1: u8 = 1;
@@ -27,6 +28,12 @@ pub struct ChunkEntry {
     pub chunk: u64,
     pub count: u32,
     pub source: String,
+    /// Earliest and latest event time in the chunk (ms since the epoch): replay in time order
+    /// opens a chunk only when the merge reaches it.
+    #[serde(default)]
+    pub first_ts: i64,
+    #[serde(default)]
+    pub last_ts: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_line: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,9 +55,13 @@ pub struct EventRef {
 #[derive(Debug, Clone)]
 pub struct EncodedChunk {
     pub bytes: Vec<u8>,
+    /// The detection projection of the same events (`event_views` tree).
+    pub views: Vec<u8>,
     pub count: u32,
     pub first_line: Option<u64>,
     pub last_line: Option<u64>,
+    pub first_ts: i64,
+    pub last_ts: i64,
 }
 
 impl EncodedChunk {
@@ -59,11 +70,15 @@ impl EncodedChunk {
         if events.is_empty() {
             return Ok(None);
         }
+        let views: Vec<EventView> = events.iter().map(EventView::from_event).collect();
         Ok(Some(EncodedChunk {
             bytes: encode_chunk(events)?,
+            views: encode_views(&views)?,
             count: events.len() as u32,
             first_line: events.iter().filter_map(|e| e.origin.line).min(),
             last_line: events.iter().filter_map(|e| e.origin.line).max(),
+            first_ts: views.iter().map(|v| v.ts).min().unwrap_or(0),
+            last_ts: views.iter().map(|v| v.ts).max().unwrap_or(0),
         }))
     }
 }
@@ -105,6 +120,23 @@ pub fn decode_chunk(first_id: u64, bytes: &[u8]) -> Result<Vec<SecurityEvent>, S
         ev.id = first_id + i as u64;
     }
     Ok(events)
+}
+
+/// Views are postcard (compact, no field names): read back millions of times by detection.
+pub fn encode_views(views: &[EventView]) -> Result<Vec<u8>, StoreError> {
+    let packed = postcard::to_stdvec(views)
+        .map_err(|e| StoreError::Corrupt { tree: "event_views", detail: e.to_string() })?;
+    Ok(lz4_flex::compress_prepend_size(&packed))
+}
+
+pub fn decode_views(first_id: u64, bytes: &[u8]) -> Result<Vec<EventView>, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt { tree: "event_views", detail };
+    let packed = lz4_flex::decompress_size_prepended(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let mut views: Vec<EventView> = postcard::from_bytes(&packed).map_err(|e| corrupt(e.to_string()))?;
+    for (i, v) in views.iter_mut().enumerate() {
+        v.id = first_id + i as u64;
+    }
+    Ok(views)
 }
 
 /// A chunk key back to its first event id.
@@ -160,9 +192,12 @@ impl<'a> EventWriter<'a> {
             chunk: first_id,
             count: c.count,
             source: a.source.to_string(),
+            first_ts: c.first_ts,
+            last_ts: c.last_ts,
             first_line: c.first_line,
             last_line: c.last_line,
         });
+        let views = a.chunk.map(|c| c.views.as_slice());
         let mut index_key = source_key(a.source).to_vec();
         index_key.extend_from_slice(&first_id.to_be_bytes());
         let entry_bytes = entry.map(|e| serde_json::to_vec(&e).unwrap_or_default());
@@ -187,10 +222,14 @@ impl<'a> EventWriter<'a> {
             &s.checkpoints,
             &s.quarantine,
             &s.meta,
+            &s.event_views,
         )
-            .transaction(|(events, index, checkpoints, quarantine, meta)| {
+            .transaction(|(events, index, checkpoints, quarantine, meta, event_views)| {
                 if let (Some(chunk), Some(entry_bytes)) = (chunk, &entry_bytes) {
                     events.insert(&first_id.to_be_bytes(), chunk)?;
+                    if let Some(views) = views {
+                        event_views.insert(&first_id.to_be_bytes(), views)?;
+                    }
                     index.insert(index_key.as_slice(), entry_bytes.as_slice())?;
                     meta.insert(NEXT_EVENT_ID, &next_id.to_be_bytes())?;
                 }

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 pub use checkpoint::Checkpoint;
 pub use events::{
-    ALIAS_MIN_LEN, Append, ChunkEntry, EncodedChunk, EventRef, EventWriter, chunk_first_id,
-    decode_chunk, encode_chunk, fingerprint_key,
+    ALIAS_MIN_LEN, Append, ChunkEntry, EncodedChunk, EventRef, EventWriter, chunk_first_id, decode_chunk,
+    decode_views, encode_chunk, encode_views, fingerprint_key,
 };
 pub use quarantine::QuarantineEntry;
 
@@ -63,6 +63,11 @@ pub struct Store {
     pub pseudonyms: sled::Tree,
     pub vault: sled::Tree,
     pub meta: sled::Tree,
+    /// Detection's projection of each chunk, under the chunk's key.
+    pub event_views: sled::Tree,
+    pub alerts: sled::Tree,
+    /// Trained models (the Isolation Forests).
+    pub models: sled::Tree,
     dir: PathBuf,
 }
 
@@ -98,6 +103,9 @@ impl Store {
             pseudonyms: db.open_tree("pseudonyms")?,
             vault: db.open_tree("vault")?,
             meta: db.open_tree("meta")?,
+            event_views: db.open_tree("event_views")?,
+            alerts: db.open_tree("alerts")?,
+            models: db.open_tree("models")?,
             db,
             dir: dir.to_path_buf(),
         };

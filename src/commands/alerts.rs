@@ -1,0 +1,89 @@
+//! `autosec alerts`: list, acknowledge and close alerts.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::cli::{AlertsArgs, AlertsCommand};
+use crate::config::Config;
+use crate::detect::{save_alert, stored_alerts};
+use crate::domain::{AlertStatus, Severity};
+use crate::sanitize::visible;
+use crate::store::Store;
+
+pub fn alerts(config: &Config, data_dir: &Path, args: &AlertsArgs) -> Result<u8> {
+    let store = Store::open(data_dir, config.storage.cache_mb)?;
+    match &args.command {
+        None => list(&store, args),
+        Some(AlertsCommand::Ack { id }) => set_status(&store, *id, AlertStatus::Acknowledged, None),
+        Some(AlertsCommand::Close { id, reason }) => set_status(&store, *id, AlertStatus::Closed, Some(*reason)),
+    }
+}
+
+fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
+    let mut alerts = stored_alerts(store)?;
+    if let Some(status) = args.status {
+        alerts.retain(|a| a.status == status);
+    }
+    if let Some(min) = args.min_severity {
+        alerts.retain(|a| a.severity >= min);
+    }
+    if args.json {
+        for a in &alerts {
+            println!("{}", serde_json::to_string(a)?);
+        }
+        return Ok(0);
+    }
+    println!(
+        "{:>5}  {:<8}  {:>4}  {:<20}  {:<24}  {:>6}  {:<20}  {}",
+        "ID", "SEVERITY", "CONF", "THREAT", "ENTITY", "EVENTS", "LAST SEEN", "STATUS"
+    );
+    for a in &alerts {
+        println!(
+            "{:>5}  {:<8}  {:>4.2}  {:<20}  {:<24}  {:>6}  {:<20}  {}",
+            a.alert_id,
+            a.severity.as_str(),
+            a.confidence,
+            a.threat_type.as_str(),
+            visible(&truncate(&a.entity, 24)),
+            a.event_count,
+            a.last_seen.format("%Y-%m-%d %H:%M:%S"),
+            match a.status {
+                AlertStatus::Open => "open",
+                AlertStatus::Acknowledged => "ack",
+                AlertStatus::Closed => "closed",
+            }
+        );
+        println!("       {} [{}]", visible(&a.description), a.matched_techniques.join(", "));
+    }
+    let by = |s: Severity| alerts.iter().filter(|a| a.severity == s).count();
+    println!(
+        "{} alert(s): {} critical, {} high, {} medium, {} low",
+        alerts.len(),
+        by(Severity::Critical),
+        by(Severity::High),
+        by(Severity::Medium),
+        by(Severity::Low)
+    );
+    Ok(0)
+}
+
+fn set_status(store: &Store, id: u64, status: AlertStatus, reason: Option<crate::domain::CloseReason>) -> Result<u8> {
+    let Some(mut alert) = stored_alerts(store)?.into_iter().find(|a| a.alert_id == id) else {
+        bail!("no alert with id {id} (see `autosec alerts`)");
+    };
+    alert.status = status;
+    alert.close_reason = reason;
+    save_alert(store, &alert)?;
+    store.flush()?;
+    println!("alert {id}: {}", if status == AlertStatus::Closed { "closed" } else { "acknowledged" });
+    Ok(0)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max - 1).collect();
+    format!("{head}…")
+}

@@ -1,0 +1,326 @@
+//! Fusing hits into alerts: grouping by entity + threat type, evidence, confidence, severity,
+//! and the `alerts` tree.
+//!
+//! Confidence (documented in README): with d the strongest detector strength (0–1, 0 for the
+//! forest alone), e = 1 − exp(−events/10) the weight of evidence, a = clamp((score − 0.5)/0.3)
+//! the forest's view, and k = min(1, (distinct detectors on the entity in the last hour − 1)/2)
+//! corroboration: confidence = min(0.99, 0.15 + 0.45·d + 0.15·e + 0.15·a + 0.10·k).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::detectors::{Hit, Related};
+use super::state::HOUR;
+use super::view::{EventKind, EventView};
+use super::window::SlidingCount;
+use crate::domain::{Alert, AlertStatus, Severity, ThreatType};
+use crate::store::{EventRef, Store, StoreError};
+
+const RECENT_PER_ENTITY: usize = 48;
+const MAX_TRACKED: usize = 100_000;
+const NEXT_ALERT_ID: &str = "next_alert_id";
+
+/// An entity's recent event, kept so an alert can cite what led up to it.
+#[derive(Debug, Clone)]
+struct Recent {
+    id: u64,
+    ts: i64,
+    at: EventRef,
+    kind: EventKind,
+    failed: bool,
+    read: bool,
+    object: bool,
+    trail: bool,
+}
+
+impl Recent {
+    fn matches(&self, related: Related) -> bool {
+        match related {
+            Related::None => false,
+            Related::Logins => self.kind == EventKind::Login,
+            Related::FailedApiCalls => self.kind == EventKind::ApiCall && self.failed,
+            Related::ReadCalls => self.read,
+            Related::Objects => self.object,
+            Related::Escalation => matches!(self.kind, EventKind::Sudo | EventKind::Su) || self.kind == EventKind::ApiCall && !self.read,
+            Related::TrailCalls => self.trail,
+        }
+    }
+}
+
+/// An open alert and what it needs to keep growing.
+#[derive(Debug)]
+struct Open {
+    alert: Alert,
+    strength: f32,
+    seen: HashSet<u64>,
+}
+
+/// All alerts of a run, the open ones indexed by (entity, threat).
+pub struct AlertBook {
+    gap_ms: i64,
+    max_evidence: usize,
+    next_id: u64,
+    open: HashMap<(String, ThreatType), u64>,
+    alerts: HashMap<u64, Open>,
+    dirty: HashSet<u64>,
+    recent: HashMap<String, VecDeque<Recent>>,
+    detectors_on: HashMap<String, Vec<(i64, &'static str)>>,
+    anomalous: HashMap<String, SlidingCount>,
+}
+
+impl AlertBook {
+    pub fn new(gap_minutes: i64, max_evidence: usize, next_id: u64) -> Self {
+        AlertBook {
+            gap_ms: gap_minutes.max(1) * 60_000,
+            max_evidence: max_evidence.max(1),
+            next_id: next_id.max(1),
+            open: HashMap::new(),
+            alerts: HashMap::new(),
+            dirty: HashSet::new(),
+            recent: HashMap::new(),
+            detectors_on: HashMap::new(),
+            anomalous: HashMap::new(),
+        }
+    }
+
+    /// Continue numbering after the alerts already in `store`.
+    pub fn for_store(store: &Store, gap_minutes: i64, max_evidence: usize) -> Result<Self, StoreError> {
+        Ok(AlertBook::new(gap_minutes, max_evidence, store.meta_u64(NEXT_ALERT_ID)?))
+    }
+
+    /// Remember `v` as recent activity of its IP and account.
+    pub fn note(&mut self, source: &Arc<str>, v: &EventView) {
+        let interesting = matches!(v.kind, EventKind::Login | EventKind::Sudo | EventKind::Su)
+            || (v.kind == EventKind::ApiCall && (v.failed() || !is_plain_read(&v.action) || v.action == "GetObject"));
+        if !interesting {
+            return;
+        }
+        let recent = Recent {
+            id: v.id,
+            ts: v.ts,
+            at: event_ref(source, v),
+            kind: v.kind,
+            failed: v.failed(),
+            read: is_plain_read(&v.action),
+            object: v.action == "GetObject",
+            trail: v.service.as_deref() == Some("cloudtrail.amazonaws.com"),
+        };
+        if self.recent.len() > MAX_TRACKED {
+            self.recent.clear();
+        }
+        for name in [v.ip.as_deref(), v.user.as_deref()].into_iter().flatten() {
+            let q = self.recent.entry(name.to_string()).or_default();
+            if q.len() >= RECENT_PER_ENTITY {
+                q.pop_front();
+            }
+            q.push_back(recent.clone());
+        }
+    }
+
+    /// Count an anomalous event for its entity; true when the entity has enough of them in
+    /// the last hour for a forest-only alert.
+    pub fn anomalous(&mut self, entity: &str, ts: i64, min_events: u64) -> bool {
+        if self.anomalous.len() > MAX_TRACKED {
+            self.anomalous.clear();
+        }
+        self.anomalous.entry(entity.to_string()).or_default().add(ts, 1, HOUR) >= min_events
+    }
+
+    /// Fold one hit on `v` into the alerts.
+    pub fn apply(&mut self, source: &Arc<str>, v: &EventView, hit: &Hit, score: f32) {
+        let corroboration = self.corroborate(&hit.entity, hit.detector, v.ts);
+        let key = (hit.entity.clone(), hit.threat);
+        let current = self.open.get(&key).copied().filter(|id| {
+            self.alerts.get(id).is_some_and(|o| v.ts - o.alert.last_seen.timestamp_millis() <= self.gap_ms)
+        });
+        let id = match current {
+            Some(id) => id,
+            None => {
+                let id = self.next_id;
+                self.next_id += 1;
+                let open = self.start(id, source, v, hit);
+                self.alerts.insert(id, open);
+                self.open.insert(key, id);
+                id
+            }
+        };
+        let max_evidence = self.max_evidence;
+        let Some(open) = self.alerts.get_mut(&id) else { return };
+        let a = &mut open.alert;
+        if open.seen.insert(v.id) {
+            a.event_count += 1;
+            push_evidence(a, event_ref(source, v), max_evidence);
+        }
+        let ts = to_time(v.ts);
+        a.first_seen = a.first_seen.min(ts);
+        a.last_seen = a.last_seen.max(ts);
+        a.anomaly_score = a.anomaly_score.max(score);
+        a.severity = a.severity.max(hit.severity);
+        if hit.strength >= open.strength {
+            open.strength = hit.strength;
+            a.description = crate::sanitize::visible(&hit.summary).into_owned();
+        }
+        for t in hit.techniques {
+            if !a.matched_techniques.iter().any(|m| m == t) {
+                a.matched_techniques.push((*t).to_string());
+            }
+        }
+        if !a.detectors.iter().any(|d| d == hit.detector) {
+            a.detectors.push(hit.detector.to_string());
+        }
+        for r in [v.resource.as_str(), v.target.as_deref().unwrap_or(""), v.bucket.as_deref().unwrap_or("")] {
+            if !r.is_empty() && a.affected_resources.len() < 20 && !a.affected_resources.iter().any(|x| x == r) {
+                a.affected_resources.push(r.to_string());
+            }
+        }
+        a.confidence = confidence(open.strength, a.event_count, a.anomaly_score, corroboration);
+        self.dirty.insert(id);
+    }
+
+    fn start(&self, id: u64, source: &Arc<str>, v: &EventView, hit: &Hit) -> Open {
+        let ts = to_time(v.ts);
+        let mut alert = Alert {
+            alert_id: id,
+            severity: hit.severity,
+            confidence: 0.0,
+            threat_type: hit.threat,
+            description: String::new(),
+            timestamp: ts,
+            affected_resources: Vec::new(),
+            matched_techniques: Vec::new(),
+            recommended_actions: recommended(hit.threat).iter().map(|s| s.to_string()).collect(),
+            anomaly_score: 0.0,
+            entity: hit.entity.clone(),
+            first_seen: ts,
+            last_seen: ts,
+            event_count: 0,
+            evidence: Vec::new(),
+            evidence_dropped: 0,
+            detectors: Vec::new(),
+            status: AlertStatus::Open,
+            close_reason: None,
+        };
+        let mut seen = HashSet::new();
+        // What led up to it: the entity's related events in the last hour.
+        if let Some(q) = self.recent.get(&hit.entity) {
+            for r in q.iter().filter(|r| r.ts >= v.ts - HOUR && r.ts <= v.ts && r.matches(hit.related)) {
+                if seen.insert(r.id) {
+                    alert.event_count += 1;
+                    alert.first_seen = alert.first_seen.min(to_time(r.ts));
+                    push_evidence(&mut alert, r.at.clone(), self.max_evidence);
+                }
+            }
+        }
+        let _ = source;
+        Open { alert, strength: 0.0, seen }
+    }
+
+    fn corroborate(&mut self, entity: &str, detector: &'static str, ts: i64) -> usize {
+        let list = self.detectors_on.entry(entity.to_string()).or_default();
+        list.retain(|(t, _)| *t >= ts - HOUR);
+        if !list.iter().any(|(_, d)| *d == detector) {
+            list.push((ts, detector));
+        }
+        let distinct: HashSet<_> = list.iter().map(|(_, d)| *d).collect();
+        distinct.len()
+    }
+
+    /// Alerts changed since the last call.
+    pub fn take_dirty(&mut self) -> Vec<Alert> {
+        let ids: Vec<u64> = self.dirty.drain().collect();
+        let mut out: Vec<Alert> = ids.iter().filter_map(|id| self.alerts.get(id).map(|o| o.alert.clone())).collect();
+        out.sort_by_key(|a| a.alert_id);
+        out
+    }
+
+    /// Every alert of this run.
+    pub fn all(&self) -> Vec<Alert> {
+        let mut out: Vec<Alert> = self.alerts.values().map(|o| o.alert.clone()).collect();
+        out.sort_by_key(|a| a.alert_id);
+        out
+    }
+
+    /// Write changed alerts to `store` (and the id counter).
+    pub fn persist(&mut self, store: &Store) -> Result<usize, StoreError> {
+        let dirty = self.take_dirty();
+        for a in &dirty {
+            let json = serde_json::to_vec(a).map_err(|e| StoreError::Corrupt { tree: "alerts", detail: e.to_string() })?;
+            store.alerts.insert(a.alert_id.to_be_bytes(), json)?;
+        }
+        store.meta.insert(NEXT_ALERT_ID, &self.next_id.to_be_bytes())?;
+        Ok(dirty.len())
+    }
+}
+
+fn push_evidence(a: &mut Alert, r: EventRef, max: usize) {
+    if a.evidence.len() < max {
+        a.evidence.push(r);
+    } else {
+        a.evidence_dropped += 1;
+    }
+}
+
+pub fn event_ref(source: &Arc<str>, v: &EventView) -> EventRef {
+    EventRef {
+        source: source.to_string(),
+        line: if v.record_id.is_some() { None } else { v.line },
+        record_id: v.record_id.clone(),
+    }
+}
+
+fn is_plain_read(action: &str) -> bool {
+    ["List", "Describe", "Get", "Head", "Lookup"].iter().any(|p| action.starts_with(p))
+}
+
+fn to_time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// The documented confidence formula (module docs).
+pub fn confidence(strength: f32, events: u64, anomaly: f32, detectors: usize) -> f32 {
+    let e = 1.0 - (-(events as f32) / 10.0).exp();
+    let a = ((anomaly - 0.5) / 0.3).clamp(0.0, 1.0);
+    let k = ((detectors.saturating_sub(1)) as f32 / 2.0).min(1.0);
+    (0.15 + 0.45 * strength.clamp(0.0, 1.0) + 0.15 * e + 0.15 * a + 0.10 * k).min(0.99)
+}
+
+/// What the response engine should consider, by threat (it decides, by policy).
+pub fn recommended(threat: ThreatType) -> &'static [&'static str] {
+    match threat {
+        ThreatType::BruteForce => &["rate_limit_ip", "block_ip", "notify"],
+        ThreatType::CredentialStuffing => &["rate_limit_ip", "require_step_up_auth", "notify"],
+        ThreatType::PasswordSpraying => &["block_ip", "flag_account_for_review", "notify"],
+        ThreatType::PrivilegeEscalation | ThreatType::Persistence => {
+            &["flag_account_for_review", "revoke_access_keys", "lock_account", "notify"]
+        }
+        ThreatType::DefenseEvasion => &["notify", "create_ticket", "revoke_access_keys"],
+        ThreatType::Exfiltration => &["revoke_access_keys", "lock_account", "notify"],
+        ThreatType::Discovery => &["increase_monitoring", "flag_account_for_review"],
+        ThreatType::SuspiciousLogin => &["require_step_up_auth", "flag_account_for_review", "notify"],
+        ThreatType::NetworkAnomaly => &["rate_limit_ip", "block_ip"],
+        ThreatType::Anomaly => &["increase_monitoring", "log_event"],
+    }
+}
+
+/// Severity of a forest-only alert: low, medium when very anomalous and sustained.
+pub fn anomaly_severity(score: f32, events: u64, min_events: u64) -> Severity {
+    if score >= 0.8 && events >= 3 * min_events { Severity::Medium } else { Severity::Low }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confidence_grows_with_each_signal() {
+        let base = confidence(0.5, 1, 0.4, 1);
+        assert!(confidence(1.0, 1, 0.4, 1) > base);
+        assert!(confidence(0.5, 50, 0.4, 1) > base);
+        assert!(confidence(0.5, 1, 0.8, 1) > base);
+        assert!(confidence(0.5, 1, 0.4, 3) > base);
+        assert!(confidence(1.0, 1000, 1.0, 9) <= 0.99);
+        assert!(confidence(0.0, 0, 0.0, 0) >= 0.15);
+    }
+}

@@ -1,0 +1,379 @@
+//! Named detectors: pure functions of one event and the behaviour counts around it. Each
+//! describes attacker behaviour (rates, spreads, firsts, outcomes), never a dataset's constants.
+
+use super::view::{EventKind, EventView};
+use crate::config::DetectConfig;
+use crate::domain::{Severity, ThreatType};
+
+/// Behaviour around one event, computed by the engine after updating its state.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx {
+    /// Source IP: failed / all logins in the brute-force window, failures and accounts in
+    /// the spraying window, accounts tried in the stuffing window.
+    pub ip_fails_bf: u64,
+    pub ip_accounts_bf: usize,
+    pub ip_fails_spray: u64,
+    pub ip_failed_accounts_spray: usize,
+    pub ip_logins_stuff: u64,
+    pub ip_fails_stuff: u64,
+    pub ip_accounts_stuff: usize,
+    /// Account: failures (any source) in the last 10 minutes, before this event.
+    pub user_fails_10m: u64,
+    pub user_ips_1h: usize,
+    pub new_ip: bool,
+    pub new_agent: bool,
+    pub new_region: bool,
+    /// The account has history (so "new" means something).
+    pub user_known: bool,
+    pub rarity: f32,
+    pub hour_deviation: f32,
+    pub denied_window: u64,
+    pub distinct_actions_window: usize,
+    pub objects_window: u64,
+    pub peak_objects_before: u64,
+    pub calls_10m: u64,
+    pub peak_calls_before: u64,
+    pub sudo_fails_window: u64,
+    pub sudo_denied_window: u64,
+    pub iam_writes_before: u32,
+    /// The target of this IAM change was created by the same actor within the hour.
+    pub target_created_recently: bool,
+    pub dst_ports_window: usize,
+    pub flows_to_dst_window: usize,
+    pub flows_window: u64,
+}
+
+/// One detector firing on one event.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub detector: &'static str,
+    pub threat: ThreatType,
+    pub entity: String,
+    pub techniques: &'static [&'static str],
+    /// How far past its threshold the behaviour is, 0–1.
+    pub strength: f32,
+    pub severity: Severity,
+    pub summary: String,
+    /// Related earlier events of the entity join the evidence (see `Related`).
+    pub related: Related,
+}
+
+/// Which of an entity's recent events count as evidence when an alert opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Related {
+    None,
+    Logins,
+    FailedApiCalls,
+    ReadCalls,
+    Objects,
+    Escalation,
+    TrailCalls,
+}
+
+fn ratio_strength(observed: f64, threshold: f64) -> f32 {
+    if threshold <= 0.0 {
+        return 1.0;
+    }
+    (0.5 + 0.5 * ((observed / threshold) - 1.0).clamp(0.0, 3.0) / 3.0) as f32
+}
+
+/// Run every detector on `v`.
+pub fn evaluate(cfg: &DetectConfig, v: &EventView, c: &Ctx) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    match v.kind {
+        EventKind::Login => logins(cfg, v, c, &mut hits),
+        EventKind::Sudo | EventKind::Su => sudo(cfg, v, c, &mut hits),
+        EventKind::ApiCall => cloud(cfg, v, c, &mut hits),
+        EventKind::Flow => flows(cfg, v, c, &mut hits),
+        EventKind::Other => {}
+    }
+    hits
+}
+
+fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
+    let Some(ip) = v.ip.clone() else {
+        console_login(v, c, hits);
+        return;
+    };
+    let bf = &cfg.brute_force;
+    let stuff = &cfg.credential_stuffing;
+    let spray = &cfg.password_spraying;
+    let stuffing = c.ip_accounts_stuff >= stuff.min_accounts
+        && c.ip_logins_stuff > 0
+        && (c.ip_fails_stuff as f32 / c.ip_logins_stuff as f32) >= stuff.min_failure_ratio;
+    if stuffing {
+        hits.push(Hit {
+            detector: "credential_stuffing",
+            threat: ThreatType::CredentialStuffing,
+            entity: ip.clone(),
+            techniques: &["T1110.004"],
+            strength: ratio_strength(c.ip_accounts_stuff as f64, stuff.min_accounts as f64),
+            severity: if v.failed() { Severity::High } else { Severity::Critical },
+            summary: format!(
+                "credential stuffing: {} accounts tried from {ip} in {} min, {} of {} attempts failed{}",
+                c.ip_accounts_stuff,
+                stuff.window_minutes,
+                c.ip_fails_stuff,
+                c.ip_logins_stuff,
+                if v.failed() { "" } else { "; a login succeeded" }
+            ),
+            related: Related::Logins,
+        });
+    } else if c.ip_fails_bf >= bf.min_failures && c.ip_accounts_bf <= bf.max_accounts {
+        let success = !v.failed();
+        hits.push(Hit {
+            detector: "brute_force",
+            threat: ThreatType::BruteForce,
+            entity: ip.clone(),
+            techniques: if v.format == crate::domain::Format::Syslog { &["T1110.001", "T1021.004"] } else { &["T1110.001"] },
+            strength: ratio_strength(c.ip_fails_bf as f64, bf.min_failures as f64),
+            severity: if success { Severity::Critical } else { Severity::Medium },
+            summary: format!(
+                "password guessing: {} failed logins from {ip} against {} account(s) in {} min{}",
+                c.ip_fails_bf,
+                c.ip_accounts_bf,
+                bf.window_minutes,
+                if success { "; followed by a successful login" } else { "" }
+            ),
+            related: Related::Logins,
+        });
+    } else if c.ip_failed_accounts_spray >= spray.min_accounts
+        && (c.ip_fails_spray as f32 / c.ip_failed_accounts_spray.max(1) as f32) <= spray.max_attempts_per_account
+    {
+        hits.push(Hit {
+            detector: "password_spraying",
+            threat: ThreatType::PasswordSpraying,
+            entity: ip.clone(),
+            techniques: &["T1110.003"],
+            strength: ratio_strength(c.ip_failed_accounts_spray as f64, spray.min_accounts as f64),
+            severity: if v.failed() { Severity::Medium } else { Severity::High },
+            summary: format!(
+                "password spraying: {} accounts failed from {ip} in {} h, {:.1} attempts each",
+                c.ip_failed_accounts_spray,
+                spray.window_minutes / 60,
+                c.ip_fails_spray as f32 / c.ip_failed_accounts_spray.max(1) as f32
+            ),
+            related: Related::Logins,
+        });
+    }
+    // A success right after a run of failures for the same account, from somewhere new.
+    if !v.failed()
+        && c.user_fails_10m >= cfg.login.success_after_failures
+        && let Some(user) = &v.user
+        && hits.is_empty()
+    {
+        hits.push(Hit {
+            detector: "success_after_failures",
+            threat: ThreatType::SuspiciousLogin,
+            entity: user.clone(),
+            techniques: &["T1078", "T1110"],
+            strength: ratio_strength(c.user_fails_10m as f64, cfg.login.success_after_failures as f64),
+            severity: Severity::High,
+            summary: format!("{user} logged in after {} failed attempts in 10 min", c.user_fails_10m),
+            related: Related::Logins,
+        });
+    }
+    console_login(v, c, hits);
+}
+
+/// Console logins by root, or without MFA from a new place.
+fn console_login(v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
+    if v.action != "ConsoleLogin" || v.failed() {
+        return;
+    }
+    let Some(user) = v.user.clone() else { return };
+    let root = v.user_type.as_deref() == Some("Root");
+    let no_mfa = v.mfa == Some(false);
+    let new_place = c.user_known && (c.new_ip || c.new_region);
+    let fire = (root && (no_mfa || new_place)) || (no_mfa && new_place && (c.new_agent || c.user_fails_10m > 0));
+    if !fire {
+        return;
+    }
+    hits.push(Hit {
+        detector: if root { "root_console_login" } else { "console_login_no_mfa" },
+        threat: ThreatType::SuspiciousLogin,
+        entity: user.clone(),
+        techniques: &["T1078.004"],
+        strength: match (root, no_mfa, new_place) {
+            (true, true, _) => 1.0,
+            (true, false, _) => 0.6,
+            (false, _, _) => 0.7,
+        },
+        severity: if root && no_mfa { Severity::Critical } else { Severity::High },
+        summary: format!(
+            "{} console login{}{}",
+            if root { "root account" } else { user.as_str() },
+            if no_mfa { " without MFA" } else { "" },
+            if new_place { " from a new location" } else { "" }
+        ),
+        related: Related::Logins,
+    });
+}
+
+fn sudo(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
+    let Some(user) = v.user.clone() else { return };
+    let failures = c.sudo_fails_window + c.sudo_denied_window;
+    // Failures, then becoming root anyway (another route, or a guessed password).
+    let escalated = !v.failed() && v.target.as_deref().is_none_or(|t| t == "root") && failures >= 1;
+    if failures >= cfg.sudo.min_failures || c.sudo_denied_window >= 2 || escalated {
+        hits.push(Hit {
+            detector: "sudo_abuse",
+            threat: ThreatType::PrivilegeEscalation,
+            entity: user.clone(),
+            techniques: &["T1548.003"],
+            strength: if escalated { 0.9 } else { ratio_strength(failures as f64, cfg.sudo.min_failures as f64) },
+            severity: if escalated { Severity::High } else { Severity::Medium },
+            summary: format!(
+                "{user}: {} failed or refused sudo/su attempt(s) in {} min{}",
+                failures,
+                cfg.sudo.window_minutes,
+                if escalated { ", then became root" } else { "" }
+            ),
+            related: Related::Escalation,
+        });
+    }
+}
+
+fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
+    let Some(user) = v.user.clone() else { return };
+    let unusual = c.new_ip || c.new_agent || c.rarity >= 6.0;
+    let ok = !v.failed();
+    // Trail tampering: stopping, deleting or narrowing what CloudTrail records.
+    if v.weakens_logging {
+        hits.push(Hit {
+            detector: "trail_tampering",
+            threat: ThreatType::DefenseEvasion,
+            entity: user.clone(),
+            techniques: &["T1562.008"],
+            strength: if ok { 1.0 } else { 0.7 },
+            severity: if ok { Severity::Critical } else { Severity::High },
+            summary: format!("{user} called {} on a trail{}", v.action, if ok { "" } else { " (refused)" }),
+            related: Related::TrailCalls,
+        });
+    }
+    if ok && v.admin_grant {
+        let to_self = v.target.is_none() || v.target.as_deref() == Some(user.as_str());
+        let fire = to_self || c.target_created_recently || unusual || c.iam_writes_before < 3;
+        if fire {
+            hits.push(Hit {
+                detector: "iam_admin_grant",
+                threat: ThreatType::PrivilegeEscalation,
+                entity: user.clone(),
+                techniques: &["T1098", "T1098.003"],
+                strength: if to_self || c.target_created_recently { 1.0 } else { 0.7 },
+                severity: Severity::Critical,
+                summary: format!(
+                    "{user} granted administrator rights with {}{}",
+                    v.action,
+                    if to_self { " to itself" } else if c.target_created_recently { " to an account it just created" } else { "" }
+                ),
+                related: Related::Escalation,
+            });
+        }
+    }
+    if ok && matches!(v.action.as_str(), "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile")
+        && let Some(target) = &v.target
+        && target != &user
+    {
+        hits.push(Hit {
+            detector: "credentials_for_another_user",
+            threat: ThreatType::PrivilegeEscalation,
+            entity: user.clone(),
+            techniques: if v.action == "CreateAccessKey" { &["T1098.001"] } else { &["T1098"] },
+            strength: if unusual { 1.0 } else { 0.6 },
+            severity: Severity::High,
+            summary: format!("{user} called {} for another account ({target})", v.action),
+            related: Related::Escalation,
+        });
+    }
+    if ok && v.action == "CreateUser" && (unusual || c.iam_writes_before < 3) {
+        hits.push(Hit {
+            detector: "new_iam_user",
+            threat: ThreatType::PrivilegeEscalation,
+            entity: user.clone(),
+            techniques: &["T1136.003", "T1098"],
+            strength: 0.6,
+            severity: Severity::Medium,
+            summary: format!("{user} created IAM user {} from an unusual context", v.target.as_deref().unwrap_or("?")),
+            related: Related::Escalation,
+        });
+    }
+    // Discovery sweep: many distinct read calls with refusals among them.
+    let read = ["List", "Describe", "Get"].iter().any(|p| v.action.starts_with(p));
+    let d = &cfg.discovery;
+    if read && c.distinct_actions_window >= d.min_distinct_actions && c.denied_window >= d.min_denied {
+        hits.push(Hit {
+            detector: "discovery_sweep",
+            threat: ThreatType::Discovery,
+            entity: user.clone(),
+            techniques: discovery_techniques(v.service.as_deref()),
+            strength: ratio_strength(c.distinct_actions_window as f64, d.min_distinct_actions as f64),
+            severity: Severity::Medium,
+            summary: format!(
+                "{user} ran {} distinct List/Describe/Get calls in {} min, {} refused",
+                c.distinct_actions_window, d.window_minutes, c.denied_window
+            ),
+            related: Related::ReadCalls,
+        });
+    }
+    // Mass download from storage, far above the account's own previous peak.
+    let e = &cfg.exfiltration;
+    if ok && v.action == "GetObject" && c.objects_window >= e.min_objects {
+        let baseline = c.peak_objects_before.max(1) as f32;
+        let surge = c.objects_window as f32 >= e.baseline_factor * baseline;
+        if surge || c.new_ip {
+            hits.push(Hit {
+                detector: "storage_mass_download",
+                threat: ThreatType::Exfiltration,
+                entity: user.clone(),
+                techniques: &["T1530"],
+                strength: ratio_strength(c.objects_window as f64, e.min_objects as f64),
+                severity: Severity::High,
+                summary: format!(
+                    "{user} downloaded {} objects in {} min{} (previous peak {})",
+                    c.objects_window,
+                    e.window_minutes,
+                    v.bucket.as_deref().map(|b| format!(" from {b}")).unwrap_or_default(),
+                    c.peak_objects_before
+                ),
+                related: Related::Objects,
+            });
+        }
+    }
+}
+
+fn discovery_techniques(service: Option<&str>) -> &'static [&'static str] {
+    match service {
+        Some("iam.amazonaws.com") | Some("sts.amazonaws.com") => &["T1087.004", "T1069.003"],
+        Some("ec2.amazonaws.com") | Some("rds.amazonaws.com") | Some("s3.amazonaws.com") => &["T1580"],
+        _ => &["T1526"],
+    }
+}
+
+fn flows(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
+    let Some(ip) = v.ip.clone() else { return };
+    let n = &cfg.network;
+    if c.dst_ports_window >= n.scan_min_ports {
+        hits.push(Hit {
+            detector: "port_scan",
+            threat: ThreatType::NetworkAnomaly,
+            entity: ip.clone(),
+            techniques: &["T1046"],
+            strength: ratio_strength(c.dst_ports_window as f64, n.scan_min_ports as f64),
+            severity: Severity::Medium,
+            summary: format!("{ip} reached {} distinct destination ports in {} s", c.dst_ports_window, n.scan_window_seconds),
+            related: Related::None,
+        });
+    } else if c.flows_window >= n.flood_min_flows {
+        hits.push(Hit {
+            detector: "flood",
+            threat: ThreatType::NetworkAnomaly,
+            entity: ip.clone(),
+            techniques: &["T1498", "T1499"],
+            strength: ratio_strength(c.flows_window as f64, n.flood_min_flows as f64),
+            severity: Severity::High,
+            summary: format!("{ip} opened {} flows in {} s", c.flows_window, n.flood_window_seconds),
+            related: Related::None,
+        });
+    }
+}

@@ -1,0 +1,357 @@
+//! The detection engine: per event, update behaviour state, compute the feature vector, score it
+//! with the Isolation Forest, run the named detectors, and fuse everything into alerts.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Timelike};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::alerts::{AlertBook, anomaly_severity};
+use super::detectors::{Ctx, Hit, Related, evaluate};
+use super::iforest::{ForestParams, IsolationForest};
+use super::state::{Entities, HOUR, IpState, MAX_IPS, MAX_USERS, MINUTE, UserState};
+use super::view::{EventKind, EventView};
+use super::window::key;
+use crate::config::DetectConfig;
+use crate::domain::ThreatType;
+
+/// Which parts of detection raise alerts (the `eval detect` ablation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Named detectors and the forest, fused (the product).
+    Fused,
+    /// Named detectors only; no forest scores, no `anomaly` alerts.
+    DetectorsOnly,
+    /// The forest only: `anomaly` alerts from scores.
+    ForestOnly,
+}
+
+/// Number of features per event (`features`).
+pub const FEATURES: usize = 13;
+
+/// The engine's whole state: behaviour windows, forests, alerts.
+pub struct Engine {
+    cfg: DetectConfig,
+    mode: Mode,
+    ips: Entities<IpState>,
+    users: Entities<UserState>,
+    pub book: AlertBook,
+    forest: Option<IsolationForest>,
+    flow_forest: Option<IsolationForest>,
+    reservoir: Reservoir,
+    flow_reservoir: Reservoir,
+    since_train: u64,
+}
+
+impl Engine {
+    pub fn new(cfg: DetectConfig, mode: Mode, book: AlertBook) -> Self {
+        let seed = cfg.forest.seed;
+        let cap = cfg.forest.reservoir;
+        Engine {
+            mode,
+            ips: Entities::new(MAX_IPS),
+            users: Entities::new(MAX_USERS),
+            book,
+            forest: None,
+            flow_forest: None,
+            reservoir: Reservoir::new(cap, seed),
+            flow_reservoir: Reservoir::new(cap, seed ^ 0x5eed),
+            since_train: 0,
+            cfg,
+        }
+    }
+
+    pub fn forests(&self) -> (Option<&IsolationForest>, Option<&IsolationForest>) {
+        (self.forest.as_ref(), self.flow_forest.as_ref())
+    }
+
+    pub fn set_forests(&mut self, forest: Option<IsolationForest>, flow: Option<IsolationForest>) {
+        self.forest = forest;
+        self.flow_forest = flow;
+    }
+
+    /// First pass of a batch: learn behaviour and sample feature vectors (no alerts).
+    pub fn learn(&mut self, v: &EventView) {
+        let ctx = self.update(v);
+        if v.kind == EventKind::Flow {
+            let x = flow_features(v, &ctx);
+            self.flow_reservoir.offer(x);
+        } else {
+            let x = features(v, &ctx);
+            self.reservoir.offer(x);
+        }
+    }
+
+    /// Train the forests on the sampled vectors. False if there was too little data.
+    pub fn train(&mut self) -> bool {
+        let f = &self.cfg.forest;
+        let params = ForestParams { trees: f.trees, sample_size: f.sample_size, seed: f.seed };
+        let mut trained = false;
+        if self.reservoir.rows.len() >= f.train_min
+            && let Ok(forest) = IsolationForest::train(&self.reservoir.rows, &params)
+        {
+            self.forest = Some(forest);
+            trained = true;
+        }
+        let flows = self.flow_reservoir.majority_width();
+        if flows.len() >= f.train_min.min(256)
+            && let Ok(forest) = IsolationForest::train(&flows, &params)
+        {
+            self.flow_forest = Some(forest);
+            trained = true;
+        }
+        self.since_train = 0;
+        trained
+    }
+
+    /// Forget behaviour windows (between the learning and the detecting pass).
+    pub fn reset_behaviour(&mut self) {
+        self.ips = Entities::new(MAX_IPS);
+        self.users = Entities::new(MAX_USERS);
+    }
+
+    /// Full processing of one event. Returns the forest score (0 when there is no forest).
+    pub fn observe(&mut self, source: &Arc<str>, v: &EventView) -> f32 {
+        let ctx = self.update(v);
+        let (x, forest) = if v.kind == EventKind::Flow {
+            (flow_features(v, &ctx), self.flow_forest.as_ref())
+        } else {
+            (features(v, &ctx), self.forest.as_ref())
+        };
+        let score = match (self.mode, forest) {
+            (Mode::DetectorsOnly, _) | (_, None) => 0.0,
+            (_, Some(f)) if f.dims() == x.len() => f.score(&x),
+            _ => 0.0,
+        };
+        // Live retraining: keep sampling, retrain on schedule.
+        if v.kind == EventKind::Flow { self.flow_reservoir.offer(x) } else { self.reservoir.offer(x) }
+        self.since_train += 1;
+        if self.since_train >= self.cfg.forest.retrain_every {
+            self.train();
+        }
+        self.book.note(source, v);
+        let hits = if self.mode == Mode::ForestOnly { Vec::new() } else { evaluate(&self.cfg, v, &ctx) };
+        for hit in &hits {
+            self.book.apply(source, v, hit, score);
+        }
+        if hits.is_empty() && self.mode != Mode::DetectorsOnly && score >= self.cfg.forest.anomaly_threshold {
+            self.forest_only(source, v, score);
+        }
+        score
+    }
+
+    fn forest_only(&mut self, source: &Arc<str>, v: &EventView, score: f32) {
+        let Some(entity) = v.user.clone().or_else(|| v.ip.clone()) else { return };
+        let min = self.cfg.forest.anomaly_min_events;
+        if !self.book.anomalous(&entity, v.ts, min) {
+            return;
+        }
+        let threat = if v.kind == EventKind::Flow { ThreatType::NetworkAnomaly } else { ThreatType::Anomaly };
+        let hit = Hit {
+            detector: "isolation_forest",
+            threat,
+            entity: entity.clone(),
+            techniques: if threat == ThreatType::NetworkAnomaly { &["T1046", "T1498"] } else { &[] },
+            strength: 0.0,
+            severity: anomaly_severity(score, min, min),
+            summary: format!("unusual behaviour of {entity}: {} scored {score:.2} by the Isolation Forest", v.action),
+            related: Related::None,
+        };
+        self.book.apply(source, v, &hit, score);
+    }
+
+    /// Update the IP's and the account's state with `v`; the counts detectors read.
+    fn update(&mut self, v: &EventView) -> Ctx {
+        let cfg = &self.cfg;
+        let mut c = Ctx::default();
+        let ts = v.ts;
+        let failed = v.failed();
+        let hour = DateTime::from_timestamp_millis(ts).map_or(0, |t| t.hour() as usize);
+        // Unknown accounts (CloudTrail hides them) are each a distinct account.
+        let account = match v.user.as_deref() {
+            Some(u) if !u.starts_with("HIDDEN_DUE_TO") => key(u),
+            _ => v.id ^ 0x9e37_79b9_7f4a_7c15,
+        };
+        if let Some(ip) = v.ip.as_deref() {
+            let s = self.ips.get(ip);
+            s.last_seen = ts;
+            if v.kind == EventKind::Login {
+                let bf = cfg.brute_force.window_minutes * MINUTE;
+                let spray = cfg.password_spraying.window_minutes * MINUTE;
+                let stuff = cfg.credential_stuffing.window_minutes * MINUTE;
+                let n = v.attempts;
+                c.ip_logins_stuff = s.logins_10m.add(ts, n, stuff);
+                c.ip_accounts_stuff = s.users_10m.add(ts, account, stuff);
+                if failed {
+                    c.ip_fails_bf = s.fails_10m.add(ts, n, bf);
+                    c.ip_fails_stuff = c.ip_fails_bf.min(c.ip_logins_stuff);
+                    c.ip_fails_spray = s.fails_1h.add(ts, n, spray);
+                    c.ip_failed_accounts_spray = s.failed_users_1h.add(ts, account, spray);
+                } else {
+                    c.ip_fails_bf = s.fails_10m.count(ts, bf);
+                    c.ip_fails_stuff = c.ip_fails_bf.min(c.ip_logins_stuff);
+                    c.ip_fails_spray = s.fails_1h.count(ts, spray);
+                    c.ip_failed_accounts_spray = s.failed_users_1h.distinct(ts, spray);
+                    s.successes_10m.add(ts, 1, bf);
+                }
+                c.ip_accounts_bf = s.users_10m.distinct(ts, stuff);
+            }
+            if v.kind == EventKind::Flow {
+                let scan = cfg.network.scan_window_seconds * 1000;
+                let flood = cfg.network.flood_window_seconds * 1000;
+                c.dst_ports_window = s.dst_ports_1m.add(ts, u64::from(v.dst_port.unwrap_or(0)), scan);
+                c.flows_window = s.flows_1m.add(ts, 1, flood);
+                c.flows_to_dst_window = s.flows_to_dst_1m.add(ts, v.dst.as_deref().map_or(0, key), flood);
+            }
+        }
+        if let Some(user) = v.user.as_deref().filter(|u| !u.starts_with("HIDDEN_DUE_TO")) {
+            let s = self.users.get(user);
+            if s.events == 0 {
+                s.first_seen = ts;
+            }
+            s.last_seen = ts;
+            c.user_known = s.events >= 20 && ts - s.first_seen >= HOUR;
+            let action = key(&v.action);
+            c.rarity = s.rarity(action);
+            c.hour_deviation = s.hour_deviation(hour);
+            s.note_action(action, hour);
+            if let Some(ip) = v.ip.as_deref() {
+                c.new_ip = s.new_ip(key(ip));
+                c.user_ips_1h = s.ips_1h.add(ts, key(ip), HOUR);
+            }
+            if let Some(agent) = v.agent.as_deref() {
+                c.new_agent = s.new_agent(key(agent));
+            }
+            if let Some(region) = v.region.as_deref() {
+                c.new_region = s.new_region(key(region));
+            }
+            c.user_fails_10m = s.fails_10m.count(ts, 10 * MINUTE);
+            if failed && v.kind == EventKind::Login {
+                s.fails_10m.add(ts, v.attempts, 10 * MINUTE);
+            }
+            let d = &cfg.discovery;
+            let dw = d.window_minutes * MINUTE;
+            if v.kind == EventKind::ApiCall {
+                c.calls_10m = s.calls_10m.add(ts, 1, 10 * MINUTE);
+                c.peak_calls_before = s.peak_calls_10m;
+                s.peak_calls_10m = s.peak_calls_10m.max(c.calls_10m);
+                let read = ["List", "Describe", "Get"].iter().any(|p| v.action.starts_with(p));
+                c.distinct_actions_window =
+                    if read { s.denied_actions_10m.add(ts, action, dw) } else { s.denied_actions_10m.distinct(ts, dw) };
+                c.denied_window = if failed { s.denied_10m.add(ts, 1, dw) } else { s.denied_10m.count(ts, dw) };
+                let ew = cfg.exfiltration.window_minutes * MINUTE;
+                if v.action == "GetObject" {
+                    c.peak_objects_before = s.peak_objects_10m;
+                    c.objects_window = s.objects_10m.add(ts, 1, ew);
+                }
+                let iam_write = v.service.as_deref() == Some("iam.amazonaws.com")
+                    && !["List", "Get", "Generate", "Simulate"].iter().any(|p| v.action.starts_with(p));
+                c.iam_writes_before = s.iam_writes;
+                if let Some(target) = v.target.as_deref() {
+                    let t = key(target);
+                    s.created_users.retain(|_, at| ts - *at <= HOUR);
+                    c.target_created_recently = s.created_users.contains_key(&t);
+                    if v.action == "CreateUser" && !failed {
+                        s.created_users.insert(t, ts);
+                    }
+                }
+                if iam_write && !failed {
+                    s.iam_writes = s.iam_writes.saturating_add(1);
+                }
+            }
+            if matches!(v.kind, EventKind::Sudo | EventKind::Su) || (v.kind == EventKind::Login && v.action == "auth_failure" && v.resource.ends_with("/sudo")) {
+                let w = cfg.sudo.window_minutes * MINUTE;
+                if v.status == crate::domain::Status::Denied {
+                    c.sudo_denied_window = s.sudo_denied_10m.add(ts, 1, w);
+                    c.sudo_fails_window = s.sudo_fails_10m.count(ts, w);
+                } else if failed {
+                    c.sudo_fails_window = s.sudo_fails_10m.add(ts, v.attempts, w);
+                    c.sudo_denied_window = s.sudo_denied_10m.count(ts, w);
+                } else {
+                    c.sudo_fails_window = s.sudo_fails_10m.count(ts, w);
+                    c.sudo_denied_window = s.sudo_denied_10m.count(ts, w);
+                }
+            }
+        }
+        // The object-download peak only moves once a burst is over (a quiet 10 minutes), so a
+        // burst is compared with earlier bursts, not with itself.
+        if v.action == "GetObject"
+            && let Some(user) = v.user.as_deref()
+        {
+            let s = self.users.get(user);
+            if c.objects_window <= 1 {
+                s.peak_objects_10m = s.peak_objects_10m.max(s.objects_prev_burst);
+                s.objects_prev_burst = 0;
+            }
+            s.objects_prev_burst = s.objects_prev_burst.max(c.objects_window);
+        }
+        c
+    }
+}
+
+/// The forest's view of an event (FEATURES values, all roughly 0–5).
+pub fn features(v: &EventView, c: &Ctx) -> Vec<f32> {
+    let ln = |n: f64| (n.max(0.0) + 1.0).ln() as f32;
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    let login_ratio = if c.ip_logins_stuff > 0 { c.ip_fails_stuff as f32 / c.ip_logins_stuff as f32 } else { 0.0 };
+    vec![
+        ln(c.ip_fails_bf as f64),
+        login_ratio,
+        ln(c.ip_accounts_stuff as f64),
+        ln(c.user_ips_1h as f64),
+        flag(c.new_ip && c.user_known),
+        flag(c.new_agent && c.user_known),
+        flag(c.new_region && c.user_known),
+        c.rarity / 2.0,
+        c.hour_deviation,
+        ln(c.denied_window as f64),
+        (ln(c.calls_10m as f64) - ln(c.peak_calls_before as f64)).max(0.0),
+        flag(v.failed()),
+        ln(c.objects_window as f64),
+    ]
+}
+
+/// A flow's numeric features (log-scaled) plus its source's recent fan-out.
+pub fn flow_features(v: &EventView, c: &Ctx) -> Vec<f32> {
+    let mut x: Vec<f32> = v.flow.iter().map(|f| (f.abs() + 1.0).ln()).collect();
+    x.push(((c.dst_ports_window as f32) + 1.0).ln());
+    x.push(((c.flows_window as f32) + 1.0).ln());
+    x
+}
+
+/// A uniform sample of feature vectors (Vitter's algorithm R), seeded.
+struct Reservoir {
+    rows: Vec<Vec<f32>>,
+    cap: usize,
+    seen: u64,
+    rng: ChaCha8Rng,
+}
+
+impl Reservoir {
+    fn new(cap: usize, seed: u64) -> Self {
+        Reservoir { rows: Vec::new(), cap: cap.max(1), seen: 0, rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    fn offer(&mut self, x: Vec<f32>) {
+        self.seen += 1;
+        if self.rows.len() < self.cap {
+            self.rows.push(x);
+        } else {
+            let j = self.rng.random_range(0..self.seen);
+            if let Some(slot) = self.rows.get_mut(j as usize) {
+                *slot = x;
+            }
+        }
+    }
+
+    /// Rows of the most common width (flow files may differ in columns).
+    fn majority_width(&self) -> Vec<Vec<f32>> {
+        let mut widths = std::collections::HashMap::new();
+        for r in &self.rows {
+            *widths.entry(r.len()).or_insert(0usize) += 1;
+        }
+        let Some((&w, _)) = widths.iter().max_by_key(|(w, n)| (**n, **w)) else { return Vec::new() };
+        self.rows.iter().filter(|r| r.len() == w).cloned().collect()
+    }
+}

@@ -1,0 +1,122 @@
+//! Detection: behaviour features per entity, the Isolation Forest, named ATT&CK detectors, and
+//! their fusion into alerts. Runs inside `autosec ingest` over the events just stored.
+
+pub mod alerts;
+pub mod detectors;
+pub mod engine;
+pub mod iforest;
+pub mod replay;
+pub mod state;
+pub mod view;
+pub mod window;
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use engine::{Engine, Mode};
+pub use view::{EventKind, EventView};
+
+use crate::config::DetectConfig;
+use crate::domain::Alert;
+use crate::store::{Store, StoreError};
+use alerts::AlertBook;
+
+/// What a detection pass did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DetectSummary {
+    pub events: u64,
+    /// Alerts raised or updated by this pass.
+    pub alerts: usize,
+    pub forest_trained: bool,
+    pub seconds: f64,
+}
+
+const FOREST_KEY: &str = "forest";
+const FLOW_FOREST_KEY: &str = "flow_forest";
+
+/// A detection run over a store: started over a batch of stored events, then stepped over
+/// events as they are written (`ingest --follow`), with one engine state throughout.
+pub struct Detection {
+    engine: Engine,
+    next_id: u64,
+}
+
+impl Detection {
+    /// Detect over events with id ≥ `from_id`, in time order: a first pass learns behaviour and
+    /// samples the forest's training set (the baseline window is the batch; a stored model is
+    /// kept when the batch is too small to train on), a second pass scores, detects and raises
+    /// alerts, which are stored.
+    pub fn start(store: &Store, cfg: &DetectConfig, from_id: u64, mode: Mode) -> Result<(Detection, DetectSummary), StoreError> {
+        let started = Instant::now();
+        let book = AlertBook::for_store(store, cfg.group_gap_minutes, cfg.max_evidence)?;
+        let mut engine = Engine::new(cfg.clone(), mode, book);
+        engine.set_forests(load_forest(store, FOREST_KEY)?, load_forest(store, FLOW_FOREST_KEY)?);
+        let mut summary = DetectSummary::default();
+        if mode != Mode::DetectorsOnly {
+            replay::replay(store, from_id, |_, v| engine.learn(v))?;
+            summary.forest_trained = engine.train();
+            engine.reset_behaviour();
+            if summary.forest_trained {
+                save_forests(store, &engine)?;
+            }
+        }
+        let (events, next_id) = replay::replay(store, from_id, |source, v| {
+            engine.observe(source, v);
+        })?;
+        summary.events = events;
+        summary.alerts = engine.book.persist(store)?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok((Detection { engine, next_id }, summary))
+    }
+
+    /// Detect over events stored since the last call; returns how many were processed.
+    pub fn step(&mut self, store: &Store) -> Result<(u64, usize), StoreError> {
+        let engine = &mut self.engine;
+        let (events, next_id) = replay::replay(store, self.next_id, |source, v| {
+            engine.observe(source, v);
+        })?;
+        self.next_id = next_id;
+        let changed = engine.book.persist(store)?;
+        Ok((events, changed))
+    }
+
+    /// Every alert this run raised or updated.
+    pub fn alerts(&self) -> Vec<Alert> {
+        self.engine.book.all()
+    }
+}
+
+fn load_forest(store: &Store, key: &str) -> Result<Option<iforest::IsolationForest>, StoreError> {
+    Ok(store.models.get(key)?.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+fn save_forests(store: &Store, engine: &Engine) -> Result<(), StoreError> {
+    let (forest, flow) = engine.forests();
+    for (key, f) in [(FOREST_KEY, forest), (FLOW_FOREST_KEY, flow)] {
+        if let Some(f) = f {
+            let json = serde_json::to_vec(f).map_err(|e| StoreError::Corrupt { tree: "models", detail: e.to_string() })?;
+            store.models.insert(key, json)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every stored alert, oldest first.
+pub fn stored_alerts(store: &Store) -> Result<Vec<Alert>, StoreError> {
+    store
+        .alerts
+        .iter()
+        .map(|item| {
+            let (_, v) = item?;
+            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "alerts", detail: e.to_string() })
+        })
+        .collect()
+}
+
+/// Replace one stored alert (status changes from the CLI).
+pub fn save_alert(store: &Store, alert: &Alert) -> Result<(), StoreError> {
+    let json = serde_json::to_vec(alert).map_err(|e| StoreError::Corrupt { tree: "alerts", detail: e.to_string() })?;
+    store.alerts.insert(alert.alert_id.to_be_bytes(), json)?;
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! `EventView`: the compact projection of an event that detection needs, computed once in the
+//! ingest workers and stored beside each chunk (so detection replays without decoding events).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::{Format, SecurityEvent, Status};
+
+/// What kind of activity an event is, for the detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    /// An authentication attempt (sshd, PAM, app login, ConsoleLogin).
+    Login,
+    Sudo,
+    Su,
+    /// A cloud API call.
+    ApiCall,
+    /// A network flow record.
+    Flow,
+    Other,
+}
+
+/// The fields detection reads, with pseudonyms (built after redaction).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    /// Filled in from the chunk key when read back.
+    #[serde(skip)]
+    pub id: u64,
+    /// Milliseconds since the Unix epoch.
+    pub ts: i64,
+    pub line: Option<u64>,
+    pub record_id: Option<String>,
+    pub ip: Option<String>,
+    pub user: Option<String>,
+    pub action: String,
+    pub resource: String,
+    pub status: Status,
+    pub format: Format,
+    pub kind: EventKind,
+    pub agent: Option<String>,
+    pub region: Option<String>,
+    /// CloudTrail eventSource (`iam.amazonaws.com`).
+    pub service: Option<String>,
+    /// CloudTrail errorCode.
+    pub error: Option<String>,
+    /// CloudTrail identity type (`Root`, `IAMUser`, `AssumedRole` …).
+    pub user_type: Option<String>,
+    pub mfa: Option<bool>,
+    /// The account acted upon: IAM `userName` parameter, sudo/su target.
+    pub target: Option<String>,
+    /// An IAM change that grants administrator rights (policy ARN or inline document).
+    pub admin_grant: bool,
+    /// A trail/logging change that reduces what is recorded.
+    pub weakens_logging: bool,
+    pub bucket: Option<String>,
+    /// sshd: the account does not exist.
+    pub invalid_user: bool,
+    /// How many attempts this one record stands for (sudo "3 incorrect password attempts",
+    /// rsyslog "message repeated N times").
+    pub attempts: u32,
+    /// Flows: destination address and port, and the numeric flow features.
+    pub dst: Option<String>,
+    pub dst_port: Option<u32>,
+    pub flow: Vec<f32>,
+}
+
+impl EventView {
+    pub fn from_event(ev: &SecurityEvent) -> EventView {
+        let md = &ev.metadata;
+        let text = |k: &str| md.get(k).and_then(Value::as_str).map(str::to_string);
+        let params = md.get("requestParameters");
+        let param = |k: &str| params.and_then(|p| p.get(k)).and_then(Value::as_str).map(str::to_string);
+        let kind = kind_of(ev);
+        let attempts = md
+            .get("failed_attempts")
+            .or_else(|| md.get("repeat"))
+            .and_then(Value::as_u64)
+            .map_or(1, |n| n.clamp(1, 1000) as u32);
+        let (dst, dst_port, flow) =
+            if kind == EventKind::Flow { flow_fields(ev) } else { (None, None, Vec::new()) };
+        EventView {
+            id: ev.id,
+            ts: ev.timestamp.timestamp_millis(),
+            line: ev.origin.line,
+            record_id: ev.origin.record_id.clone(),
+            ip: ev.source_ip.clone(),
+            user: ev.user_id.clone(),
+            action: ev.action.clone(),
+            resource: ev.resource.clone(),
+            status: ev.status,
+            format: ev.format,
+            kind,
+            agent: text("userAgent").or_else(|| text("user_agent")).or_else(|| {
+                md.get("user_agent").and_then(|u| u.get("original")).and_then(Value::as_str).map(str::to_string)
+            }),
+            region: text("awsRegion").or_else(|| text("country")),
+            service: text("eventSource"),
+            error: text("errorCode"),
+            user_type: text("user_type"),
+            mfa: md.get("mfa").and_then(Value::as_bool),
+            target: param("userName").or_else(|| text("target_user")),
+            admin_grant: grants_admin(&ev.action, params),
+            weakens_logging: weakens_logging(&ev.action, params),
+            bucket: param("bucketName"),
+            invalid_user: md.get("invalid_user").and_then(Value::as_bool).unwrap_or(false),
+            attempts,
+            dst,
+            dst_port,
+            flow,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self.status, Status::Failed | Status::Denied)
+    }
+}
+
+fn kind_of(ev: &SecurityEvent) -> EventKind {
+    let action = ev.action.to_ascii_lowercase();
+    match ev.format {
+        Format::Csv if ev.action == "flow" => EventKind::Flow,
+        Format::Cloudtrail if ev.action == "ConsoleLogin" => EventKind::Login,
+        Format::Cloudtrail => EventKind::ApiCall,
+        Format::Syslog => match action.as_str() {
+            "login" | "auth_failure" => EventKind::Login,
+            "sudo" => EventKind::Sudo,
+            "su" => EventKind::Su,
+            _ => EventKind::Other,
+        },
+        _ if ["login", "logon", "signin", "sign_in", "authenticat"].iter().any(|w| action.contains(w))
+            && !action.contains("logout") =>
+        {
+            EventKind::Login
+        }
+        _ => EventKind::Other,
+    }
+}
+
+/// Attaching an administrator policy, or an inline policy allowing every action.
+fn grants_admin(action: &str, params: Option<&Value>) -> bool {
+    let Some(p) = params else { return false };
+    match action {
+        "AttachUserPolicy" | "AttachRolePolicy" | "AttachGroupPolicy" => p
+            .get("policyArn")
+            .and_then(Value::as_str)
+            .is_some_and(|arn| arn.ends_with("/AdministratorAccess") || arn.ends_with("/IAMFullAccess")),
+        "PutUserPolicy" | "PutRolePolicy" | "PutGroupPolicy" | "CreatePolicyVersion" => {
+            let doc = p.get("policyDocument").map(|d| match d {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            doc.is_some_and(|d| {
+                let compact: String = d.chars().filter(|c| !c.is_whitespace()).collect();
+                compact.contains("\"Action\":\"*\"")
+                    || compact.contains("\"Action\":[\"*\"")
+                    || compact.contains("\"iam:*\"")
+            })
+        }
+        _ => false,
+    }
+}
+
+/// Stopping or deleting a trail, or changing it so that less is recorded.
+fn weakens_logging(action: &str, params: Option<&Value>) -> bool {
+    match action {
+        "StopLogging" | "DeleteTrail" | "DeleteEventDataStore" | "StopEventDataStoreIngestion" => true,
+        "PutEventSelectors" | "PutAdvancedEventSelectors" | "UpdateTrail" | "UpdateEventDataStore" => {
+            let p = params.map(Value::to_string).unwrap_or_default();
+            let compact: String = p.chars().filter(|c| !c.is_whitespace()).collect();
+            compact.contains("\"IncludeManagementEvents\":false")
+                || compact.contains("\"includeManagementEvents\":false")
+                || compact.contains("\"ReadWriteType\":\"ReadOnly\"")
+                || compact.contains("\"readWriteType\":\"ReadOnly\"")
+                || compact.contains("ExcludeManagementEventSources")
+                || compact.contains("excludeManagementEventSources")
+                || compact.contains("\"enableLogFileValidation\":false")
+                || compact.contains("\"isMultiRegionTrail\":false")
+                || compact.contains("\"EnableLogFileValidation\":false")
+                || compact.contains("\"IsMultiRegionTrail\":false")
+                || compact.contains("\"includeGlobalServiceEvents\":false")
+                || compact.contains("\"IncludeGlobalServiceEvents\":false")
+        }
+        _ => false,
+    }
+}
+
+/// Destination and the numeric features of a flow row (column order of the file).
+fn flow_fields(ev: &SecurityEvent) -> (Option<String>, Option<u32>, Vec<f32>) {
+    // The CSV mapping moved the destination address into `resource` (`addr:port`).
+    let mut dst = ev.resource.rsplit_once(':').map(|(a, _)| a.to_string()).filter(|a| !a.is_empty());
+    let mut port = None;
+    let mut features = Vec::new();
+    for (k, v) in &ev.metadata {
+        let key = k.to_ascii_lowercase();
+        if key == "destination ip" || key == "dst_ip" {
+            dst = v.as_str().map(str::to_string);
+        } else if key == "destination port" || key == "dst_port" {
+            port = v.as_u64().and_then(|p| u32::try_from(p).ok());
+        } else if key.contains("port") || key == "protocol" {
+            // Identifiers, not magnitudes: kept out of the feature vector.
+        } else if let Some(x) = v.as_f64() {
+            features.push(x as f32);
+        }
+    }
+    (dst, port, features)
+}

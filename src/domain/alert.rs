@@ -1,0 +1,145 @@
+//! `Alert`: the seed's Threat Alert fields plus entity, time span, evidence and status.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::store::EventRef;
+
+/// The shared threat type names (DESIGN.md): generator, detectors, policy and eval use these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreatType {
+    BruteForce,
+    PasswordSpraying,
+    CredentialStuffing,
+    PrivilegeEscalation,
+    /// New users, keys or roles that outlive the session.
+    Persistence,
+    DefenseEvasion,
+    Exfiltration,
+    Discovery,
+    /// Root or no-MFA console login, a new location after failures.
+    SuspiciousLogin,
+    /// Flows: scans and floods.
+    NetworkAnomaly,
+    /// The forest alone: unusual behaviour no named detector explains.
+    Anomaly,
+}
+
+impl ThreatType {
+    pub const ALL: [ThreatType; 11] = [
+        ThreatType::BruteForce,
+        ThreatType::PasswordSpraying,
+        ThreatType::CredentialStuffing,
+        ThreatType::PrivilegeEscalation,
+        ThreatType::Persistence,
+        ThreatType::DefenseEvasion,
+        ThreatType::Exfiltration,
+        ThreatType::Discovery,
+        ThreatType::SuspiciousLogin,
+        ThreatType::NetworkAnomaly,
+        ThreatType::Anomaly,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreatType::BruteForce => "brute_force",
+            ThreatType::PasswordSpraying => "password_spraying",
+            ThreatType::CredentialStuffing => "credential_stuffing",
+            ThreatType::PrivilegeEscalation => "privilege_escalation",
+            ThreatType::Persistence => "persistence",
+            ThreatType::DefenseEvasion => "defense_evasion",
+            ThreatType::Exfiltration => "exfiltration",
+            ThreatType::Discovery => "discovery",
+            ThreatType::SuspiciousLogin => "suspicious_login",
+            ThreatType::NetworkAnomaly => "network_anomaly",
+            ThreatType::Anomaly => "anomaly",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ThreatType> {
+        ThreatType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ThreatType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    #[default]
+    Open,
+    Acknowledged,
+    Closed,
+}
+
+/// Why an alert was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    TruePositive,
+    FalsePositive,
+    Benign,
+    Duplicate,
+}
+
+/// A threat alert. Entity and evidence hold pseudonyms when privacy is on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub alert_id: u64,
+    pub severity: Severity,
+    /// 0.0–1.0, from the documented formula (README, "Detection").
+    pub confidence: f32,
+    pub threat_type: ThreatType,
+    pub description: String,
+    /// When the alert was raised (time of the event that raised it).
+    pub timestamp: DateTime<Utc>,
+    pub affected_resources: Vec<String>,
+    pub matched_techniques: Vec<String>,
+    pub recommended_actions: Vec<String>,
+    /// Highest Isolation Forest score among the evidence (0 = normal … 1 = highly suspicious).
+    pub anomaly_score: f32,
+    pub entity: String,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub event_count: u64,
+    pub evidence: Vec<EventRef>,
+    /// Evidence refs beyond the stored cap (counted, not listed).
+    #[serde(default)]
+    pub evidence_dropped: u64,
+    /// Named detectors that contributed (`ssh_brute_force` …).
+    pub detectors: Vec<String>,
+    pub status: AlertStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_reason: Option<CloseReason>,
+}

@@ -1,0 +1,258 @@
+//! `eval detect`: ingest labelled logs into a temporary store, run detection three ways
+//! (detectors alone, forest alone, fused) and score each against the labels.
+//!
+//! Labels: JSON lines `{"source", "line" | "record_id", "scenario", "entity"}`; `source`
+//! matches an event whose path ends with it; an incident is (scenario, entity). An incident is
+//! found when an alert of the scenario's threat family cites one of its events (for the forest
+//! alone, whose alerts carry no family, any alert citing one counts).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::detect::{Detection, Mode, replay::replay};
+use crate::domain::{Alert, Severity, ThreatType};
+use crate::ingest::{self, IngestOptions};
+use crate::privacy::{Pseudonymiser, Redactor, VaultKeys};
+use crate::store::{EventRef, Store};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Label {
+    pub source: String,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default)]
+    pub record_id: Option<String>,
+    pub scenario: String,
+    #[serde(default)]
+    pub entity: String,
+}
+
+/// Scores of one detection mode.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ModeReport {
+    pub mode: String,
+    pub incidents: usize,
+    pub incidents_found: usize,
+    pub incident_recall: f64,
+    pub alerts: usize,
+    pub alerts_citing_attacks: usize,
+    pub alert_precision: f64,
+    pub event_precision: f64,
+    pub event_recall: f64,
+    pub event_f1: f64,
+    /// Seconds from an incident's first event to the alert that found it.
+    pub detect_delay_median_s: f64,
+    pub detect_delay_max_s: f64,
+    /// Alerts above low severity that cite no attack event.
+    pub false_alerts_above_low: usize,
+    pub per_scenario: BTreeMap<String, ScenarioReport>,
+    pub alerts_by_threat: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScenarioReport {
+    pub incidents: usize,
+    pub found: usize,
+    pub recall: f64,
+    pub missed: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub events: u64,
+    pub labelled_events: usize,
+    pub labels_unmatched: usize,
+    pub ingest_seconds: f64,
+    pub modes: Vec<ModeReport>,
+}
+
+/// Threat families: an alert of the right family finds an incident.
+pub fn family(threat: &str) -> &str {
+    match threat {
+        "brute_force" | "password_spraying" | "credential_stuffing" => "credential_access",
+        "privilege_escalation" | "persistence" => "privilege",
+        other => other,
+    }
+}
+
+pub fn run(config: &Config, labels_path: &Path, paths: &[String]) -> Result<EvalReport> {
+    let labels = read_labels(labels_path)?;
+    let tmp = tempfile::tempdir().context("temporary store")?;
+    let store = Store::open(&tmp.path().join("data"), config.storage.cache_mb)?;
+    let keys = VaultKeys::load_or_create(&tmp.path().join("vault.key"))?;
+    let redactor = config.privacy.enabled.then(|| {
+        let pseudo = Pseudonymiser::new(keys, &store, config.privacy.cache_entries);
+        Redactor::new(Arc::new(pseudo), config.privacy.keep_accounts.clone())
+    });
+    let opts = IngestOptions { paths: paths.to_vec(), ..Default::default() };
+    let summary = ingest::run(&store, redactor, config, &opts, Arc::new(AtomicBool::new(false)))?;
+
+    // Which stored events are labelled, and when each happened.
+    let index = LabelIndex::new(&labels);
+    let mut event_label: HashMap<EventKey, usize> = HashMap::new();
+    let mut first_ts: HashMap<(String, String), i64> = HashMap::new();
+    replay(&store, 1, |source, v| {
+        let r = crate::detect::alerts::event_ref(source, v);
+        if let Some(i) = index.find(&r) {
+            event_label.insert(EventKey::of(&r), i);
+            let l = &labels[i];
+            let e = first_ts.entry((l.scenario.clone(), l.entity.clone())).or_insert(v.ts);
+            *e = (*e).min(v.ts);
+        }
+    })?;
+    let mut modes = Vec::new();
+    for mode in [Mode::DetectorsOnly, Mode::ForestOnly, Mode::Fused] {
+        let (detection, _) = Detection::start(&store, &config.detect, 1, mode)?;
+        modes.push(score(mode, &detection.alerts(), &labels, &event_label, &first_ts));
+    }
+    let labelled_events = labels.len();
+    Ok(EvalReport {
+        events: summary.events,
+        labelled_events,
+        labels_unmatched: labelled_events.saturating_sub(event_label.len()),
+        ingest_seconds: summary.seconds,
+        modes,
+    })
+}
+
+fn read_labels(path: &Path) -> Result<Vec<Label>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read labels {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| serde_json::from_str(l).with_context(|| format!("{}: line {}: not a label", path.display(), n + 1)))
+        .collect()
+}
+
+/// An event's identity across labels and alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct EventKey(String, Option<u64>, Option<String>);
+
+impl EventKey {
+    fn of(r: &EventRef) -> Self {
+        EventKey(r.source.clone(), r.line, r.record_id.clone())
+    }
+}
+
+/// Labels by record id and by (file name, line); sources match by suffix.
+struct LabelIndex<'a> {
+    labels: &'a [Label],
+    by_record: HashMap<&'a str, Vec<usize>>,
+    by_line: HashMap<(&'a str, u64), Vec<usize>>,
+}
+
+impl<'a> LabelIndex<'a> {
+    fn new(labels: &'a [Label]) -> Self {
+        let mut by_record: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_line: HashMap<(&str, u64), Vec<usize>> = HashMap::new();
+        for (i, l) in labels.iter().enumerate() {
+            if let Some(id) = &l.record_id {
+                by_record.entry(id.as_str()).or_default().push(i);
+            } else if let Some(line) = l.line {
+                by_line.entry((file_name(&l.source), line)).or_default().push(i);
+            }
+        }
+        LabelIndex { labels, by_record, by_line }
+    }
+
+    fn find(&self, r: &EventRef) -> Option<usize> {
+        let candidates = match (&r.record_id, r.line) {
+            (Some(id), _) => self.by_record.get(id.as_str()),
+            (None, Some(line)) => self.by_line.get(&(file_name(&r.source), line)),
+            _ => None,
+        }?;
+        candidates.iter().copied().find(|&i| r.source.ends_with(self.labels[i].source.as_str()))
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn score(
+    mode: Mode,
+    alerts: &[Alert],
+    labels: &[Label],
+    event_label: &HashMap<EventKey, usize>,
+    first_ts: &HashMap<(String, String), i64>,
+) -> ModeReport {
+    let mut report = ModeReport {
+        mode: match mode {
+            Mode::Fused => "fused",
+            Mode::DetectorsOnly => "detectors",
+            Mode::ForestOnly => "forest",
+        }
+        .to_string(),
+        alerts: alerts.len(),
+        ..Default::default()
+    };
+    let incidents: HashSet<(String, String)> = labels.iter().map(|l| (l.scenario.clone(), l.entity.clone())).collect();
+    let labelled: HashSet<&EventKey> = event_label.keys().collect();
+    let mut found: HashMap<(String, String), i64> = HashMap::new();
+    let mut cited: HashSet<EventKey> = HashSet::new();
+    for a in alerts {
+        *report.alerts_by_threat.entry(a.threat_type.as_str().to_string()).or_default() += 1;
+        let mut cites_attack = false;
+        for r in &a.evidence {
+            let k = EventKey::of(r);
+            if let Some(&i) = event_label.get(&k) {
+                cites_attack = true;
+                let l = &labels[i];
+                let right_family = matches!(a.threat_type, ThreatType::Anomaly | ThreatType::NetworkAnomaly)
+                    && mode == Mode::ForestOnly
+                    || family(a.threat_type.as_str()) == family(&l.scenario);
+                if right_family {
+                    let raised = a.timestamp.timestamp_millis();
+                    let e = found.entry((l.scenario.clone(), l.entity.clone())).or_insert(raised);
+                    *e = (*e).min(raised);
+                }
+            }
+            cited.insert(k);
+        }
+        if cites_attack {
+            report.alerts_citing_attacks += 1;
+        } else if a.severity > Severity::Low {
+            report.false_alerts_above_low += 1;
+        }
+    }
+    report.incidents = incidents.len();
+    report.incidents_found = found.len();
+    report.incident_recall = ratio(found.len(), incidents.len());
+    report.alert_precision = ratio(report.alerts_citing_attacks, alerts.len());
+    let tp = cited.iter().filter(|k| labelled.contains(k)).count();
+    report.event_precision = ratio(tp, cited.len());
+    report.event_recall = ratio(tp, labelled.len());
+    let (p, r) = (report.event_precision, report.event_recall);
+    report.event_f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    let mut delays: Vec<f64> = found
+        .iter()
+        .filter_map(|(k, raised)| first_ts.get(k).map(|t0| ((raised - t0).max(0)) as f64 / 1000.0))
+        .collect();
+    delays.sort_by(|a, b| a.total_cmp(b));
+    report.detect_delay_median_s = delays.get(delays.len() / 2).copied().unwrap_or(0.0);
+    report.detect_delay_max_s = delays.last().copied().unwrap_or(0.0);
+    for (scenario, entity) in &incidents {
+        let s = report.per_scenario.entry(scenario.clone()).or_default();
+        s.incidents += 1;
+        if found.contains_key(&(scenario.clone(), entity.clone())) {
+            s.found += 1;
+        } else {
+            s.missed.push(entity.clone());
+        }
+    }
+    for s in report.per_scenario.values_mut() {
+        s.recall = ratio(s.found, s.incidents);
+        s.missed.sort();
+    }
+    report
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
