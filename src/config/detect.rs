@@ -17,6 +17,13 @@ pub struct DetectConfig {
     pub discovery: Discovery,
     pub exfiltration: Exfiltration,
     pub network: Network,
+    pub admin: Admin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    pub min_iam_writes: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +36,7 @@ pub struct ForestConfig {
     pub train_min: usize,
     pub retrain_every: u64,
     pub anomaly_threshold: f32,
+    pub contamination: f32,
     pub anomaly_min_events: u64,
 }
 
@@ -75,6 +83,7 @@ pub struct Discovery {
     pub window_minutes: i64,
     pub min_distinct_actions: usize,
     pub min_denied: u64,
+    pub min_denied_known_context: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,4 +101,6 @@ pub struct Network {
     pub scan_min_ports: usize,
     pub flood_window_seconds: i64,
     pub flood_min_flows: u64,
+    pub flood_baseline_factor: f32,
+    pub flood_min_sources: usize,
 }

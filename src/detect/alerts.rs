@@ -45,6 +45,7 @@ impl Recent {
             Related::Objects => self.object,
             Related::Escalation => matches!(self.kind, EventKind::Sudo | EventKind::Su) || self.kind == EventKind::ApiCall && !self.read,
             Related::TrailCalls => self.trail,
+            Related::Flows => self.kind == EventKind::Flow,
         }
     }
 }
@@ -92,7 +93,7 @@ impl AlertBook {
 
     /// Remember `v` as recent activity of its IP and account.
     pub fn note(&mut self, source: &Arc<str>, v: &EventView) {
-        let interesting = matches!(v.kind, EventKind::Login | EventKind::Sudo | EventKind::Su)
+        let interesting = matches!(v.kind, EventKind::Login | EventKind::Sudo | EventKind::Su | EventKind::Flow)
             || (v.kind == EventKind::ApiCall && (v.failed() || !is_plain_read(&v.action) || v.action == "GetObject"));
         if !interesting {
             return;
@@ -110,7 +111,8 @@ impl AlertBook {
         if self.recent.len() > MAX_TRACKED {
             self.recent.clear();
         }
-        for name in [v.ip.as_deref(), v.user.as_deref()].into_iter().flatten() {
+        let dst = if v.kind == EventKind::Flow { v.dst.as_deref() } else { None };
+        for name in [v.ip.as_deref(), v.user.as_deref(), dst].into_iter().flatten() {
             let q = self.recent.entry(name.to_string()).or_default();
             if q.len() >= RECENT_PER_ENTITY {
                 q.pop_front();

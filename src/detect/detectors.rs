@@ -21,6 +21,8 @@ pub struct Ctx {
     pub user_fails_10m: u64,
     pub user_ips_1h: usize,
     pub new_ip: bool,
+    /// The account first used this source within the last hour.
+    pub recent_new_ip: bool,
     pub new_agent: bool,
     pub new_region: bool,
     /// The account has history (so "new" means something).
@@ -36,11 +38,18 @@ pub struct Ctx {
     pub sudo_fails_window: u64,
     pub sudo_denied_window: u64,
     pub iam_writes_before: u32,
+    /// The account's IAM writes make it an administrator (`[detect.admin]`).
+    pub iam_admin: bool,
+    pub ip_successes_spray: u64,
     /// The target of this IAM change was created by the same actor within the hour.
     pub target_created_recently: bool,
     pub dst_ports_window: usize,
     pub flows_to_dst_window: usize,
     pub flows_window: u64,
+    /// Flows to this event's destination in the flood window, and its typical load per window.
+    pub dst_flows_window: u64,
+    pub dst_peak_before: u64,
+    pub dst_sources_window: usize,
 }
 
 /// One detector firing on one event.
@@ -68,6 +77,7 @@ pub enum Related {
     Objects,
     Escalation,
     TrailCalls,
+    Flows,
 }
 
 fn ratio_strength(observed: f64, threshold: f64) -> f32 {
@@ -139,6 +149,8 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
         });
     } else if c.ip_failed_accounts_spray >= spray.min_accounts
         && (c.ip_fails_spray as f32 / c.ip_failed_accounts_spray.max(1) as f32) <= spray.max_attempts_per_account
+        // A shared office address has typos from many people, but mostly successes.
+        && (c.ip_successes_spray as usize) * 2 < c.ip_failed_accounts_spray
     {
         hits.push(Hit {
             detector: "password_spraying",
@@ -157,8 +169,9 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
         });
     }
     // A success right after a run of failures for the same account, from somewhere new.
+    let n = cfg.login.success_after_failures;
     if !v.failed()
-        && c.user_fails_10m >= cfg.login.success_after_failures
+        && (c.user_fails_10m >= n && c.user_known && c.recent_new_ip || c.user_fails_10m >= 2 * n)
         && let Some(user) = &v.user
         && hits.is_empty()
     {
@@ -169,7 +182,11 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             techniques: &["T1078", "T1110"],
             strength: ratio_strength(c.user_fails_10m as f64, cfg.login.success_after_failures as f64),
             severity: Severity::High,
-            summary: format!("{user} logged in after {} failed attempts in 10 min", c.user_fails_10m),
+            summary: format!(
+                "{user} logged in after {} failed attempts in 10 min{}",
+                c.user_fails_10m,
+                if c.recent_new_ip { ", from a source new for the account" } else { "" }
+            ),
             related: Related::Logins,
         });
     }
@@ -214,7 +231,11 @@ fn sudo(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     let Some(user) = v.user.clone() else { return };
     let failures = c.sudo_fails_window + c.sudo_denied_window;
     // Failures, then becoming root anyway (another route, or a guessed password).
-    let escalated = !v.failed() && v.target.as_deref().is_none_or(|t| t == "root") && failures >= 1;
+    // A typo then a working sudo is normal; refusals then root through another route (su),
+    // or repeated failures before success, is not.
+    let to_root = v.target.as_deref().is_none_or(|t| t == "root");
+    let refused_then_su = v.kind == EventKind::Su && c.sudo_denied_window >= 1;
+    let escalated = !v.failed() && to_root && (refused_then_su || failures >= 2);
     if failures >= cfg.sudo.min_failures || c.sudo_denied_window >= 2 || escalated {
         hits.push(Hit {
             detector: "sudo_abuse",
@@ -236,7 +257,10 @@ fn sudo(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
 
 fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     let Some(user) = v.user.clone() else { return };
-    let unusual = c.new_ip || c.new_agent || c.rarity >= 6.0;
+    // Unusual context for a known account: a session from a source it never used before.
+    let unusual = c.user_known && c.recent_new_ip;
+    // Administrators change IAM every day; only their unusual-context changes alert.
+    let suspicious_iam = !c.iam_admin || unusual;
     let ok = !v.failed();
     // Trail tampering: stopping, deleting or narrowing what CloudTrail records.
     if v.weakens_logging {
@@ -253,7 +277,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     }
     if ok && v.admin_grant {
         let to_self = v.target.is_none() || v.target.as_deref() == Some(user.as_str());
-        let fire = to_self || c.target_created_recently || unusual || c.iam_writes_before < 3;
+        let fire = to_self || c.target_created_recently || suspicious_iam;
         if fire {
             hits.push(Hit {
                 detector: "iam_admin_grant",
@@ -271,7 +295,9 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             });
         }
     }
-    if ok && matches!(v.action.as_str(), "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile")
+    if ok
+        && suspicious_iam
+        && matches!(v.action.as_str(), "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile")
         && let Some(target) = &v.target
         && target != &user
     {
@@ -286,7 +312,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             related: Related::Escalation,
         });
     }
-    if ok && v.action == "CreateUser" && (unusual || c.iam_writes_before < 3) {
+    if ok && v.action == "CreateUser" && suspicious_iam {
         hits.push(Hit {
             detector: "new_iam_user",
             threat: ThreatType::PrivilegeEscalation,
@@ -301,7 +327,8 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     // Discovery sweep: many distinct read calls with refusals among them.
     let read = ["List", "Describe", "Get"].iter().any(|p| v.action.starts_with(p));
     let d = &cfg.discovery;
-    if read && c.distinct_actions_window >= d.min_distinct_actions && c.denied_window >= d.min_denied {
+    let refusals_needed = if unusual { d.min_denied } else { d.min_denied_known_context };
+    if read && c.distinct_actions_window >= d.min_distinct_actions && c.denied_window >= refusals_needed {
         hits.push(Hit {
             detector: "discovery_sweep",
             threat: ThreatType::Discovery,
@@ -321,7 +348,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     if ok && v.action == "GetObject" && c.objects_window >= e.min_objects {
         let baseline = c.peak_objects_before.max(1) as f32;
         let surge = c.objects_window as f32 >= e.baseline_factor * baseline;
-        if surge || c.new_ip {
+        if surge || (c.user_known && c.recent_new_ip) {
             hits.push(Hit {
                 detector: "storage_mass_download",
                 threat: ThreatType::Exfiltration,
@@ -364,16 +391,24 @@ fn flows(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             summary: format!("{ip} reached {} distinct destination ports in {} s", c.dst_ports_window, n.scan_window_seconds),
             related: Related::None,
         });
-    } else if c.flows_window >= n.flood_min_flows {
+    } else if c.dst_flows_window >= n.flood_min_flows
+        && (c.dst_flows_window as f32 >= n.flood_baseline_factor * c.dst_peak_before.max(1) as f32
+            || c.dst_sources_window >= n.flood_min_sources)
+        && let Some(dst) = v.dst.clone()
+    {
+        // A flood is about its target: one alert per destination, citing every source.
         hits.push(Hit {
             detector: "flood",
             threat: ThreatType::NetworkAnomaly,
-            entity: ip.clone(),
+            entity: dst.clone(),
             techniques: &["T1498", "T1499"],
-            strength: ratio_strength(c.flows_window as f64, n.flood_min_flows as f64),
+            strength: ratio_strength(c.dst_flows_window as f64, n.flood_min_flows as f64),
             severity: Severity::High,
-            summary: format!("{ip} opened {} flows in {} s", c.flows_window, n.flood_window_seconds),
-            related: Related::None,
+            summary: format!(
+                "{dst} received {} flows from {} source(s) in {} s (typical: {})",
+                c.dst_flows_window, c.dst_sources_window, n.flood_window_seconds, c.dst_peak_before
+            ),
+            related: Related::Flows,
         });
     }
 }

@@ -35,13 +35,20 @@ pub struct Engine {
     cfg: DetectConfig,
     mode: Mode,
     ips: Entities<IpState>,
+    /// Accounts and principals (roles); role sessions' short windows are in `sessions`.
     users: Entities<UserState>,
+    sessions: Entities<UserState>,
     pub book: AlertBook,
     forest: Option<IsolationForest>,
     flow_forest: Option<IsolationForest>,
     reservoir: Reservoir,
     flow_reservoir: Reservoir,
     since_train: u64,
+    /// Scores above these are anomalous (floor-guarded training quantiles).
+    threshold: f32,
+    flow_threshold: f32,
+    /// IAM writes per account over the learning pass (who administers IAM).
+    iam_baseline: std::collections::HashMap<String, u32>,
 }
 
 impl Engine {
@@ -52,12 +59,16 @@ impl Engine {
             mode,
             ips: Entities::new(MAX_IPS),
             users: Entities::new(MAX_USERS),
+            sessions: Entities::new(MAX_USERS),
             book,
             forest: None,
             flow_forest: None,
             reservoir: Reservoir::new(cap, seed),
             flow_reservoir: Reservoir::new(cap, seed ^ 0x5eed),
             since_train: 0,
+            threshold: cfg.forest.anomaly_threshold.max(0.5),
+            flow_threshold: cfg.forest.anomaly_threshold.max(0.5),
+            iam_baseline: std::collections::HashMap::new(),
             cfg,
         }
     }
@@ -69,6 +80,11 @@ impl Engine {
     pub fn set_forests(&mut self, forest: Option<IsolationForest>, flow: Option<IsolationForest>) {
         self.forest = forest;
         self.flow_forest = flow;
+    }
+
+    /// The current anomaly thresholds (general, flows).
+    pub fn thresholds(&self) -> (f32, f32) {
+        (self.threshold, self.flow_threshold)
     }
 
     /// First pass of a batch: learn behaviour and sample feature vectors (no alerts).
@@ -91,6 +107,7 @@ impl Engine {
         if self.reservoir.rows.len() >= f.train_min
             && let Ok(forest) = IsolationForest::train(&self.reservoir.rows, &params)
         {
+            self.threshold = quantile_threshold(&forest, &self.reservoir.rows, f.contamination, f.anomaly_threshold);
             self.forest = Some(forest);
             trained = true;
         }
@@ -98,6 +115,7 @@ impl Engine {
         if flows.len() >= f.train_min.min(256)
             && let Ok(forest) = IsolationForest::train(&flows, &params)
         {
+            self.flow_threshold = quantile_threshold(&forest, &flows, f.contamination, f.anomaly_threshold);
             self.flow_forest = Some(forest);
             trained = true;
         }
@@ -107,8 +125,11 @@ impl Engine {
 
     /// Forget behaviour windows (between the learning and the detecting pass).
     pub fn reset_behaviour(&mut self) {
+        // Keep who administers IAM: the one fact the batch baseline is for.
+        self.iam_baseline = self.users.iter().filter(|(_, s)| s.iam_writes > 0).map(|(k, s)| (k.clone(), s.iam_writes)).collect();
         self.ips = Entities::new(MAX_IPS);
         self.users = Entities::new(MAX_USERS);
+        self.sessions = Entities::new(MAX_USERS);
     }
 
     /// Full processing of one event. Returns the forest score (0 when there is no forest).
@@ -124,6 +145,7 @@ impl Engine {
             (_, Some(f)) if f.dims() == x.len() => f.score(&x),
             _ => 0.0,
         };
+        let threshold = if v.kind == EventKind::Flow { self.flow_threshold } else { self.threshold };
         // Live retraining: keep sampling, retrain on schedule.
         if v.kind == EventKind::Flow { self.flow_reservoir.offer(x) } else { self.reservoir.offer(x) }
         self.since_train += 1;
@@ -135,7 +157,7 @@ impl Engine {
         for hit in &hits {
             self.book.apply(source, v, hit, score);
         }
-        if hits.is_empty() && self.mode != Mode::DetectorsOnly && score >= self.cfg.forest.anomaly_threshold {
+        if hits.is_empty() && self.mode != Mode::DetectorsOnly && score > threshold {
             self.forest_only(source, v, score);
         }
         score
@@ -161,9 +183,57 @@ impl Engine {
         self.book.apply(source, v, &hit, score);
     }
 
+    /// What is normal for `principal`: how long it has been seen, its sources, agents,
+    /// regions, hours, actions, and IAM administration.
+    fn update_history(&mut self, v: &EventView, principal: &str, action: u64, hour: usize, c: &mut Ctx) {
+        let ts = v.ts;
+        let failed = v.failed();
+        let min_iam = self.cfg.admin.min_iam_writes;
+        let baseline = self.iam_baseline.get(principal).copied().unwrap_or(0);
+        let s = self.users.get(principal);
+        if s.events == 0 {
+            s.first_seen = ts;
+        }
+        s.last_seen = ts;
+        c.user_known = s.events >= 20 && ts - s.first_seen >= HOUR;
+        c.rarity = s.rarity(action);
+        c.hour_deviation = s.hour_deviation(hour);
+        s.note_action(action, hour);
+        if let Some(ip) = v.ip.as_deref() {
+            let first = s.ip_first_seen(key(ip), ts);
+            c.new_ip = first.is_none();
+            // New within the hour: the whole session from a new source stays "new".
+            c.recent_new_ip = first.is_none_or(|t| ts - t <= HOUR);
+        }
+        if let Some(agent) = v.agent.as_deref() {
+            c.new_agent = s.new_agent(key(agent), ts);
+        }
+        if let Some(region) = v.region.as_deref() {
+            c.new_region = s.new_region(key(region), ts);
+        }
+        if v.kind == EventKind::ApiCall {
+            c.iam_writes_before = s.iam_writes;
+            c.iam_admin = s.iam_writes.max(baseline) >= min_iam;
+            if let Some(target) = v.target.as_deref() {
+                let t = key(target);
+                s.created_users.retain(|_, at| ts - *at <= HOUR);
+                c.target_created_recently = s.created_users.contains_key(&t);
+                if v.action == "CreateUser" && !failed {
+                    s.created_users.insert(t, ts);
+                }
+            }
+            let iam_write = v.service.as_deref() == Some("iam.amazonaws.com")
+                && !["List", "Get", "Generate", "Simulate"].iter().any(|p| v.action.starts_with(p));
+            if iam_write && !failed {
+                s.iam_writes = s.iam_writes.saturating_add(1);
+            }
+        }
+    }
+
     /// Update the IP's and the account's state with `v`; the counts detectors read.
     fn update(&mut self, v: &EventView) -> Ctx {
-        let cfg = &self.cfg;
+        // Plain numbers: copying them frees `self` for the state updates below.
+        let cfg = &self.cfg.clone();
         let mut c = Ctx::default();
         let ts = v.ts;
         let failed = v.failed();
@@ -194,7 +264,9 @@ impl Engine {
                     c.ip_fails_spray = s.fails_1h.count(ts, spray);
                     c.ip_failed_accounts_spray = s.failed_users_1h.distinct(ts, spray);
                     s.successes_10m.add(ts, 1, bf);
+                    s.successes_spray.add(ts, 1, spray);
                 }
+                c.ip_successes_spray = s.successes_spray.count(ts, spray);
                 c.ip_accounts_bf = s.users_10m.distinct(ts, stuff);
             }
             if v.kind == EventKind::Flow {
@@ -205,62 +277,50 @@ impl Engine {
                 c.flows_to_dst_window = s.flows_to_dst_1m.add(ts, v.dst.as_deref().map_or(0, key), flood);
             }
         }
+        if v.kind == EventKind::Flow
+            && let Some(dst) = v.dst.as_deref()
+        {
+            let flood = cfg.network.flood_window_seconds * 1000;
+            let d = self.ips.get(dst);
+            d.last_seen = ts;
+            c.dst_flows_window = d.inbound_flows.add(ts, 1, flood);
+            c.dst_sources_window = d.inbound_sources.add(ts, v.ip.as_deref().map_or(0, key), flood);
+            // Typical load: flows per active window (one past flood barely moves it).
+            if c.dst_flows_window == 1 {
+                d.inbound_windows += 1;
+            }
+            d.inbound_total += 1;
+            // Excluding the current window, so a flood is not its own baseline.
+            let before = d.inbound_total.saturating_sub(c.dst_flows_window);
+            c.dst_peak_before = before / d.inbound_windows.saturating_sub(1).max(1);
+        }
         if let Some(user) = v.user.as_deref().filter(|u| !u.starts_with("HIDDEN_DUE_TO")) {
-            let s = self.users.get(user);
-            if s.events == 0 {
-                s.first_seen = ts;
-            }
-            s.last_seen = ts;
-            c.user_known = s.events >= 20 && ts - s.first_seen >= HOUR;
             let action = key(&v.action);
-            c.rarity = s.rarity(action);
-            c.hour_deviation = s.hour_deviation(hour);
-            s.note_action(action, hour);
+            self.update_history(v, principal(user), action, hour, &mut c);
+            // Short windows are the session's own; history (what is normal) is the principal's:
+            // role sessions (`Role/session`) share their role's, as instances and pipelines
+            // get a new session name every time.
+            let s = if principal(user) == user { self.users.get(user) } else { self.sessions.get(user) };
+            s.last_seen = ts;
             if let Some(ip) = v.ip.as_deref() {
-                c.new_ip = s.new_ip(key(ip));
                 c.user_ips_1h = s.ips_1h.add(ts, key(ip), HOUR);
-            }
-            if let Some(agent) = v.agent.as_deref() {
-                c.new_agent = s.new_agent(key(agent));
-            }
-            if let Some(region) = v.region.as_deref() {
-                c.new_region = s.new_region(key(region));
             }
             c.user_fails_10m = s.fails_10m.count(ts, 10 * MINUTE);
             if failed && v.kind == EventKind::Login {
                 s.fails_10m.add(ts, v.attempts, 10 * MINUTE);
             }
-            let d = &cfg.discovery;
-            let dw = d.window_minutes * MINUTE;
             if v.kind == EventKind::ApiCall {
+                let dw = cfg.discovery.window_minutes * MINUTE;
                 c.calls_10m = s.calls_10m.add(ts, 1, 10 * MINUTE);
-                c.peak_calls_before = s.peak_calls_10m;
-                s.peak_calls_10m = s.peak_calls_10m.max(c.calls_10m);
                 let read = ["List", "Describe", "Get"].iter().any(|p| v.action.starts_with(p));
                 c.distinct_actions_window =
                     if read { s.denied_actions_10m.add(ts, action, dw) } else { s.denied_actions_10m.distinct(ts, dw) };
                 c.denied_window = if failed { s.denied_10m.add(ts, 1, dw) } else { s.denied_10m.count(ts, dw) };
-                let ew = cfg.exfiltration.window_minutes * MINUTE;
                 if v.action == "GetObject" {
-                    c.peak_objects_before = s.peak_objects_10m;
-                    c.objects_window = s.objects_10m.add(ts, 1, ew);
-                }
-                let iam_write = v.service.as_deref() == Some("iam.amazonaws.com")
-                    && !["List", "Get", "Generate", "Simulate"].iter().any(|p| v.action.starts_with(p));
-                c.iam_writes_before = s.iam_writes;
-                if let Some(target) = v.target.as_deref() {
-                    let t = key(target);
-                    s.created_users.retain(|_, at| ts - *at <= HOUR);
-                    c.target_created_recently = s.created_users.contains_key(&t);
-                    if v.action == "CreateUser" && !failed {
-                        s.created_users.insert(t, ts);
-                    }
-                }
-                if iam_write && !failed {
-                    s.iam_writes = s.iam_writes.saturating_add(1);
+                    c.objects_window = s.objects_10m.add(ts, 1, cfg.exfiltration.window_minutes * MINUTE);
                 }
             }
-            if matches!(v.kind, EventKind::Sudo | EventKind::Su) || (v.kind == EventKind::Login && v.action == "auth_failure" && v.resource.ends_with("/sudo")) {
+            if matches!(v.kind, EventKind::Sudo | EventKind::Su) {
                 let w = cfg.sudo.window_minutes * MINUTE;
                 if v.status == crate::domain::Status::Denied {
                     c.sudo_denied_window = s.sudo_denied_10m.add(ts, 1, w);
@@ -273,20 +333,30 @@ impl Engine {
                     c.sudo_denied_window = s.sudo_denied_10m.count(ts, w);
                 }
             }
-        }
-        // The object-download peak only moves once a burst is over (a quiet 10 minutes), so a
-        // burst is compared with earlier bursts, not with itself.
-        if v.action == "GetObject"
-            && let Some(user) = v.user.as_deref()
-        {
-            let s = self.users.get(user);
-            if c.objects_window <= 1 {
-                s.peak_objects_10m = s.peak_objects_10m.max(s.objects_prev_burst);
-                s.objects_prev_burst = 0;
+            // Peaks move only once a burst is over, so a burst is compared with earlier ones.
+            let h = self.users.get(principal(user));
+            if v.kind == EventKind::ApiCall {
+                c.peak_calls_before = h.peak_calls_10m;
+                h.peak_calls_10m = h.peak_calls_10m.max(c.calls_10m);
             }
-            s.objects_prev_burst = s.objects_prev_burst.max(c.objects_window);
+            if v.action == "GetObject" {
+                if c.objects_window <= 1 {
+                    h.peak_objects_10m = h.peak_objects_10m.max(h.objects_prev_burst);
+                    h.objects_prev_burst = 0;
+                }
+                c.peak_objects_before = h.peak_objects_10m;
+                h.objects_prev_burst = h.objects_prev_burst.max(c.objects_window);
+            }
         }
         c
+    }
+}
+
+/// The account whose history an event belongs to: a role for role sessions.
+fn principal(user: &str) -> &str {
+    match user.split_once('/') {
+        Some((role, _)) if !role.is_empty() => role,
+        _ => user,
     }
 }
 
@@ -318,6 +388,14 @@ pub fn flow_features(v: &EventView, c: &Ctx) -> Vec<f32> {
     x.push(((c.dst_ports_window as f32) + 1.0).ln());
     x.push(((c.flows_window as f32) + 1.0).ln());
     x
+}
+
+/// The (1 − contamination) quantile of the training rows' scores, never below `floor`.
+fn quantile_threshold(forest: &IsolationForest, rows: &[Vec<f32>], contamination: f32, floor: f32) -> f32 {
+    let mut scores = forest.score_many(rows);
+    scores.sort_by(|a, b| a.total_cmp(b));
+    let idx = ((scores.len() as f32) * (1.0 - contamination.clamp(0.0, 1.0))) as usize;
+    scores.get(idx.min(scores.len().saturating_sub(1))).copied().unwrap_or(floor).max(floor)
 }
 
 /// A uniform sample of feature vectors (Vitter's algorithm R), seeded.

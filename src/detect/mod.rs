@@ -29,6 +29,10 @@ pub struct DetectSummary {
     /// Alerts raised or updated by this pass.
     pub alerts: usize,
     pub forest_trained: bool,
+    /// Distribution of forest scores over the batch (0 without a forest).
+    pub score_p50: f32,
+    pub score_p99: f32,
+    pub score_max: f32,
     pub seconds: f64,
 }
 
@@ -53,17 +57,21 @@ impl Detection {
         let mut engine = Engine::new(cfg.clone(), mode, book);
         engine.set_forests(load_forest(store, FOREST_KEY)?, load_forest(store, FLOW_FOREST_KEY)?);
         let mut summary = DetectSummary::default();
+        replay::replay(store, from_id, |_, v| engine.learn(v))?;
         if mode != Mode::DetectorsOnly {
-            replay::replay(store, from_id, |_, v| engine.learn(v))?;
             summary.forest_trained = engine.train();
-            engine.reset_behaviour();
             if summary.forest_trained {
                 save_forests(store, &engine)?;
             }
         }
+        engine.reset_behaviour();
+        let mut scores = Vec::new();
         let (events, next_id) = replay::replay(store, from_id, |source, v| {
-            engine.observe(source, v);
+            scores.push(engine.observe(source, v));
         })?;
+        scores.sort_by(|a, b| a.total_cmp(b));
+        let q = |p: f64| scores.get(((scores.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
+        (summary.score_p50, summary.score_p99, summary.score_max) = (q(0.5), q(0.99), q(1.0));
         summary.events = events;
         summary.alerts = engine.book.persist(store)?;
         summary.seconds = started.elapsed().as_secs_f64();

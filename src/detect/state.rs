@@ -28,6 +28,12 @@ pub struct IpState {
     pub fails_10m: SlidingCount,
     pub fails_1h: SlidingCount,
     pub successes_10m: SlidingCount,
+    pub successes_spray: SlidingCount,
+    /// As a flow destination: flows received in the flood window, and the busiest earlier one.
+    pub inbound_flows: SlidingCount,
+    pub inbound_sources: SlidingDistinct,
+    pub inbound_total: u64,
+    pub inbound_windows: u64,
     /// Accounts tried (any outcome), for stuffing (10 min) and spraying (1 h).
     pub users_10m: SlidingDistinct,
     pub failed_users_1h: SlidingDistinct,
@@ -100,16 +106,17 @@ impl UserState {
         (1.0 - share * 24.0).clamp(0.0, 1.0)
     }
 
-    pub fn new_ip(&mut self, ip: u64) -> bool {
-        self.seen_ips.insert(ip, SEEN_IPS)
+    /// When this account first used `ip` (None: never, or too long ago to remember).
+    pub fn ip_first_seen(&mut self, ip: u64, ts: i64) -> Option<i64> {
+        self.seen_ips.insert(ip, ts, SEEN_IPS)
     }
 
-    pub fn new_agent(&mut self, agent: u64) -> bool {
-        self.seen_agents.insert(agent, SEEN_AGENTS)
+    pub fn new_agent(&mut self, agent: u64, ts: i64) -> bool {
+        self.seen_agents.insert(agent, ts, SEEN_AGENTS).is_none()
     }
 
-    pub fn new_region(&mut self, region: u64) -> bool {
-        self.seen_regions.insert(region, SEEN_REGIONS)
+    pub fn new_region(&mut self, region: u64, ts: i64) -> bool {
+        self.seen_regions.insert(region, ts, SEEN_REGIONS).is_none()
     }
 }
 
@@ -148,6 +155,10 @@ impl<S: Default + LastSeen> Entities<S> {
             self.evict();
         }
         self.map.entry(name.to_string()).or_default()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &S)> {
+        self.map.iter()
     }
 
     pub fn peek(&self, name: &str) -> Option<&S> {

@@ -121,12 +121,24 @@ fn kind_of(ev: &SecurityEvent) -> EventKind {
         Format::Csv if ev.action == "flow" => EventKind::Flow,
         Format::Cloudtrail if ev.action == "ConsoleLogin" => EventKind::Login,
         Format::Cloudtrail => EventKind::ApiCall,
-        Format::Syslog => match action.as_str() {
-            "login" | "auth_failure" => EventKind::Login,
-            "sudo" => EventKind::Sudo,
-            "su" => EventKind::Su,
-            _ => EventKind::Other,
-        },
+        // One sshd password attempt logs twice ("pam_unix(sshd:auth): authentication failure"
+        // and "Failed password"), and "Invalid user" precedes the attempt itself: only the
+        // sshd outcome lines count as attempts. PAM failures of sudo/su are theirs.
+        Format::Syslog => {
+            let md = &ev.metadata;
+            let pam = md.get("pam_service").and_then(Value::as_str).unwrap_or("");
+            match action.as_str() {
+                "login" if md.get("stage").and_then(Value::as_str) == Some("invalid_user") => EventKind::Other,
+                "login" => EventKind::Login,
+                "auth_failure" if pam == "sudo" => EventKind::Sudo,
+                "auth_failure" if pam == "su" || pam == "su-l" => EventKind::Su,
+                "auth_failure" if pam == "sshd" => EventKind::Other,
+                "auth_failure" => EventKind::Login,
+                "sudo" => EventKind::Sudo,
+                "su" => EventKind::Su,
+                _ => EventKind::Other,
+            }
+        }
         _ if ["login", "logon", "signin", "sign_in", "authenticat"].iter().any(|w| action.contains(w))
             && !action.contains("logout") =>
         {

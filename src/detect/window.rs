@@ -102,25 +102,26 @@ impl SlidingDistinct {
     }
 }
 
-/// A small set of recently seen keys, bounded (least recently seen evicted).
+/// A small set of recently seen keys with when each was first seen, bounded (least recently
+/// seen evicted).
 #[derive(Debug, Clone, Default)]
 pub struct RecentSet {
-    items: VecDeque<u64>,
+    items: VecDeque<(u64, i64)>,
 }
 
 impl RecentSet {
-    /// Record `key`; true if it was not in the set (first seen, or forgotten).
-    pub fn insert(&mut self, key: u64, cap: usize) -> bool {
-        if let Some(pos) = self.items.iter().position(|&k| k == key) {
-            self.items.remove(pos);
-            self.items.push_back(key);
-            return false;
+    /// Record `key` at `ts`; returns when it was first seen (None: new, or forgotten).
+    pub fn insert(&mut self, key: u64, ts: i64, cap: usize) -> Option<i64> {
+        if let Some(pos) = self.items.iter().position(|&(k, _)| k == key) {
+            let item = self.items.remove(pos)?;
+            self.items.push_back(item);
+            return Some(item.1);
         }
         if self.items.len() >= cap {
             self.items.pop_front();
         }
-        self.items.push_back(key);
-        true
+        self.items.push_back((key, ts));
+        None
     }
 
     pub fn len(&self) -> usize {
@@ -169,10 +170,10 @@ mod tests {
         }
         assert_eq!(d.distinct(0, 1_000), WINDOW_CAP);
         let mut s = RecentSet::default();
-        assert!(s.insert(1, 2));
-        assert!(!s.insert(1, 2));
-        assert!(s.insert(2, 2));
-        assert!(s.insert(3, 2));
-        assert!(s.insert(1, 2), "evicted keys are new again");
+        assert_eq!(s.insert(1, 10, 2), None);
+        assert_eq!(s.insert(1, 20, 2), Some(10));
+        assert_eq!(s.insert(2, 30, 2), None);
+        assert_eq!(s.insert(3, 40, 2), None);
+        assert_eq!(s.insert(1, 50, 2), None, "evicted keys are new again");
     }
 }

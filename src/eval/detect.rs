@@ -108,7 +108,10 @@ pub fn run(config: &Config, labels_path: &Path, paths: &[String]) -> Result<Eval
     })?;
     let mut modes = Vec::new();
     for mode in [Mode::DetectorsOnly, Mode::ForestOnly, Mode::Fused] {
-        let (detection, _) = Detection::start(&store, &config.detect, 1, mode)?;
+        let (detection, d) = Detection::start(&store, &config.detect, 1, mode)?;
+        if std::env::var_os("AUTOSEC_DEBUG_SCORES").is_some() {
+            eprintln!("{mode:?}: {d:?}");
+        }
         modes.push(score(mode, &detection.alerts(), &labels, &event_label, &first_ts));
     }
     let labelled_events = labels.len();
