@@ -84,6 +84,7 @@ pub struct Discovery {
     pub min_distinct_actions: usize,
     pub min_denied: u64,
     pub min_denied_known_context: u64,
+    pub min_refused_actions: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -23,6 +23,10 @@ pub struct Ctx {
     pub new_ip: bool,
     /// The account first used this source within the last hour.
     pub recent_new_ip: bool,
+    /// Nobody in the organisation used this source before the last hour.
+    pub ip_new_to_org: bool,
+    /// The account (principal) never made this call before.
+    pub first_time_action: bool,
     pub new_agent: bool,
     pub new_region: bool,
     /// The account has history (so "new" means something).
@@ -30,6 +34,8 @@ pub struct Ctx {
     pub rarity: f32,
     pub hour_deviation: f32,
     pub denied_window: u64,
+    /// Distinct read calls refused in the discovery window.
+    pub refused_actions_window: usize,
     pub distinct_actions_window: usize,
     pub objects_window: u64,
     pub peak_objects_before: u64,
@@ -171,7 +177,7 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     // A success right after a run of failures for the same account, from somewhere new.
     let n = cfg.login.success_after_failures;
     if !v.failed()
-        && (c.user_fails_10m >= n && c.user_known && c.recent_new_ip || c.user_fails_10m >= 2 * n)
+        && (c.user_fails_10m >= n && c.user_known && c.recent_new_ip && c.ip_new_to_org || c.user_fails_10m >= 2 * n)
         && let Some(user) = &v.user
         && hits.is_empty()
     {
@@ -202,7 +208,9 @@ fn console_login(v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     let root = v.user_type.as_deref() == Some("Root");
     let no_mfa = v.mfa == Some(false);
     let new_place = c.user_known && (c.new_ip || c.new_region);
-    let fire = (root && (no_mfa || new_place)) || (no_mfa && new_place && (c.new_agent || c.user_fails_10m > 0));
+    // Root without MFA always; anyone else without MFA only from a source new to the whole
+    // organisation after failing to log in.
+    let fire = (root && no_mfa) || (no_mfa && new_place && c.ip_new_to_org && c.user_fails_10m > 0);
     if !fire {
         return;
     }
@@ -258,7 +266,7 @@ fn sudo(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
 fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     let Some(user) = v.user.clone() else { return };
     // Unusual context for a known account: a session from a source it never used before.
-    let unusual = c.user_known && c.recent_new_ip;
+    let unusual = c.user_known && c.recent_new_ip && c.ip_new_to_org;
     // Administrators change IAM every day; only their unusual-context changes alert.
     let suspicious_iam = !c.iam_admin || unusual;
     let ok = !v.failed();
@@ -276,7 +284,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
         });
     }
     if ok && v.admin_grant {
-        let to_self = v.target.is_none() || v.target.as_deref() == Some(user.as_str());
+        let to_self = v.target.as_deref() == Some(user.as_str());
         let fire = to_self || c.target_created_recently || suspicious_iam;
         if fire {
             hits.push(Hit {
@@ -328,17 +336,23 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     let read = ["List", "Describe", "Get"].iter().any(|p| v.action.starts_with(p));
     let d = &cfg.discovery;
     let refusals_needed = if unusual { d.min_denied } else { d.min_denied_known_context };
-    if read && c.distinct_actions_window >= d.min_distinct_actions && c.denied_window >= refusals_needed {
+    let novel_sweep = c.distinct_actions_window >= d.min_distinct_actions && c.denied_window >= refusals_needed;
+    let refused_sweep = c.refused_actions_window >= d.min_refused_actions;
+    if read && (novel_sweep || refused_sweep) {
         hits.push(Hit {
             detector: "discovery_sweep",
             threat: ThreatType::Discovery,
             entity: user.clone(),
             techniques: discovery_techniques(v.service.as_deref()),
-            strength: ratio_strength(c.distinct_actions_window as f64, d.min_distinct_actions as f64),
+            strength: ratio_strength(
+                (c.distinct_actions_window as f64 / d.min_distinct_actions as f64)
+                    .max(c.refused_actions_window as f64 / d.min_refused_actions as f64),
+                1.0,
+            ),
             severity: Severity::Medium,
             summary: format!(
-                "{user} ran {} distinct List/Describe/Get calls in {} min, {} refused",
-                c.distinct_actions_window, d.window_minutes, c.denied_window
+                "{user} swept read calls in {} min: {} never made before ({} refused), {} distinct calls refused",
+                d.window_minutes, c.distinct_actions_window, c.denied_window, c.refused_actions_window
             ),
             related: Related::ReadCalls,
         });

@@ -47,6 +47,8 @@ pub struct Engine {
     /// Scores above these are anomalous (floor-guarded training quantiles).
     threshold: f32,
     flow_threshold: f32,
+    /// When each source address was first seen anywhere in the organisation (capped).
+    org_ips: std::collections::HashMap<u64, i64>,
     /// IAM writes per account over the learning pass (who administers IAM).
     iam_baseline: std::collections::HashMap<String, u32>,
 }
@@ -69,6 +71,7 @@ impl Engine {
             threshold: cfg.forest.anomaly_threshold.max(0.5),
             flow_threshold: cfg.forest.anomaly_threshold.max(0.5),
             iam_baseline: std::collections::HashMap::new(),
+            org_ips: std::collections::HashMap::new(),
             cfg,
         }
     }
@@ -130,6 +133,7 @@ impl Engine {
         self.ips = Entities::new(MAX_IPS);
         self.users = Entities::new(MAX_USERS);
         self.sessions = Entities::new(MAX_USERS);
+        self.org_ips.clear();
     }
 
     /// Full processing of one event. Returns the forest score (0 when there is no forest).
@@ -196,6 +200,7 @@ impl Engine {
         }
         s.last_seen = ts;
         c.user_known = s.events >= 20 && ts - s.first_seen >= HOUR;
+        c.first_time_action = c.user_known && !s.actions.contains_key(&action);
         c.rarity = s.rarity(action);
         c.hour_deviation = s.hour_deviation(hour);
         s.note_action(action, hour);
@@ -244,6 +249,11 @@ impl Engine {
             _ => v.id ^ 0x9e37_79b9_7f4a_7c15,
         };
         if let Some(ip) = v.ip.as_deref() {
+            if self.org_ips.len() >= MAX_IPS * 2 {
+                self.org_ips.retain(|_, first| ts - *first <= 24 * HOUR);
+            }
+            let first = *self.org_ips.entry(key(ip)).or_insert(ts);
+            c.ip_new_to_org = ts - first <= HOUR;
             let s = self.ips.get(ip);
             s.last_seen = ts;
             if v.kind == EventKind::Login {
@@ -312,10 +322,20 @@ impl Engine {
             if v.kind == EventKind::ApiCall {
                 let dw = cfg.discovery.window_minutes * MINUTE;
                 c.calls_10m = s.calls_10m.add(ts, 1, 10 * MINUTE);
+                // A sweep is reads the account never made before, some of them refused; its
+                // everyday reads (and everyday refusals) do not count.
                 let read = ["List", "Describe", "Get"].iter().any(|p| v.action.starts_with(p));
+                let novel = read && c.first_time_action;
                 c.distinct_actions_window =
-                    if read { s.denied_actions_10m.add(ts, action, dw) } else { s.denied_actions_10m.distinct(ts, dw) };
-                c.denied_window = if failed { s.denied_10m.add(ts, 1, dw) } else { s.denied_10m.count(ts, dw) };
+                    if novel { s.denied_actions_10m.add(ts, action, dw) } else { s.denied_actions_10m.distinct(ts, dw) };
+                c.denied_window =
+                    if novel && failed { s.denied_10m.add(ts, 1, dw) } else { s.denied_10m.count(ts, dw) };
+                // Everyday refusals repeat one or two calls; a sweep is refused across many.
+                c.refused_actions_window = if failed && read {
+                    s.refused_actions.add(ts, action, dw)
+                } else {
+                    s.refused_actions.distinct(ts, dw)
+                };
                 if v.action == "GetObject" {
                     c.objects_window = s.objects_10m.add(ts, 1, cfg.exfiltration.window_minutes * MINUTE);
                 }
@@ -325,8 +345,10 @@ impl Engine {
                 if v.status == crate::domain::Status::Denied {
                     c.sudo_denied_window = s.sudo_denied_10m.add(ts, 1, w);
                     c.sudo_fails_window = s.sudo_fails_10m.count(ts, w);
-                } else if failed {
-                    c.sudo_fails_window = s.sudo_fails_10m.add(ts, v.attempts, w);
+                } else if failed && v.action == "auth_failure" {
+                    // PAM logs each failed password once; sudo's own "N incorrect password
+                    // attempts" line repeats the same attempts, so only PAM's are counted.
+                    c.sudo_fails_window = s.sudo_fails_10m.add(ts, 1, w);
                     c.sudo_denied_window = s.sudo_denied_10m.count(ts, w);
                 } else {
                     c.sudo_fails_window = s.sudo_fails_10m.count(ts, w);

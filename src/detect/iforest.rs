@@ -3,15 +3,18 @@
 //! Each tree is grown on a random subsample of `psi = min(sample_size, n)` rows with the height
 //! limit `ceil(log2(psi))`; the anomaly score of `x` is `2^(-E(h(x)) / c(psi))`.
 //!
-//! Layout: every tree is stored as a *complete* binary tree of the height limit `L`, implicit
-//! heap order (children of node `i` are `2i+1` and `2i+2`), so a walk is exactly `L` steps with
-//! no data-dependent branch and no child pointers. A leaf that the algorithm ends early (one row
-//! left, or all features constant) has its path length `depth + c(size)` copied into every
-//! bottom slot below it, so whichever way the padding nodes route, the result is the same.
-//! This makes walks of several trees (or rows) independent and lets the CPU run them in parallel.
+//! Layout: every tree is stored as a *complete* binary tree of the height limit `L`, so a walk
+//! is exactly `L` steps with no data-dependent branch and no child pointers. A leaf that the
+//! algorithm ends early (one row left, or all features constant) has its path length
+//! `depth + c(size)` copied into every bottom slot below it, so whichever way the padding nodes
+//! below it route, the result is the same. Nodes are stored level by level across the whole
+//! forest: level `l` holds `trees * 2^l` nodes, tree `t`'s node `j` at position `t * 2^l + j`,
+//! so the child of position `p` is `2p` (left) or `2p + 1` (right) in the next level, for every
+//! tree alike. Walks of several trees (or rows) are then independent index chains that the CPU
+//! runs in parallel; this is what makes scoring fast.
 //!
-//! Routing: a value goes right iff `value > threshold`; NaN therefore always goes left, both in
-//! training and in scoring, so NaN never panics and scores stay in `[0, 1]`.
+//! Routing: a value goes right iff `value > threshold`; NaN always goes left, both in training
+//! and in scoring, so NaN never panics and scores stay in `[0, 1]`.
 
 use rand::seq::index;
 use rand::{Rng, SeedableRng};
@@ -27,8 +30,10 @@ const MAX_TOTAL_LEAVES: usize = 1 << 26;
 /// Score returned when the forest has no opinion: a query of the wrong length, or a forest
 /// trained on a single row (where `c(1) = 0` leaves the score undefined).
 pub const NEUTRAL_SCORE: f32 = 0.5;
-/// Rows (or trees) walked in lockstep; enough independent load chains to hide memory latency.
-const LANES: usize = 8;
+/// Trees walked in lockstep for one query; enough independent load chains to hide latency.
+const TREE_LANES: usize = 16;
+/// Rows walked in lockstep through one tree by `score_many`.
+const ROW_LANES: usize = 16;
 
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
@@ -95,9 +100,9 @@ pub struct IsolationForest {
     psi: usize,
     /// Height limit L; every tree has `2^L - 1` splits and `2^L` bottom slots.
     depth: u32,
-    /// All trees' splits, tree after tree, each in heap order.
+    /// All splits, level by level (see the module docs): level `l` starts at `trees * (2^l - 1)`.
     splits: Vec<Split>,
-    /// All trees' bottom slots: the path length `h(x)` of a walk ending there.
+    /// Bottom slots, `2^L` per tree, tree after tree: the path length `h(x)` of a walk ending there.
     leaves: Vec<f32>,
     #[serde(skip)]
     c_psi: f64,
@@ -126,7 +131,8 @@ impl TryFrom<ForestData> for IsolationForest {
             return Err(ForestError::Corrupt("bad subsample size or depth"));
         }
         let slots = 1usize << d.depth;
-        if d.splits.len() != d.params.trees * (slots - 1) || d.leaves.len() != d.params.trees * slots
+        if d.splits.len() != d.params.trees * (slots - 1)
+            || d.leaves.len() != d.params.trees * slots
         {
             return Err(ForestError::Corrupt("node arrays have the wrong length"));
         }
@@ -136,12 +142,20 @@ impl TryFrom<ForestData> for IsolationForest {
         if d.leaves.iter().any(|h| !(h.is_finite() && *h >= 0.0)) {
             return Err(ForestError::Corrupt("bad path length"));
         }
+        if d.splits.iter().any(|s| !s.threshold.is_finite()) {
+            return Err(ForestError::Corrupt("bad threshold"));
+        }
+        let mut splits = d.splits;
+        for s in &mut splits {
+            // `goes_right` needs +0.0 rather than -0.0; both split the same values.
+            s.threshold += 0.0;
+        }
         Ok(Self {
             params: d.params,
             dims: d.dims,
             psi: d.psi,
             depth: d.depth,
-            splits: d.splits,
+            splits,
             leaves: d.leaves,
             c_psi: average_path_length(d.psi),
         })
@@ -184,7 +198,9 @@ fn check_params(p: &ForestParams) -> Result<(), ForestError> {
             p.sample_size
         )));
     }
-    let total = p.trees.saturating_mul(1usize << height_limit(p.sample_size));
+    let total = p
+        .trees
+        .saturating_mul(1usize << height_limit(p.sample_size));
     if total > MAX_TOTAL_LEAVES {
         return Err(ForestError::InvalidParams(format!(
             "trees * 2^ceil(log2(sample_size)) must be at most {MAX_TOTAL_LEAVES}"
@@ -193,10 +209,12 @@ fn check_params(p: &ForestParams) -> Result<(), ForestError> {
     Ok(())
 }
 
-/// Grows one tree into its slice of the forest arrays.
+/// Grows one tree into the forest arrays.
 struct TreeBuilder<'a> {
     rows: &'a [Vec<f32>],
     limit: u32,
+    trees: usize,
+    tree: usize,
     /// Feature order scratch: a prefix of a fresh random permutation is drawn at each node.
     features: Vec<u32>,
     splits: &'a mut [Split],
@@ -204,35 +222,28 @@ struct TreeBuilder<'a> {
 }
 
 impl TreeBuilder<'_> {
-    /// Builds the subtree at heap position `node` (depth `depth`) over the rows in `sample`.
-    fn grow(&mut self, rng: &mut ChaCha8Rng, node: usize, depth: u32, sample: &mut [u32]) {
-        if depth < self.limit && sample.len() > 1 {
-            if let Some(split) = self.choose_split(rng, sample) {
-                let mid = partition(self.rows, sample, split);
-                if mid > 0 && mid < sample.len() {
-                    self.splits[node] = split;
-                    let (left, right) = sample.split_at_mut(mid);
-                    self.grow(rng, 2 * node + 1, depth + 1, left);
-                    self.grow(rng, 2 * node + 2, depth + 1, right);
-                    return;
-                }
+    /// Builds the subtree at node `j` of level `level` over the rows in `sample`.
+    fn grow(&mut self, rng: &mut ChaCha8Rng, level: u32, j: usize, sample: &mut [u32]) {
+        if level < self.limit
+            && sample.len() > 1
+            && let Some(split) = self.choose_split(rng, sample)
+        {
+            let mid = partition(self.rows, sample, split);
+            if mid > 0 && mid < sample.len() {
+                let width = 1usize << level;
+                self.splits[self.trees * (width - 1) + self.tree * width + j] = split;
+                let (left, right) = sample.split_at_mut(mid);
+                self.grow(rng, level + 1, 2 * j, left);
+                self.grow(rng, level + 1, 2 * j + 1, right);
+                return;
             }
         }
-        self.leaf(node, depth, sample.len());
-    }
-
-    /// Writes an external node: every bottom slot under `node` gets `depth + c(size)`.
-    /// The splits below it stay `PAD`, as initialised.
-    fn leaf(&mut self, node: usize, depth: u32, size: usize) {
-        let h = (f64::from(depth) + average_path_length(size)) as f32;
-        // Heap positions under `node` at each deeper level form one contiguous run.
-        let (mut first, mut width) = (node, 1usize);
-        for _ in depth..self.limit {
-            first = 2 * first + 1;
-            width *= 2;
-        }
-        let bottom = first + 1 - self.leaves.len();
-        self.leaves[bottom..bottom + width].fill(h);
+        // External node: every bottom slot under it gets `level + c(size)`; the splits under it
+        // stay `PAD`, as initialised.
+        let h = (f64::from(level) + average_path_length(sample.len())) as f32;
+        let shift = self.limit - level;
+        let first = (self.tree << self.limit) + (j << shift);
+        self.leaves[first..first + (1usize << shift)].fill(h);
     }
 
     /// A uniformly random feature that is not constant in `sample` (others tried in random order
@@ -244,10 +255,10 @@ impl TreeBuilder<'_> {
             self.features.swap(k, j);
             let feature = self.features[k];
             let (lo, hi) = value_range(self.rows, sample, feature as usize);
-            if lo < hi {
-                if let Some(threshold) = pick_threshold(rng, lo, hi) {
-                    return Some(Split { feature, threshold });
-                }
+            if lo < hi
+                && let Some(threshold) = pick_threshold(rng, lo, hi)
+            {
+                return Some(Split { feature, threshold });
             }
         }
         None
@@ -274,14 +285,16 @@ fn pick_threshold(rng: &mut ChaCha8Rng, lo: f32, hi: f32) -> Option<f32> {
     let b = f64::from(hi.min(f32::MAX));
     let u: f64 = rng.random();
     let t = (a + u * (b - a)) as f32;
-    if t >= lo && t < hi {
-        Some(t)
+    let t = if t >= lo && t < hi {
+        t
     } else if lo.is_finite() {
         // Rounding to f32 landed on `hi`; `lo` still separates the two ends.
-        Some(lo)
+        lo
     } else {
-        None
-    }
+        return None;
+    };
+    // `goes_right` needs +0.0 rather than -0.0; both split the same values.
+    Some(t + 0.0)
 }
 
 /// Reorders `sample` so rows going left (`value <= t`, or NaN) come first; returns their count.
@@ -290,7 +303,7 @@ fn partition(rows: &[Vec<f32>], sample: &mut [u32], split: Split) -> usize {
     let mut mid = 0;
     for i in 0..sample.len() {
         let v = rows[sample[i] as usize][f];
-        if !goes_right(v, split.threshold) {
+        if goes_right(no_nan(v), split.threshold) == 0 {
             sample.swap(i, mid);
             mid += 1;
         }
@@ -298,9 +311,21 @@ fn partition(rows: &[Vec<f32>], sample: &mut [u32], split: Split) -> usize {
     mid
 }
 
+/// 1 if `v > threshold`, else 0, for `v` not NaN (see [`no_nan`]) and `threshold` not `-0.0`.
+///
+/// Computed as the sign bit of `threshold - v` rather than a compare-and-set, which the compiler
+/// turns into byte-register shuffles and stack spills across 16 lockstep walks (about 25% slower).
+/// Exact: the difference of two unequal floats never rounds to zero (no flush-to-zero in Rust),
+/// overflow keeps the sign, and equal values give `+0.0`.
 #[inline(always)]
-fn goes_right(v: f32, threshold: f32) -> bool {
-    v > threshold
+fn goes_right(v: f32, threshold: f32) -> usize {
+    ((threshold - v).to_bits() >> 31) as usize
+}
+
+/// NaN becomes `-inf`, so it goes left at every split; queries are mapped once, when copied.
+#[inline(always)]
+fn no_nan(v: f32) -> f32 {
+    v.max(f32::NEG_INFINITY)
 }
 
 impl IsolationForest {
@@ -349,9 +374,11 @@ impl IsolationForest {
             let mut builder = TreeBuilder {
                 rows,
                 limit: depth,
+                trees: params.trees,
+                tree: t,
                 features: std::mem::take(&mut features),
-                splits: &mut splits[t * (slots - 1)..(t + 1) * (slots - 1)],
-                leaves: &mut leaves[t * slots..(t + 1) * slots],
+                splits: &mut splits,
+                leaves: &mut leaves,
             };
             builder.grow(&mut rng, 0, 0, &mut sample);
             features = builder.features;
@@ -392,21 +419,12 @@ impl IsolationForest {
                 found: x.len(),
             });
         }
-        let trees = self.params.trees;
-        let mut sum = 0.0f64;
-        let mut t = 0;
-        while t + LANES <= trees {
-            let hs = self.walk::<LANES>(std::array::from_fn(|k| t + k), [x; LANES]);
-            // Summed in tree order so score and score_many agree to the bit.
-            for h in hs {
-                sum += f64::from(h);
-            }
-            t += LANES;
-        }
-        for t in t..trees {
-            sum += f64::from(self.walk::<1>([t], [x])[0]);
-        }
-        Ok(self.finish(sum))
+        Ok(match self.dims {
+            0..=8 => self.score_fixed::<8>(x),
+            9..=16 => self.score_fixed::<16>(x),
+            17..=32 => self.score_fixed::<32>(x),
+            _ => self.score_trees(|f| no_nan(x[f])),
+        })
     }
 
     /// Scores each row; rows of the wrong length get [`NEUTRAL_SCORE`], as in [`Self::score`].
@@ -415,51 +433,113 @@ impl IsolationForest {
         let valid: Vec<usize> = (0..rows.len())
             .filter(|&i| rows[i].len() == self.dims)
             .collect();
-        let trees = self.params.trees;
-        // One tree at a time over a block of rows keeps that tree's nodes hot in L1.
+        match self.dims {
+            0..=8 => self.score_rows_fixed::<8>(rows, &valid, &mut out),
+            9..=16 => self.score_rows_fixed::<16>(rows, &valid, &mut out),
+            17..=32 => self.score_rows_fixed::<32>(rows, &valid, &mut out),
+            _ => {
+                for &r in &valid {
+                    out[r] = self.score_trees(|f| no_nan(rows[r][f]));
+                }
+            }
+        }
+        out
+    }
+
+    /// One query, copied into a power-of-two array so feature lookups need no bounds check
+    /// (`f & (S - 1) == f` because every feature index is below `dims <= S`).
+    fn score_fixed<const S: usize>(&self, x: &[f32]) -> f32 {
+        let mut buf = [0.0f32; S];
+        for (b, v) in buf.iter_mut().zip(x) {
+            *b = no_nan(*v);
+        }
+        self.score_trees(|f| buf[f & (S - 1)])
+    }
+
+    /// One query, trees walked `TREE_LANES` at a time in lockstep.
+    #[inline(always)]
+    fn score_trees(&self, x: impl Fn(usize) -> f32) -> f32 {
+        let mut sum = 0.0f64;
+        let mut t = 0;
+        // Leftover trees in smaller groups: a lone walk cannot hide its load latency.
+        self.sum_trees::<TREE_LANES>(&mut t, &mut sum, &x);
+        self.sum_trees::<4>(&mut t, &mut sum, &x);
+        self.sum_trees::<1>(&mut t, &mut sum, &x);
+        self.finish(sum)
+    }
+
+    /// Adds the path lengths of trees `t..` in groups of `N` while a whole group is left.
+    #[inline(always)]
+    fn sum_trees<const N: usize>(&self, t: &mut usize, sum: &mut f64, x: &impl Fn(usize) -> f32) {
+        while *t + N <= self.params.trees {
+            let first = *t;
+            let hs = self.walk::<N>(std::array::from_fn(|k| first + k), |_, f| x(f));
+            // Summed in tree order so that score and score_many agree to the bit.
+            for h in hs {
+                *sum += f64::from(h);
+            }
+            *t += N;
+        }
+    }
+
+    /// Many queries: per block of rows, one tree at a time over `ROW_LANES` rows in lockstep, so the
+    /// tree's nodes stay in L1 while the block passes through it.
+    fn score_rows_fixed<const S: usize>(
+        &self,
+        rows: &[Vec<f32>],
+        valid: &[usize],
+        out: &mut [f32],
+    ) {
         const BLOCK: usize = 256;
+        let mut xs = [[0.0f32; S]; BLOCK];
         let mut sums = [0.0f64; BLOCK];
         for block in valid.chunks(BLOCK) {
+            let xs = &mut xs[..block.len()];
+            for (x, &r) in xs.iter_mut().zip(block) {
+                for (b, v) in x.iter_mut().zip(&rows[r]) {
+                    *b = no_nan(*v);
+                }
+            }
             let sums = &mut sums[..block.len()];
             sums.fill(0.0);
-            for t in 0..trees {
-                let mut lanes = block.chunks_exact(LANES);
-                let mut done = 0;
-                for lane in lanes.by_ref() {
-                    let hs = self.walk::<LANES>(
-                        [t; LANES],
-                        std::array::from_fn(|k| rows[lane[k]].as_slice()),
-                    );
-                    for (s, h) in sums[done..done + LANES].iter_mut().zip(hs) {
+            for t in 0..self.params.trees {
+                let mut lanes = xs.chunks_exact(ROW_LANES);
+                let mut sum_lanes = sums.chunks_exact_mut(ROW_LANES);
+                for (lane, lane_sums) in lanes.by_ref().zip(sum_lanes.by_ref()) {
+                    let Ok(lane) = <&[[f32; S]; ROW_LANES]>::try_from(lane) else {
+                        continue;
+                    };
+                    let hs = self.walk::<ROW_LANES>([t; ROW_LANES], |k, f| lane[k][f & (S - 1)]);
+                    for (s, h) in lane_sums.iter_mut().zip(hs) {
                         *s += f64::from(h);
                     }
-                    done += LANES;
                 }
-                for (s, &r) in sums[done..].iter_mut().zip(lanes.remainder()) {
-                    *s += f64::from(self.walk::<1>([t], [rows[r].as_slice()])[0]);
+                for (x, s) in lanes.remainder().iter().zip(sum_lanes.into_remainder()) {
+                    *s += f64::from(self.walk::<1>([t], |_, f| x[f & (S - 1)])[0]);
                 }
             }
             for (&r, &s) in block.iter().zip(sums.iter()) {
                 out[r] = self.finish(s);
             }
         }
-        out
     }
 
-    /// Walks `N` (tree, row) pairs in lockstep; returns each walk's path length.
-    /// Callers guarantee every row has `dims` values and every tree index is `< trees`.
+    /// Walks `N` trees in lockstep from their roots (`tree[k] < trees`); `x(k, f)` is feature
+    /// `f` of walk `k`'s query. Returns each walk's path length.
     #[inline(always)]
-    fn walk<const N: usize>(&self, trees: [usize; N], xs: [&[f32]; N]) -> [f32; N] {
-        let inner = (1usize << self.depth) - 1;
-        let mut node = [0usize; N];
+    fn walk<const N: usize>(&self, tree: [usize; N], x: impl Fn(usize, usize) -> f32) -> [f32; N] {
+        let mut pos = tree;
+        let (mut start, mut width) = (0, self.params.trees);
         for _ in 0..self.depth {
+            let level = &self.splits[start..start + width];
             for k in 0..N {
-                let s = self.splits[trees[k] * inner + node[k]];
-                let right = goes_right(xs[k][s.feature as usize], s.threshold);
-                node[k] = 2 * node[k] + 1 + usize::from(right);
+                let s = level[pos[k]];
+                pos[k] = 2 * pos[k] + goes_right(x(k, s.feature as usize), s.threshold);
             }
+            start += width;
+            width *= 2;
         }
-        std::array::from_fn(|k| self.leaves[trees[k] * (inner + 1) + node[k] - inner])
+        pos.map(|p| self.leaves[p])
     }
 
     fn finish(&self, sum: f64) -> f32 {
@@ -475,7 +555,6 @@ impl IsolationForest {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde::Deserialize;
 
     #[derive(Deserialize)]
     struct Fixture {
@@ -602,7 +681,7 @@ mod tests {
         assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
         // Far outside every cluster.
         assert!(forest.score(&[40.0; 8]) > 0.6);
-        assert!(forest.score(&[-30.0, 30.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]) > 0.6);
+        assert!(forest.score(&[-40.0; 8]) > 0.6);
         // Centre of the largest Gaussian (half the inliers) in the fixture script.
         assert!(forest.score(&[0.0; 8]) < 0.5);
 
@@ -709,7 +788,10 @@ mod tests {
         let rows = vec![vec![1.0f32]; 4];
         for bad in [
             ForestParams { trees: 0, ..p },
-            ForestParams { sample_size: 0, ..p },
+            ForestParams {
+                sample_size: 0,
+                ..p
+            },
             ForestParams {
                 trees: MAX_TREES + 1,
                 ..p
@@ -759,12 +841,12 @@ mod tests {
         assert_eq!(forest.score(&[3.0, -1.0, 0.0]), 0.5);
         assert_eq!(forest.score(&[100.0, 100.0, 100.0]), 0.5);
 
-        // Some columns constant: splits use the varying one only.
+        // Some columns constant: splits use the varying one only (peaked around 0).
         let rows: Vec<Vec<f32>> = (0..300)
-            .map(|i| vec![7.0, (i % 30) as f32 / 30.0, 7.0])
+            .map(|i| vec![7.0, ((i % 30) as f32 / 30.0 - 0.5).powi(3), 7.0])
             .collect();
         let forest = IsolationForest::train(&rows, &params(0)).unwrap();
-        assert!(forest.score(&[7.0, 0.5, 7.0]) < 0.5);
+        assert!(forest.score(&[7.0, 0.0, 7.0]) < 0.5);
         assert!(forest.score(&[7.0, 50.0, 7.0]) > 0.6);
         assert!(forest.splits.iter().all(|s| s.feature == 1 || *s == PAD));
     }
@@ -777,7 +859,16 @@ mod tests {
             vec![f32::NAN; 8],
             vec![0.0, f32::NAN, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
             vec![f32::INFINITY; 8],
-            vec![f32::NEG_INFINITY, f32::MAX, f32::MIN, 0.0, 0.0, 0.0, 0.0, 0.0],
+            vec![
+                f32::NEG_INFINITY,
+                f32::MAX,
+                f32::MIN,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+            ],
         ] {
             let s = forest.score(&q);
             assert!((0.0..=1.0).contains(&s), "{q:?} -> {s}");
@@ -821,6 +912,75 @@ mod tests {
         assert_eq!(back.score_many(&rows), forest.score_many(&rows));
     }
 
+    #[test]
+    fn every_query_width_path_agrees() {
+        // Widths for the 8-, 16- and 32-wide copies and the plain-slice path (> 32).
+        for dims in [1, 8, 9, 12, 16, 17, 32, 33, 40] {
+            let rows: Vec<Vec<f32>> = (0..400)
+                .map(|i| {
+                    (0..dims)
+                        .map(|d| (((i * 7 + d * 13) % 29) as f32 / 29.0 - 0.5).powi(3))
+                        .collect()
+                })
+                .collect();
+            let p = ForestParams {
+                trees: 37,
+                ..params(dims as u64)
+            };
+            let forest = IsolationForest::train(&rows, &p).unwrap();
+            let mut queries = rows[..50].to_vec();
+            queries.push(vec![0.0; dims]);
+            queries.push(vec![9.0; dims]);
+            queries.push(vec![f32::NAN; dims]);
+            let many = forest.score_many(&queries);
+            for (q, s) in queries.iter().zip(&many) {
+                assert_eq!(forest.score(q).to_bits(), s.to_bits(), "dims {dims}");
+                assert!((0.0..=1.0).contains(s));
+            }
+            let n = queries.len();
+            assert!(many[n - 2] > 0.6, "dims {dims}: far point {}", many[n - 2]);
+            assert!(many[n - 3] < many[n - 2], "dims {dims}");
+        }
+    }
+
+    #[test]
+    fn goes_right_edge_values() {
+        let tiny = f32::from_bits(1);
+        for (v, t) in [
+            (f32::MAX, -f32::MAX),
+            (-f32::MAX, f32::MAX),
+            (f32::INFINITY, 3.0),
+            (f32::NEG_INFINITY, 3.0),
+            (f32::NAN, 3.0),
+            (-f32::NAN, -3.0),
+            (tiny, 0.0),
+            (0.0, tiny),
+            (-tiny, 0.0),
+            (-0.0, 0.0),
+            (0.0, 0.0),
+            (1.0, 1.0),
+            (1.0 + f32::EPSILON, 1.0),
+        ] {
+            assert_eq!(goes_right(no_nan(v), t), usize::from(v > t), "v {v} t {t}");
+        }
+    }
+
+    #[test]
+    fn negative_zero_thresholds_route_like_positive_zero() {
+        // Values only at -0.0, +0.0 and 1.0: thresholds at zero are common.
+        let rows: Vec<Vec<f32>> = (0..64)
+            .map(|i| vec![[-0.0, 0.0, 1.0][i % 3], [0.0, -0.0][i % 2]])
+            .collect();
+        let forest = IsolationForest::train(&rows, &params(2)).unwrap();
+        assert!(
+            forest
+                .splits
+                .iter()
+                .all(|s| s.threshold.to_bits() != (-0.0f32).to_bits())
+        );
+        assert_eq!(forest.score(&[-0.0, 0.0]), forest.score(&[0.0, -0.0]));
+    }
+
     fn value() -> impl Strategy<Value = f32> {
         prop_oneof![
             4 => -10.0f32..10.0,
@@ -830,6 +990,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn goes_right_is_greater_than(v in proptest::num::f32::ANY, t in proptest::num::f32::ANY) {
+            prop_assume!(t.is_finite());
+            let t = t + 0.0;
+            let expected = usize::from(v > t);
+            prop_assert_eq!(goes_right(no_nan(v), t), expected, "v {} t {}", v, t);
+        }
+
         #[test]
         fn train_and_score_never_panic(
             dims in 1usize..5,

@@ -63,6 +63,7 @@ pub struct UserState {
     pub peak_calls_10m: u64,
     pub denied_10m: SlidingCount,
     pub denied_actions_10m: SlidingDistinct,
+    pub refused_actions: SlidingDistinct,
     pub objects_10m: SlidingCount,
     /// Largest 10-minute download burst before the current one, and the current one's size.
     pub peak_objects_10m: u64,
