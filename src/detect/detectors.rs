@@ -27,6 +27,8 @@ pub struct Ctx {
     pub ip_new_to_org: bool,
     /// The account (principal) never made this call before.
     pub first_time_action: bool,
+    /// The account never became root (sudo/su) before, with some history behind it.
+    pub first_time_root: bool,
     pub new_agent: bool,
     pub new_region: bool,
     /// The account has history (so "new" means something).
@@ -208,9 +210,9 @@ fn console_login(v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     let root = v.user_type.as_deref() == Some("Root");
     let no_mfa = v.mfa == Some(false);
     let new_place = c.user_known && (c.new_ip || c.new_region);
-    // Root without MFA always; anyone else without MFA only from a source new to the whole
-    // organisation after failing to log in.
-    let fire = (root && no_mfa) || (no_mfa && new_place && c.ip_new_to_org && c.user_fails_10m > 0);
+    // Root without MFA. (Other accounts' risky logins are `success_after_failures`: no-MFA
+    // console logins from new places are too common to alert on alone.)
+    let fire = root && no_mfa;
     if !fire {
         return;
     }
@@ -242,9 +244,12 @@ fn sudo(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     // A typo then a working sudo is normal; refusals then root through another route (su),
     // or repeated failures before success, is not.
     let to_root = v.target.as_deref().is_none_or(|t| t == "root");
-    let refused_then_su = v.kind == EventKind::Su && c.sudo_denied_window >= 1;
-    let escalated = !v.failed() && to_root && (refused_then_su || failures >= 2);
-    if failures >= cfg.sudo.min_failures || c.sudo_denied_window >= 2 || escalated {
+    // Root through su after sudo refused it, or after failures by someone who never became
+    // root before; admins who su every day and mistype sudo now and then do not alert.
+    let other_route = v.kind == EventKind::Su
+        && (c.sudo_denied_window >= 1 || failures >= 1 && c.first_time_root);
+    let escalated = !v.failed() && to_root && (other_route || failures >= cfg.sudo.min_failures);
+    if escalated || failures >= 2 * cfg.sudo.min_failures || c.sudo_denied_window >= cfg.sudo.min_failures {
         hits.push(Hit {
             detector: "sudo_abuse",
             threat: ThreatType::PrivilegeEscalation,
@@ -265,10 +270,11 @@ fn sudo(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
 
 fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     let Some(user) = v.user.clone() else { return };
-    // Unusual context for a known account: a session from a source it never used before.
+    // Unusual context for a known account: a session from a source it (and everyone else in
+    // the organisation) never used before. IAM changes are everyday work for some people and
+    // occasional for others; from a usual context they do not alert.
     let unusual = c.user_known && c.recent_new_ip && c.ip_new_to_org;
-    // Administrators change IAM every day; only their unusual-context changes alert.
-    let suspicious_iam = !c.iam_admin || unusual;
+    let suspicious_iam = unusual;
     let ok = !v.failed();
     // Trail tampering: stopping, deleting or narrowing what CloudTrail records.
     if v.weakens_logging {
@@ -285,7 +291,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     }
     if ok && v.admin_grant {
         let to_self = v.target.as_deref() == Some(user.as_str());
-        let fire = to_self || c.target_created_recently || suspicious_iam;
+        let fire = c.target_created_recently || suspicious_iam;
         if fire {
             hits.push(Hit {
                 detector: "iam_admin_grant",

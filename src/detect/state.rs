@@ -70,6 +70,8 @@ pub struct UserState {
     pub objects_prev_burst: u64,
     pub sudo_fails_10m: SlidingCount,
     pub sudo_denied_10m: SlidingCount,
+    /// Successful sudo/su sessions.
+    pub root_sessions: u32,
     /// IAM writes seen from this account (how usual admin work is for it).
     pub iam_writes: u32,
     /// Users this account created in the last hour (target key → time).
