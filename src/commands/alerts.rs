@@ -16,7 +16,9 @@ pub fn alerts(config: &Config, data_dir: &Path, args: &AlertsArgs) -> Result<u8>
     match &args.command {
         None => list(&store, args),
         Some(AlertsCommand::Ack { id }) => set_status(&store, *id, AlertStatus::Acknowledged, None),
-        Some(AlertsCommand::Close { id, reason }) => set_status(&store, *id, AlertStatus::Closed, Some(*reason)),
+        Some(AlertsCommand::Close { id, reason }) => {
+            set_status(&store, *id, AlertStatus::Closed, Some(*reason))
+        }
     }
 }
 
@@ -35,8 +37,8 @@ fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
         return Ok(0);
     }
     println!(
-        "{:>5}  {:<8}  {:>4}  {:<20}  {:<24}  {:>6}  {:<20}  {}",
-        "ID", "SEVERITY", "CONF", "THREAT", "ENTITY", "EVENTS", "LAST SEEN", "STATUS"
+        "{:>5}  {:<8}  {:>4}  {:<20}  {:<24}  {:>6}  {:<20}  STATUS",
+        "ID", "SEVERITY", "CONF", "THREAT", "ENTITY", "EVENTS", "LAST SEEN"
     );
     for a in &alerts {
         println!(
@@ -54,7 +56,11 @@ fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
                 AlertStatus::Closed => "closed",
             }
         );
-        println!("       {} [{}]", visible(&a.description), a.matched_techniques.join(", "));
+        println!(
+            "       {} [{}]",
+            visible(&a.description),
+            a.matched_techniques.join(", ")
+        );
     }
     let by = |s: Severity| alerts.iter().filter(|a| a.severity == s).count();
     println!(
@@ -68,7 +74,12 @@ fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn set_status(store: &Store, id: u64, status: AlertStatus, reason: Option<crate::domain::CloseReason>) -> Result<u8> {
+fn set_status(
+    store: &Store,
+    id: u64,
+    status: AlertStatus,
+    reason: Option<crate::domain::CloseReason>,
+) -> Result<u8> {
     let Some(mut alert) = stored_alerts(store)?.into_iter().find(|a| a.alert_id == id) else {
         bail!("no alert with id {id} (see `autosec alerts`)");
     };
@@ -76,7 +87,14 @@ fn set_status(store: &Store, id: u64, status: AlertStatus, reason: Option<crate:
     alert.close_reason = reason;
     save_alert(store, &alert)?;
     store.flush()?;
-    println!("alert {id}: {}", if status == AlertStatus::Closed { "closed" } else { "acknowledged" });
+    println!(
+        "alert {id}: {}",
+        if status == AlertStatus::Closed {
+            "closed"
+        } else {
+            "acknowledged"
+        }
+    );
     Ok(0)
 }
 

@@ -16,9 +16,21 @@ pub fn detect(config: &Config, args: &EvalDetectArgs) -> Result<u8> {
         "{} events ingested in {:.1}s; {} labelled events ({} not found in the input)",
         report.events, report.ingest_seconds, report.labelled_events, report.labels_unmatched
     );
+    if let Some(auc) = report.forest_event_auc {
+        println!("Isolation Forest: per-event ROC-AUC against the labels {auc:.3}");
+    }
     println!(
         "{:<10} {:>9} {:>9} {:>7} {:>9} {:>7} {:>7} {:>7} {:>9} {:>11}",
-        "mode", "incidents", "recall", "alerts", "precision", "ev-P", "ev-R", "ev-F1", "delay-med", "false>low"
+        "mode",
+        "incidents",
+        "recall",
+        "alerts",
+        "precision",
+        "ev-P",
+        "ev-R",
+        "ev-F1",
+        "delay-med",
+        "false>low"
     );
     for m in &report.modes {
         println!(
@@ -39,9 +51,13 @@ pub fn detect(config: &Config, args: &EvalDetectArgs) -> Result<u8> {
     if let Some(fused) = report.modes.iter().find(|m| m.mode == "fused") {
         println!("fused, per scenario:");
         for (name, s) in &fused.per_scenario {
-            println!("  {:<22} {}/{} found{}", name, s.found, s.incidents, if s.missed.is_empty() { String::new() } else { format!("; missed: {}", s.missed.join(", ")) });
+            println!("  {:<22} {}/{} found", name, s.found, s.incidents);
         }
-        let by: Vec<String> = fused.alerts_by_threat.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let by: Vec<String> = fused
+            .alerts_by_threat
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
         println!("  alerts by threat: {}", by.join(", "));
     }
     Ok(0)

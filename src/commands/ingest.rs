@@ -80,7 +80,11 @@ pub fn ingest(
     };
     store.flush()?;
     summary.seconds = started.elapsed().as_secs_f64();
-    summary.events_per_sec = if summary.seconds > 0.0 { summary.events as f64 / summary.seconds } else { 0.0 };
+    summary.events_per_sec = if summary.seconds > 0.0 {
+        summary.events as f64 / summary.seconds
+    } else {
+        0.0
+    };
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -116,7 +120,8 @@ fn follow_with_detection(
             let t = std::time::Instant::now();
             match detection.as_mut() {
                 None if store.event_count()? >= first_new => {
-                    detection = Some(Detection::start(store, &config.detect, first_new, Mode::Fused)?.0);
+                    detection =
+                        Some(Detection::start(store, &config.detect, first_new, Mode::Fused)?.0);
                 }
                 None => {}
                 Some(d) => {
@@ -129,7 +134,9 @@ fn follow_with_detection(
             }
             std::thread::sleep(std::time::Duration::from_millis(1000));
         }
-        let mut summary = pipeline.join().map_err(|_| anyhow::anyhow!("ingest thread panicked"))??;
+        let mut summary = pipeline
+            .join()
+            .map_err(|_| anyhow::anyhow!("ingest thread panicked"))??;
         // Whatever the pipeline stored after the last step.
         if let Some(d) = detection.as_mut() {
             d.step(store)?;

@@ -105,8 +105,12 @@ impl Config {
 /// and key come from the merged text, the line number from the user's text.
 fn locate(user_toml: &str, merged: &str, err: &toml::de::Error) -> String {
     let message = err.message().trim().to_string();
-    let Some(span) = err.span() else { return message };
-    let line_start = merged[..span.start.min(merged.len())].rfind('\n').map_or(0, |i| i + 1);
+    let Some(span) = err.span() else {
+        return message;
+    };
+    let line_start = merged[..span.start.min(merged.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let line = merged[line_start..].lines().next().unwrap_or("");
     let key = line.split('=').next().unwrap_or("").trim().to_string();
     let section = merged[..line_start]
@@ -214,7 +218,8 @@ mod locate_tests {
 
     #[test]
     fn repeated_key_names_resolve_to_the_right_section() {
-        let user = "[detect.brute_force]\nmin_failures = 5\n\n[detect.sudo]\nmin_failures = \"many\"\n";
+        let user =
+            "[detect.brute_force]\nmin_failures = 5\n\n[detect.sudo]\nmin_failures = \"many\"\n";
         let err = Config::from_patch(user, "u.toml").unwrap_err().to_string();
         assert!(err.contains("line 5"), "{err}");
         assert!(err.contains("detect.sudo.min_failures"), "{err}");

@@ -43,7 +43,10 @@ impl Recent {
             Related::FailedApiCalls => self.kind == EventKind::ApiCall && self.failed,
             Related::ReadCalls => self.read,
             Related::Objects => self.object,
-            Related::Escalation => matches!(self.kind, EventKind::Sudo | EventKind::Su) || self.kind == EventKind::ApiCall && !self.read,
+            Related::Escalation => {
+                matches!(self.kind, EventKind::Sudo | EventKind::Su)
+                    || self.kind == EventKind::ApiCall && !self.read
+            }
             Related::TrailCalls => self.trail,
             Related::Flows => self.kind == EventKind::Flow,
         }
@@ -87,14 +90,25 @@ impl AlertBook {
     }
 
     /// Continue numbering after the alerts already in `store`.
-    pub fn for_store(store: &Store, gap_minutes: i64, max_evidence: usize) -> Result<Self, StoreError> {
-        Ok(AlertBook::new(gap_minutes, max_evidence, store.meta_u64(NEXT_ALERT_ID)?))
+    pub fn for_store(
+        store: &Store,
+        gap_minutes: i64,
+        max_evidence: usize,
+    ) -> Result<Self, StoreError> {
+        Ok(AlertBook::new(
+            gap_minutes,
+            max_evidence,
+            store.meta_u64(NEXT_ALERT_ID)?,
+        ))
     }
 
     /// Remember `v` as recent activity of its IP and account.
     pub fn note(&mut self, source: &Arc<str>, v: &EventView) {
-        let interesting = matches!(v.kind, EventKind::Login | EventKind::Sudo | EventKind::Su | EventKind::Flow)
-            || (v.kind == EventKind::ApiCall && (v.failed() || !is_plain_read(&v.action) || v.action == "GetObject"));
+        let interesting = matches!(
+            v.kind,
+            EventKind::Login | EventKind::Sudo | EventKind::Su | EventKind::Flow
+        ) || (v.kind == EventKind::ApiCall
+            && (v.failed() || !is_plain_read(&v.action) || v.action == "GetObject"));
         if !interesting {
             return;
         }
@@ -111,8 +125,15 @@ impl AlertBook {
         if self.recent.len() > MAX_TRACKED {
             self.recent.clear();
         }
-        let dst = if v.kind == EventKind::Flow { v.dst.as_deref() } else { None };
-        for name in [v.ip.as_deref(), v.user.as_deref(), dst].into_iter().flatten() {
+        let dst = if v.kind == EventKind::Flow {
+            v.dst.as_deref()
+        } else {
+            None
+        };
+        for name in [v.ip.as_deref(), v.user.as_deref(), dst]
+            .into_iter()
+            .flatten()
+        {
             let q = self.recent.entry(name.to_string()).or_default();
             if q.len() >= RECENT_PER_ENTITY {
                 q.pop_front();
@@ -127,7 +148,11 @@ impl AlertBook {
         if self.anomalous.len() > MAX_TRACKED {
             self.anomalous.clear();
         }
-        self.anomalous.entry(entity.to_string()).or_default().add(ts, 1, HOUR) >= min_events
+        self.anomalous
+            .entry(entity.to_string())
+            .or_default()
+            .add(ts, 1, HOUR)
+            >= min_events
     }
 
     /// Fold one hit on `v` into the alerts.
@@ -135,7 +160,9 @@ impl AlertBook {
         let corroboration = self.corroborate(&hit.entity, hit.detector, v.ts);
         let key = (hit.entity.clone(), hit.threat);
         let current = self.open.get(&key).copied().filter(|id| {
-            self.alerts.get(id).is_some_and(|o| v.ts - o.alert.last_seen.timestamp_millis() <= self.gap_ms)
+            self.alerts
+                .get(id)
+                .is_some_and(|o| v.ts - o.alert.last_seen.timestamp_millis() <= self.gap_ms)
         });
         let id = match current {
             Some(id) => id,
@@ -149,7 +176,9 @@ impl AlertBook {
             }
         };
         let max_evidence = self.max_evidence;
-        let Some(open) = self.alerts.get_mut(&id) else { return };
+        let Some(open) = self.alerts.get_mut(&id) else {
+            return;
+        };
         let a = &mut open.alert;
         if open.seen.insert(v.id) {
             a.event_count += 1;
@@ -172,8 +201,15 @@ impl AlertBook {
         if !a.detectors.iter().any(|d| d == hit.detector) {
             a.detectors.push(hit.detector.to_string());
         }
-        for r in [v.resource.as_str(), v.target.as_deref().unwrap_or(""), v.bucket.as_deref().unwrap_or("")] {
-            if !r.is_empty() && a.affected_resources.len() < 20 && !a.affected_resources.iter().any(|x| x == r) {
+        for r in [
+            v.resource.as_str(),
+            v.target.as_deref().unwrap_or(""),
+            v.bucket.as_deref().unwrap_or(""),
+        ] {
+            if !r.is_empty()
+                && a.affected_resources.len() < 20
+                && !a.affected_resources.iter().any(|x| x == r)
+            {
                 a.affected_resources.push(r.to_string());
             }
         }
@@ -192,7 +228,10 @@ impl AlertBook {
             timestamp: ts,
             affected_resources: Vec::new(),
             matched_techniques: Vec::new(),
-            recommended_actions: recommended(hit.threat).iter().map(|s| s.to_string()).collect(),
+            recommended_actions: recommended(hit.threat)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             anomaly_score: 0.0,
             entity: hit.entity.clone(),
             first_seen: ts,
@@ -207,7 +246,10 @@ impl AlertBook {
         let mut seen = HashSet::new();
         // What led up to it: the entity's related events in the last hour.
         if let Some(q) = self.recent.get(&hit.entity) {
-            for r in q.iter().filter(|r| r.ts >= v.ts - HOUR && r.ts <= v.ts && r.matches(hit.related)) {
+            for r in q
+                .iter()
+                .filter(|r| r.ts >= v.ts - HOUR && r.ts <= v.ts && r.matches(hit.related))
+            {
                 if seen.insert(r.id) {
                     alert.event_count += 1;
                     alert.first_seen = alert.first_seen.min(to_time(r.ts));
@@ -216,7 +258,11 @@ impl AlertBook {
             }
         }
         let _ = source;
-        Open { alert, strength: 0.0, seen }
+        Open {
+            alert,
+            strength: 0.0,
+            seen,
+        }
     }
 
     fn corroborate(&mut self, entity: &str, detector: &'static str, ts: i64) -> usize {
@@ -232,7 +278,10 @@ impl AlertBook {
     /// Alerts changed since the last call.
     pub fn take_dirty(&mut self) -> Vec<Alert> {
         let ids: Vec<u64> = self.dirty.drain().collect();
-        let mut out: Vec<Alert> = ids.iter().filter_map(|id| self.alerts.get(id).map(|o| o.alert.clone())).collect();
+        let mut out: Vec<Alert> = ids
+            .iter()
+            .filter_map(|id| self.alerts.get(id).map(|o| o.alert.clone()))
+            .collect();
         out.sort_by_key(|a| a.alert_id);
         out
     }
@@ -248,10 +297,15 @@ impl AlertBook {
     pub fn persist(&mut self, store: &Store) -> Result<usize, StoreError> {
         let dirty = self.take_dirty();
         for a in &dirty {
-            let json = serde_json::to_vec(a).map_err(|e| StoreError::Corrupt { tree: "alerts", detail: e.to_string() })?;
+            let json = serde_json::to_vec(a).map_err(|e| StoreError::Corrupt {
+                tree: "alerts",
+                detail: e.to_string(),
+            })?;
             store.alerts.insert(a.alert_id.to_be_bytes(), json)?;
         }
-        store.meta.insert(NEXT_ALERT_ID, &self.next_id.to_be_bytes())?;
+        store
+            .meta
+            .insert(NEXT_ALERT_ID, &self.next_id.to_be_bytes())?;
         Ok(dirty.len())
     }
 }
@@ -273,7 +327,9 @@ pub fn event_ref(source: &Arc<str>, v: &EventView) -> EventRef {
 }
 
 fn is_plain_read(action: &str) -> bool {
-    ["List", "Describe", "Get", "Head", "Lookup"].iter().any(|p| action.starts_with(p))
+    ["List", "Describe", "Get", "Head", "Lookup"]
+        .iter()
+        .any(|p| action.starts_with(p))
 }
 
 fn to_time(ms: i64) -> DateTime<Utc> {
@@ -294,13 +350,18 @@ pub fn recommended(threat: ThreatType) -> &'static [&'static str] {
         ThreatType::BruteForce => &["rate_limit_ip", "block_ip", "notify"],
         ThreatType::CredentialStuffing => &["rate_limit_ip", "require_step_up_auth", "notify"],
         ThreatType::PasswordSpraying => &["block_ip", "flag_account_for_review", "notify"],
-        ThreatType::PrivilegeEscalation | ThreatType::Persistence => {
-            &["flag_account_for_review", "revoke_access_keys", "lock_account", "notify"]
-        }
+        ThreatType::PrivilegeEscalation | ThreatType::Persistence => &[
+            "flag_account_for_review",
+            "revoke_access_keys",
+            "lock_account",
+            "notify",
+        ],
         ThreatType::DefenseEvasion => &["notify", "create_ticket", "revoke_access_keys"],
         ThreatType::Exfiltration => &["revoke_access_keys", "lock_account", "notify"],
         ThreatType::Discovery => &["increase_monitoring", "flag_account_for_review"],
-        ThreatType::SuspiciousLogin => &["require_step_up_auth", "flag_account_for_review", "notify"],
+        ThreatType::SuspiciousLogin => {
+            &["require_step_up_auth", "flag_account_for_review", "notify"]
+        }
         ThreatType::NetworkAnomaly => &["rate_limit_ip", "block_ip"],
         ThreatType::Anomaly => &["increase_monitoring", "log_event"],
     }
@@ -308,7 +369,11 @@ pub fn recommended(threat: ThreatType) -> &'static [&'static str] {
 
 /// Severity of a forest-only alert: low, medium when very anomalous and sustained.
 pub fn anomaly_severity(score: f32, events: u64, min_events: u64) -> Severity {
-    if score >= 0.8 && events >= 3 * min_events { Severity::Medium } else { Severity::Low }
+    if score >= 0.8 && events >= 3 * min_events {
+        Severity::Medium
+    } else {
+        Severity::Low
+    }
 }
 
 #[cfg(test)]

@@ -143,15 +143,27 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             detector: "brute_force",
             threat: ThreatType::BruteForce,
             entity: ip.clone(),
-            techniques: if v.format == crate::domain::Format::Syslog { &["T1110.001", "T1021.004"] } else { &["T1110.001"] },
+            techniques: if v.format == crate::domain::Format::Syslog {
+                &["T1110.001", "T1021.004"]
+            } else {
+                &["T1110.001"]
+            },
             strength: ratio_strength(c.ip_fails_bf as f64, bf.min_failures as f64),
-            severity: if success { Severity::Critical } else { Severity::Medium },
+            severity: if success {
+                Severity::Critical
+            } else {
+                Severity::Medium
+            },
             summary: format!(
                 "password guessing: {} failed logins from {ip} against {} account(s) in {} min{}",
                 c.ip_fails_bf,
                 c.ip_accounts_bf,
                 bf.window_minutes,
-                if success { "; followed by a successful login" } else { "" }
+                if success {
+                    "; followed by a successful login"
+                } else {
+                    ""
+                }
             ),
             related: Related::Logins,
         });
@@ -166,7 +178,11 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             entity: ip.clone(),
             techniques: &["T1110.003"],
             strength: ratio_strength(c.ip_failed_accounts_spray as f64, spray.min_accounts as f64),
-            severity: if v.failed() { Severity::Medium } else { Severity::High },
+            severity: if v.failed() {
+                Severity::Medium
+            } else {
+                Severity::High
+            },
             summary: format!(
                 "password spraying: {} accounts failed from {ip} in {} h, {:.1} attempts each",
                 c.ip_failed_accounts_spray,
@@ -179,7 +195,8 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     // A success right after a run of failures for the same account, from somewhere new.
     let n = cfg.login.success_after_failures;
     if !v.failed()
-        && (c.user_fails_10m >= n && c.user_known && c.recent_new_ip && c.ip_new_to_org || c.user_fails_10m >= 2 * n)
+        && (c.user_fails_10m >= n && c.user_known && c.recent_new_ip && c.ip_new_to_org
+            || c.user_fails_10m >= 2 * n)
         && let Some(user) = &v.user
         && hits.is_empty()
     {
@@ -188,12 +205,19 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             threat: ThreatType::SuspiciousLogin,
             entity: user.clone(),
             techniques: &["T1078", "T1110"],
-            strength: ratio_strength(c.user_fails_10m as f64, cfg.login.success_after_failures as f64),
+            strength: ratio_strength(
+                c.user_fails_10m as f64,
+                cfg.login.success_after_failures as f64,
+            ),
             severity: Severity::High,
             summary: format!(
                 "{user} logged in after {} failed attempts in 10 min{}",
                 c.user_fails_10m,
-                if c.recent_new_ip { ", from a source new for the account" } else { "" }
+                if c.recent_new_ip {
+                    ", from a source new for the account"
+                } else {
+                    ""
+                }
             ),
             related: Related::Logins,
         });
@@ -217,7 +241,11 @@ fn console_login(v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
         return;
     }
     hits.push(Hit {
-        detector: if root { "root_console_login" } else { "console_login_no_mfa" },
+        detector: if root {
+            "root_console_login"
+        } else {
+            "console_login_no_mfa"
+        },
         threat: ThreatType::SuspiciousLogin,
         entity: user.clone(),
         techniques: &["T1078.004"],
@@ -226,12 +254,20 @@ fn console_login(v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             (true, false, _) => 0.6,
             (false, _, _) => 0.7,
         },
-        severity: if root && no_mfa { Severity::Critical } else { Severity::High },
+        severity: if root && no_mfa {
+            Severity::Critical
+        } else {
+            Severity::High
+        },
         summary: format!(
             "{} console login{}{}",
             if root { "root account" } else { user.as_str() },
             if no_mfa { " without MFA" } else { "" },
-            if new_place { " from a new location" } else { "" }
+            if new_place {
+                " from a new location"
+            } else {
+                ""
+            }
         ),
         related: Related::Logins,
     });
@@ -249,14 +285,25 @@ fn sudo(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     let other_route = v.kind == EventKind::Su
         && (c.sudo_denied_window >= 1 || failures >= 1 && c.first_time_root);
     let escalated = !v.failed() && to_root && (other_route || failures >= cfg.sudo.min_failures);
-    if escalated || failures >= 2 * cfg.sudo.min_failures || c.sudo_denied_window >= cfg.sudo.min_failures {
+    if escalated
+        || failures >= 2 * cfg.sudo.min_failures
+        || c.sudo_denied_window >= cfg.sudo.min_failures
+    {
         hits.push(Hit {
             detector: "sudo_abuse",
             threat: ThreatType::PrivilegeEscalation,
             entity: user.clone(),
             techniques: &["T1548.003"],
-            strength: if escalated { 0.9 } else { ratio_strength(failures as f64, cfg.sudo.min_failures as f64) },
-            severity: if escalated { Severity::High } else { Severity::Medium },
+            strength: if escalated {
+                0.9
+            } else {
+                ratio_strength(failures as f64, cfg.sudo.min_failures as f64)
+            },
+            severity: if escalated {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
             summary: format!(
                 "{user}: {} failed or refused sudo/su attempt(s) in {} min{}",
                 failures,
@@ -284,8 +331,16 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             entity: user.clone(),
             techniques: &["T1562.008"],
             strength: if ok { 1.0 } else { 0.7 },
-            severity: if ok { Severity::Critical } else { Severity::High },
-            summary: format!("{user} called {} on a trail{}", v.action, if ok { "" } else { " (refused)" }),
+            severity: if ok {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            summary: format!(
+                "{user} called {} on a trail{}",
+                v.action,
+                if ok { "" } else { " (refused)" }
+            ),
             related: Related::TrailCalls,
         });
     }
@@ -298,12 +353,22 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 threat: ThreatType::PrivilegeEscalation,
                 entity: user.clone(),
                 techniques: &["T1098", "T1098.003"],
-                strength: if to_self || c.target_created_recently { 1.0 } else { 0.7 },
+                strength: if to_self || c.target_created_recently {
+                    1.0
+                } else {
+                    0.7
+                },
                 severity: Severity::Critical,
                 summary: format!(
                     "{user} granted administrator rights with {}{}",
                     v.action,
-                    if to_self { " to itself" } else if c.target_created_recently { " to an account it just created" } else { "" }
+                    if to_self {
+                        " to itself"
+                    } else if c.target_created_recently {
+                        " to an account it just created"
+                    } else {
+                        ""
+                    }
                 ),
                 related: Related::Escalation,
             });
@@ -311,7 +376,10 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     }
     if ok
         && suspicious_iam
-        && matches!(v.action.as_str(), "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile")
+        && matches!(
+            v.action.as_str(),
+            "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile"
+        )
         && let Some(target) = &v.target
         && target != &user
     {
@@ -319,7 +387,11 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             detector: "credentials_for_another_user",
             threat: ThreatType::PrivilegeEscalation,
             entity: user.clone(),
-            techniques: if v.action == "CreateAccessKey" { &["T1098.001"] } else { &["T1098"] },
+            techniques: if v.action == "CreateAccessKey" {
+                &["T1098.001"]
+            } else {
+                &["T1098"]
+            },
             strength: if unusual { 1.0 } else { 0.6 },
             severity: Severity::High,
             summary: format!("{user} called {} for another account ({target})", v.action),
@@ -334,15 +406,25 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             techniques: &["T1136.003", "T1098"],
             strength: 0.6,
             severity: Severity::Medium,
-            summary: format!("{user} created IAM user {} from an unusual context", v.target.as_deref().unwrap_or("?")),
+            summary: format!(
+                "{user} created IAM user {} from an unusual context",
+                v.target.as_deref().unwrap_or("?")
+            ),
             related: Related::Escalation,
         });
     }
     // Discovery sweep: many distinct read calls with refusals among them.
-    let read = ["List", "Describe", "Get"].iter().any(|p| v.action.starts_with(p));
+    let read = ["List", "Describe", "Get"]
+        .iter()
+        .any(|p| v.action.starts_with(p));
     let d = &cfg.discovery;
-    let refusals_needed = if unusual { d.min_denied } else { d.min_denied_known_context };
-    let novel_sweep = c.distinct_actions_window >= d.min_distinct_actions && c.denied_window >= refusals_needed;
+    let refusals_needed = if unusual {
+        d.min_denied
+    } else {
+        d.min_denied_known_context
+    };
+    let novel_sweep =
+        c.distinct_actions_window >= d.min_distinct_actions && c.denied_window >= refusals_needed;
     let refused_sweep = c.refused_actions_window >= d.min_refused_actions;
     if read && (novel_sweep || refused_sweep) {
         hits.push(Hit {
@@ -380,7 +462,10 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                     "{user} downloaded {} objects in {} min{} (previous peak {})",
                     c.objects_window,
                     e.window_minutes,
-                    v.bucket.as_deref().map(|b| format!(" from {b}")).unwrap_or_default(),
+                    v.bucket
+                        .as_deref()
+                        .map(|b| format!(" from {b}"))
+                        .unwrap_or_default(),
                     c.peak_objects_before
                 ),
                 related: Related::Objects,
@@ -392,7 +477,9 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
 fn discovery_techniques(service: Option<&str>) -> &'static [&'static str] {
     match service {
         Some("iam.amazonaws.com") | Some("sts.amazonaws.com") => &["T1087.004", "T1069.003"],
-        Some("ec2.amazonaws.com") | Some("rds.amazonaws.com") | Some("s3.amazonaws.com") => &["T1580"],
+        Some("ec2.amazonaws.com") | Some("rds.amazonaws.com") | Some("s3.amazonaws.com") => {
+            &["T1580"]
+        }
         _ => &["T1526"],
     }
 }
@@ -408,7 +495,10 @@ fn flows(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             techniques: &["T1046"],
             strength: ratio_strength(c.dst_ports_window as f64, n.scan_min_ports as f64),
             severity: Severity::Medium,
-            summary: format!("{ip} reached {} distinct destination ports in {} s", c.dst_ports_window, n.scan_window_seconds),
+            summary: format!(
+                "{ip} reached {} distinct destination ports in {} s",
+                c.dst_ports_window, n.scan_window_seconds
+            ),
             related: Related::None,
         });
     } else if c.dst_flows_window >= n.flood_min_flows

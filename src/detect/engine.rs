@@ -105,12 +105,21 @@ impl Engine {
     /// Train the forests on the sampled vectors. False if there was too little data.
     pub fn train(&mut self) -> bool {
         let f = &self.cfg.forest;
-        let params = ForestParams { trees: f.trees, sample_size: f.sample_size, seed: f.seed };
+        let params = ForestParams {
+            trees: f.trees,
+            sample_size: f.sample_size,
+            seed: f.seed,
+        };
         let mut trained = false;
         if self.reservoir.rows.len() >= f.train_min
             && let Ok(forest) = IsolationForest::train(&self.reservoir.rows, &params)
         {
-            self.threshold = quantile_threshold(&forest, &self.reservoir.rows, f.contamination, f.anomaly_threshold);
+            self.threshold = quantile_threshold(
+                &forest,
+                &self.reservoir.rows,
+                f.contamination,
+                f.anomaly_threshold,
+            );
             self.forest = Some(forest);
             trained = true;
         }
@@ -118,7 +127,8 @@ impl Engine {
         if flows.len() >= f.train_min.min(256)
             && let Ok(forest) = IsolationForest::train(&flows, &params)
         {
-            self.flow_threshold = quantile_threshold(&forest, &flows, f.contamination, f.anomaly_threshold);
+            self.flow_threshold =
+                quantile_threshold(&forest, &flows, f.contamination, f.anomaly_threshold);
             self.flow_forest = Some(forest);
             trained = true;
         }
@@ -129,7 +139,12 @@ impl Engine {
     /// Forget behaviour windows (between the learning and the detecting pass).
     pub fn reset_behaviour(&mut self) {
         // Keep who administers IAM: the one fact the batch baseline is for.
-        self.iam_baseline = self.users.iter().filter(|(_, s)| s.iam_writes > 0).map(|(k, s)| (k.clone(), s.iam_writes)).collect();
+        self.iam_baseline = self
+            .users
+            .iter()
+            .filter(|(_, s)| s.iam_writes > 0)
+            .map(|(k, s)| (k.clone(), s.iam_writes))
+            .collect();
         self.ips = Entities::new(MAX_IPS);
         self.users = Entities::new(MAX_USERS);
         self.sessions = Entities::new(MAX_USERS);
@@ -149,15 +164,27 @@ impl Engine {
             (_, Some(f)) if f.dims() == x.len() => f.score(&x),
             _ => 0.0,
         };
-        let threshold = if v.kind == EventKind::Flow { self.flow_threshold } else { self.threshold };
+        let threshold = if v.kind == EventKind::Flow {
+            self.flow_threshold
+        } else {
+            self.threshold
+        };
         // Live retraining: keep sampling, retrain on schedule.
-        if v.kind == EventKind::Flow { self.flow_reservoir.offer(x) } else { self.reservoir.offer(x) }
+        if v.kind == EventKind::Flow {
+            self.flow_reservoir.offer(x)
+        } else {
+            self.reservoir.offer(x)
+        }
         self.since_train += 1;
         if self.since_train >= self.cfg.forest.retrain_every {
             self.train();
         }
         self.book.note(source, v);
-        let hits = if self.mode == Mode::ForestOnly { Vec::new() } else { evaluate(&self.cfg, v, &ctx) };
+        let hits = if self.mode == Mode::ForestOnly {
+            Vec::new()
+        } else {
+            evaluate(&self.cfg, v, &ctx)
+        };
         for hit in &hits {
             self.book.apply(source, v, hit, score);
         }
@@ -168,20 +195,33 @@ impl Engine {
     }
 
     fn forest_only(&mut self, source: &Arc<str>, v: &EventView, score: f32) {
-        let Some(entity) = v.user.clone().or_else(|| v.ip.clone()) else { return };
+        let Some(entity) = v.user.clone().or_else(|| v.ip.clone()) else {
+            return;
+        };
         let min = self.cfg.forest.anomaly_min_events;
         if !self.book.anomalous(&entity, v.ts, min) {
             return;
         }
-        let threat = if v.kind == EventKind::Flow { ThreatType::NetworkAnomaly } else { ThreatType::Anomaly };
+        let threat = if v.kind == EventKind::Flow {
+            ThreatType::NetworkAnomaly
+        } else {
+            ThreatType::Anomaly
+        };
         let hit = Hit {
             detector: "isolation_forest",
             threat,
             entity: entity.clone(),
-            techniques: if threat == ThreatType::NetworkAnomaly { &["T1046", "T1498"] } else { &[] },
+            techniques: if threat == ThreatType::NetworkAnomaly {
+                &["T1046", "T1498"]
+            } else {
+                &[]
+            },
             strength: 0.0,
             severity: anomaly_severity(score, min, min),
-            summary: format!("unusual behaviour of {entity}: {} scored {score:.2} by the Isolation Forest", v.action),
+            summary: format!(
+                "unusual behaviour of {entity}: {} scored {score:.2} by the Isolation Forest",
+                v.action
+            ),
             related: Related::None,
         };
         self.book.apply(source, v, &hit, score);
@@ -189,7 +229,14 @@ impl Engine {
 
     /// What is normal for `principal`: how long it has been seen, its sources, agents,
     /// regions, hours, actions, and IAM administration.
-    fn update_history(&mut self, v: &EventView, principal: &str, action: u64, hour: usize, c: &mut Ctx) {
+    fn update_history(
+        &mut self,
+        v: &EventView,
+        principal: &str,
+        action: u64,
+        hour: usize,
+        c: &mut Ctx,
+    ) {
         let ts = v.ts;
         let failed = v.failed();
         let min_iam = self.cfg.admin.min_iam_writes;
@@ -232,7 +279,9 @@ impl Engine {
                 }
             }
             let iam_write = v.service.as_deref() == Some("iam.amazonaws.com")
-                && !["List", "Get", "Generate", "Simulate"].iter().any(|p| v.action.starts_with(p));
+                && !["List", "Get", "Generate", "Simulate"]
+                    .iter()
+                    .any(|p| v.action.starts_with(p));
             if iam_write && !failed {
                 s.iam_writes = s.iam_writes.saturating_add(1);
             }
@@ -286,9 +335,13 @@ impl Engine {
             if v.kind == EventKind::Flow {
                 let scan = cfg.network.scan_window_seconds * 1000;
                 let flood = cfg.network.flood_window_seconds * 1000;
-                c.dst_ports_window = s.dst_ports_1m.add(ts, u64::from(v.dst_port.unwrap_or(0)), scan);
+                c.dst_ports_window =
+                    s.dst_ports_1m
+                        .add(ts, u64::from(v.dst_port.unwrap_or(0)), scan);
                 c.flows_window = s.flows_1m.add(ts, 1, flood);
-                c.flows_to_dst_window = s.flows_to_dst_1m.add(ts, v.dst.as_deref().map_or(0, key), flood);
+                c.flows_to_dst_window =
+                    s.flows_to_dst_1m
+                        .add(ts, v.dst.as_deref().map_or(0, key), flood);
             }
         }
         if v.kind == EventKind::Flow
@@ -298,7 +351,9 @@ impl Engine {
             let d = self.ips.get(dst);
             d.last_seen = ts;
             c.dst_flows_window = d.inbound_flows.add(ts, 1, flood);
-            c.dst_sources_window = d.inbound_sources.add(ts, v.ip.as_deref().map_or(0, key), flood);
+            c.dst_sources_window = d
+                .inbound_sources
+                .add(ts, v.ip.as_deref().map_or(0, key), flood);
             // Typical load: flows per active window (one past flood barely moves it).
             if c.dst_flows_window == 1 {
                 d.inbound_windows += 1;
@@ -308,13 +363,21 @@ impl Engine {
             let before = d.inbound_total.saturating_sub(c.dst_flows_window);
             c.dst_peak_before = before / d.inbound_windows.saturating_sub(1).max(1);
         }
-        if let Some(user) = v.user.as_deref().filter(|u| !u.starts_with("HIDDEN_DUE_TO")) {
+        if let Some(user) = v
+            .user
+            .as_deref()
+            .filter(|u| !u.starts_with("HIDDEN_DUE_TO"))
+        {
             let action = key(&v.action);
             self.update_history(v, principal(user), action, hour, &mut c);
             // Short windows are the session's own; history (what is normal) is the principal's:
             // role sessions (`Role/session`) share their role's, as instances and pipelines
             // get a new session name every time.
-            let s = if principal(user) == user { self.users.get(user) } else { self.sessions.get(user) };
+            let s = if principal(user) == user {
+                self.users.get(user)
+            } else {
+                self.sessions.get(user)
+            };
             s.last_seen = ts;
             if let Some(ip) = v.ip.as_deref() {
                 c.user_ips_1h = s.ips_1h.add(ts, key(ip), HOUR);
@@ -328,12 +391,20 @@ impl Engine {
                 c.calls_10m = s.calls_10m.add(ts, 1, 10 * MINUTE);
                 // A sweep is reads the account never made before, some of them refused; its
                 // everyday reads (and everyday refusals) do not count.
-                let read = ["List", "Describe", "Get"].iter().any(|p| v.action.starts_with(p));
+                let read = ["List", "Describe", "Get"]
+                    .iter()
+                    .any(|p| v.action.starts_with(p));
                 let novel = read && c.first_time_action;
-                c.distinct_actions_window =
-                    if novel { s.denied_actions_10m.add(ts, action, dw) } else { s.denied_actions_10m.distinct(ts, dw) };
-                c.denied_window =
-                    if novel && failed { s.denied_10m.add(ts, 1, dw) } else { s.denied_10m.count(ts, dw) };
+                c.distinct_actions_window = if novel {
+                    s.denied_actions_10m.add(ts, action, dw)
+                } else {
+                    s.denied_actions_10m.distinct(ts, dw)
+                };
+                c.denied_window = if novel && failed {
+                    s.denied_10m.add(ts, 1, dw)
+                } else {
+                    s.denied_10m.count(ts, dw)
+                };
                 // Everyday refusals repeat one or two calls; a sweep is refused across many.
                 c.refused_actions_window = if failed && read {
                     s.refused_actions.add(ts, action, dw)
@@ -341,7 +412,9 @@ impl Engine {
                     s.refused_actions.distinct(ts, dw)
                 };
                 if v.action == "GetObject" {
-                    c.objects_window = s.objects_10m.add(ts, 1, cfg.exfiltration.window_minutes * MINUTE);
+                    c.objects_window =
+                        s.objects_10m
+                            .add(ts, 1, cfg.exfiltration.window_minutes * MINUTE);
                 }
             }
             if matches!(v.kind, EventKind::Sudo | EventKind::Su) {
@@ -390,7 +463,11 @@ fn principal(user: &str) -> &str {
 pub fn features(v: &EventView, c: &Ctx) -> Vec<f32> {
     let ln = |n: f64| (n.max(0.0) + 1.0).ln() as f32;
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
-    let login_ratio = if c.ip_logins_stuff > 0 { c.ip_fails_stuff as f32 / c.ip_logins_stuff as f32 } else { 0.0 };
+    let login_ratio = if c.ip_logins_stuff > 0 {
+        c.ip_fails_stuff as f32 / c.ip_logins_stuff as f32
+    } else {
+        0.0
+    };
     vec![
         ln(c.ip_fails_bf as f64),
         login_ratio,
@@ -417,11 +494,20 @@ pub fn flow_features(v: &EventView, c: &Ctx) -> Vec<f32> {
 }
 
 /// The (1 − contamination) quantile of the training rows' scores, never below `floor`.
-fn quantile_threshold(forest: &IsolationForest, rows: &[Vec<f32>], contamination: f32, floor: f32) -> f32 {
+fn quantile_threshold(
+    forest: &IsolationForest,
+    rows: &[Vec<f32>],
+    contamination: f32,
+    floor: f32,
+) -> f32 {
     let mut scores = forest.score_many(rows);
     scores.sort_by(|a, b| a.total_cmp(b));
     let idx = ((scores.len() as f32) * (1.0 - contamination.clamp(0.0, 1.0))) as usize;
-    scores.get(idx.min(scores.len().saturating_sub(1))).copied().unwrap_or(floor).max(floor)
+    scores
+        .get(idx.min(scores.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(floor)
+        .max(floor)
 }
 
 /// A uniform sample of feature vectors (Vitter's algorithm R), seeded.
@@ -434,7 +520,12 @@ struct Reservoir {
 
 impl Reservoir {
     fn new(cap: usize, seed: u64) -> Self {
-        Reservoir { rows: Vec::new(), cap: cap.max(1), seen: 0, rng: ChaCha8Rng::seed_from_u64(seed) }
+        Reservoir {
+            rows: Vec::new(),
+            cap: cap.max(1),
+            seen: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     fn offer(&mut self, x: Vec<f32>) {
@@ -455,7 +546,9 @@ impl Reservoir {
         for r in &self.rows {
             *widths.entry(r.len()).or_insert(0usize) += 1;
         }
-        let Some((&w, _)) = widths.iter().max_by_key(|(w, n)| (**n, **w)) else { return Vec::new() };
+        let Some((&w, _)) = widths.iter().max_by_key(|(w, n)| (**n, **w)) else {
+            return Vec::new();
+        };
         self.rows.iter().filter(|r| r.len() == w).cloned().collect()
     }
 }

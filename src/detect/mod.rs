@@ -7,6 +7,8 @@ pub mod engine;
 pub mod iforest;
 pub mod replay;
 pub mod state;
+#[cfg(test)]
+mod tests;
 pub mod view;
 pub mod window;
 
@@ -51,11 +53,30 @@ impl Detection {
     /// samples the forest's training set (the baseline window is the batch; a stored model is
     /// kept when the batch is too small to train on), a second pass scores, detects and raises
     /// alerts, which are stored.
-    pub fn start(store: &Store, cfg: &DetectConfig, from_id: u64, mode: Mode) -> Result<(Detection, DetectSummary), StoreError> {
+    pub fn start(
+        store: &Store,
+        cfg: &DetectConfig,
+        from_id: u64,
+        mode: Mode,
+    ) -> Result<(Detection, DetectSummary), StoreError> {
+        Detection::start_scored(store, cfg, from_id, mode, |_, _, _| {})
+    }
+
+    /// `start`, also handing every event's forest score to `on_score` (evaluation).
+    pub fn start_scored(
+        store: &Store,
+        cfg: &DetectConfig,
+        from_id: u64,
+        mode: Mode,
+        mut on_score: impl FnMut(&std::sync::Arc<str>, &EventView, f32),
+    ) -> Result<(Detection, DetectSummary), StoreError> {
         let started = Instant::now();
         let book = AlertBook::for_store(store, cfg.group_gap_minutes, cfg.max_evidence)?;
         let mut engine = Engine::new(cfg.clone(), mode, book);
-        engine.set_forests(load_forest(store, FOREST_KEY)?, load_forest(store, FLOW_FOREST_KEY)?);
+        engine.set_forests(
+            load_forest(store, FOREST_KEY)?,
+            load_forest(store, FLOW_FOREST_KEY)?,
+        );
         let mut summary = DetectSummary::default();
         replay::replay(store, from_id, |_, v| engine.learn(v))?;
         if mode != Mode::DetectorsOnly {
@@ -67,10 +88,17 @@ impl Detection {
         engine.reset_behaviour();
         let mut scores = Vec::new();
         let (events, next_id) = replay::replay(store, from_id, |source, v| {
-            scores.push(engine.observe(source, v));
+            let score = engine.observe(source, v);
+            on_score(source, v, score);
+            scores.push(score);
         })?;
         scores.sort_by(|a, b| a.total_cmp(b));
-        let q = |p: f64| scores.get(((scores.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
+        let q = |p: f64| {
+            scores
+                .get(((scores.len() as f64 - 1.0) * p) as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
         (summary.score_p50, summary.score_p99, summary.score_max) = (q(0.5), q(0.99), q(1.0));
         summary.events = events;
         summary.alerts = engine.book.persist(store)?;
@@ -96,14 +124,20 @@ impl Detection {
 }
 
 fn load_forest(store: &Store, key: &str) -> Result<Option<iforest::IsolationForest>, StoreError> {
-    Ok(store.models.get(key)?.and_then(|b| serde_json::from_slice(&b).ok()))
+    Ok(store
+        .models
+        .get(key)?
+        .and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
 fn save_forests(store: &Store, engine: &Engine) -> Result<(), StoreError> {
     let (forest, flow) = engine.forests();
     for (key, f) in [(FOREST_KEY, forest), (FLOW_FOREST_KEY, flow)] {
         if let Some(f) = f {
-            let json = serde_json::to_vec(f).map_err(|e| StoreError::Corrupt { tree: "models", detail: e.to_string() })?;
+            let json = serde_json::to_vec(f).map_err(|e| StoreError::Corrupt {
+                tree: "models",
+                detail: e.to_string(),
+            })?;
             store.models.insert(key, json)?;
         }
     }
@@ -117,14 +151,20 @@ pub fn stored_alerts(store: &Store) -> Result<Vec<Alert>, StoreError> {
         .iter()
         .map(|item| {
             let (_, v) = item?;
-            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt { tree: "alerts", detail: e.to_string() })
+            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                tree: "alerts",
+                detail: e.to_string(),
+            })
         })
         .collect()
 }
 
 /// Replace one stored alert (status changes from the CLI).
 pub fn save_alert(store: &Store, alert: &Alert) -> Result<(), StoreError> {
-    let json = serde_json::to_vec(alert).map_err(|e| StoreError::Corrupt { tree: "alerts", detail: e.to_string() })?;
+    let json = serde_json::to_vec(alert).map_err(|e| StoreError::Corrupt {
+        tree: "alerts",
+        detail: e.to_string(),
+    })?;
     store.alerts.insert(alert.alert_id.to_be_bytes(), json)?;
     Ok(())
 }

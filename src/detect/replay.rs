@@ -27,18 +27,27 @@ pub fn replay(
     let mut by_source: HashMap<String, Vec<ChunkEntry>> = HashMap::new();
     for item in store.chunk_index.iter() {
         let (_, v) = item?;
-        let entry: ChunkEntry = serde_json::from_slice(&v)
-            .map_err(|e| StoreError::Corrupt { tree: "chunk_index", detail: e.to_string() })?;
+        let entry: ChunkEntry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+            tree: "chunk_index",
+            detail: e.to_string(),
+        })?;
         if entry.chunk + u64::from(entry.count) > from_id {
             end_id = end_id.max(entry.chunk + u64::from(entry.count));
-            by_source.entry(entry.source.clone()).or_default().push(entry);
+            by_source
+                .entry(entry.source.clone())
+                .or_default()
+                .push(entry);
         }
     }
     let mut cursors: Vec<Cursor> = by_source
         .into_iter()
         .map(|(source, mut chunks)| {
             chunks.sort_by_key(|c| c.chunk);
-            Cursor { source: Arc::from(source.as_str()), chunks: chunks.into(), loaded: VecDeque::new() }
+            Cursor {
+                source: Arc::from(source.as_str()),
+                chunks: chunks.into(),
+                loaded: VecDeque::new(),
+            }
         })
         .collect();
     // Deterministic order for equal timestamps.
@@ -52,12 +61,17 @@ pub fn replay(
     }
     let mut replayed = 0;
     while let Some(Reverse((_, i, loaded))) = heap.pop() {
-        let Some(c) = cursors.get_mut(i) else { continue };
+        let Some(c) = cursors.get_mut(i) else {
+            continue;
+        };
         if !loaded {
-            let Some(entry) = c.chunks.pop_front() else { continue };
+            let Some(entry) = c.chunks.pop_front() else {
+                continue;
+            };
             if let Some(bytes) = store.event_views.get(entry.chunk.to_be_bytes())? {
                 let views = decode_views(entry.chunk, &bytes)?;
-                c.loaded.extend(views.into_iter().filter(|v| v.id >= from_id));
+                c.loaded
+                    .extend(views.into_iter().filter(|v| v.id >= from_id));
             }
         } else if let Some(v) = c.loaded.pop_front() {
             f(&c.source, &v);

@@ -148,7 +148,10 @@ impl LastSeen for UserState {
 
 impl<S: Default + LastSeen> Entities<S> {
     pub fn new(cap: usize) -> Self {
-        Entities { map: HashMap::new(), cap: cap.max(16) }
+        Entities {
+            map: HashMap::new(),
+            cap: cap.max(16),
+        }
     }
 
     /// The state for `name`, created on first sight; evicts the least recently seen tenth

@@ -69,15 +69,23 @@ impl EventView {
         let md = &ev.metadata;
         let text = |k: &str| md.get(k).and_then(Value::as_str).map(str::to_string);
         let params = md.get("requestParameters");
-        let param = |k: &str| params.and_then(|p| p.get(k)).and_then(Value::as_str).map(str::to_string);
+        let param = |k: &str| {
+            params
+                .and_then(|p| p.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         let kind = kind_of(ev);
         let attempts = md
             .get("failed_attempts")
             .or_else(|| md.get("repeat"))
             .and_then(Value::as_u64)
             .map_or(1, |n| n.clamp(1, 1000) as u32);
-        let (dst, dst_port, flow) =
-            if kind == EventKind::Flow { flow_fields(ev) } else { (None, None, Vec::new()) };
+        let (dst, dst_port, flow) = if kind == EventKind::Flow {
+            flow_fields(ev)
+        } else {
+            (None, None, Vec::new())
+        };
         EventView {
             id: ev.id,
             ts: ev.timestamp.timestamp_millis(),
@@ -90,9 +98,14 @@ impl EventView {
             status: ev.status,
             format: ev.format,
             kind,
-            agent: text("userAgent").or_else(|| text("user_agent")).or_else(|| {
-                md.get("user_agent").and_then(|u| u.get("original")).and_then(Value::as_str).map(str::to_string)
-            }),
+            agent: text("userAgent")
+                .or_else(|| text("user_agent"))
+                .or_else(|| {
+                    md.get("user_agent")
+                        .and_then(|u| u.get("original"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                }),
             region: text("awsRegion").or_else(|| text("country")),
             service: text("eventSource"),
             error: text("errorCode"),
@@ -102,7 +115,10 @@ impl EventView {
             admin_grant: grants_admin(&ev.action, params),
             weakens_logging: weakens_logging(&ev.action, params),
             bucket: param("bucketName"),
-            invalid_user: md.get("invalid_user").and_then(Value::as_bool).unwrap_or(false),
+            invalid_user: md
+                .get("invalid_user")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             attempts,
             dst,
             dst_port,
@@ -128,7 +144,9 @@ fn kind_of(ev: &SecurityEvent) -> EventKind {
             let md = &ev.metadata;
             let pam = md.get("pam_service").and_then(Value::as_str).unwrap_or("");
             match action.as_str() {
-                "login" if md.get("stage").and_then(Value::as_str) == Some("invalid_user") => EventKind::Other,
+                "login" if md.get("stage").and_then(Value::as_str) == Some("invalid_user") => {
+                    EventKind::Other
+                }
                 "login" => EventKind::Login,
                 "auth_failure" if pam == "sudo" => EventKind::Sudo,
                 "auth_failure" if pam == "su" || pam == "su-l" => EventKind::Su,
@@ -139,7 +157,9 @@ fn kind_of(ev: &SecurityEvent) -> EventKind {
                 _ => EventKind::Other,
             }
         }
-        _ if ["login", "logon", "signin", "sign_in", "authenticat"].iter().any(|w| action.contains(w))
+        _ if ["login", "logon", "signin", "sign_in", "authenticat"]
+            .iter()
+            .any(|w| action.contains(w))
             && !action.contains("logout") =>
         {
             EventKind::Login
@@ -155,7 +175,9 @@ fn grants_admin(action: &str, params: Option<&Value>) -> bool {
         "AttachUserPolicy" | "AttachRolePolicy" | "AttachGroupPolicy" => p
             .get("policyArn")
             .and_then(Value::as_str)
-            .is_some_and(|arn| arn.ends_with("/AdministratorAccess") || arn.ends_with("/IAMFullAccess")),
+            .is_some_and(|arn| {
+                arn.ends_with("/AdministratorAccess") || arn.ends_with("/IAMFullAccess")
+            }),
         "PutUserPolicy" | "PutRolePolicy" | "PutGroupPolicy" | "CreatePolicyVersion" => {
             let doc = p.get("policyDocument").map(|d| match d {
                 Value::String(s) => s.clone(),
@@ -175,8 +197,13 @@ fn grants_admin(action: &str, params: Option<&Value>) -> bool {
 /// Stopping or deleting a trail, or changing it so that less is recorded.
 fn weakens_logging(action: &str, params: Option<&Value>) -> bool {
     match action {
-        "StopLogging" | "DeleteTrail" | "DeleteEventDataStore" | "StopEventDataStoreIngestion" => true,
-        "PutEventSelectors" | "PutAdvancedEventSelectors" | "UpdateTrail" | "UpdateEventDataStore" => {
+        "StopLogging" | "DeleteTrail" | "DeleteEventDataStore" | "StopEventDataStoreIngestion" => {
+            true
+        }
+        "PutEventSelectors"
+        | "PutAdvancedEventSelectors"
+        | "UpdateTrail"
+        | "UpdateEventDataStore" => {
             let p = params.map(Value::to_string).unwrap_or_default();
             let compact: String = p.chars().filter(|c| !c.is_whitespace()).collect();
             compact.contains("\"IncludeManagementEvents\":false")
@@ -199,7 +226,11 @@ fn weakens_logging(action: &str, params: Option<&Value>) -> bool {
 /// Destination and the numeric features of a flow row (column order of the file).
 fn flow_fields(ev: &SecurityEvent) -> (Option<String>, Option<u32>, Vec<f32>) {
     // The CSV mapping moved the destination address into `resource` (`addr:port`).
-    let mut dst = ev.resource.rsplit_once(':').map(|(a, _)| a.to_string()).filter(|a| !a.is_empty());
+    let mut dst = ev
+        .resource
+        .rsplit_once(':')
+        .map(|(a, _)| a.to_string())
+        .filter(|a| !a.is_empty());
     let mut port = None;
     let mut features = Vec::new();
     for (k, v) in &ev.metadata {

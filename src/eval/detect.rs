@@ -60,7 +60,6 @@ pub struct ScenarioReport {
     pub incidents: usize,
     pub found: usize,
     pub recall: f64,
-    pub missed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +68,8 @@ pub struct EvalReport {
     pub labelled_events: usize,
     pub labels_unmatched: usize,
     pub ingest_seconds: f64,
+    /// ROC-AUC of the forest's per-event scores against the labels (smartcore).
+    pub forest_event_auc: Option<f64>,
     pub modes: Vec<ModeReport>,
 }
 
@@ -90,8 +91,17 @@ pub fn run(config: &Config, labels_path: &Path, paths: &[String]) -> Result<Eval
         let pseudo = Pseudonymiser::new(keys, &store, config.privacy.cache_entries);
         Redactor::new(Arc::new(pseudo), config.privacy.keep_accounts.clone())
     });
-    let opts = IngestOptions { paths: paths.to_vec(), ..Default::default() };
-    let summary = ingest::run(&store, redactor, config, &opts, Arc::new(AtomicBool::new(false)))?;
+    let opts = IngestOptions {
+        paths: paths.to_vec(),
+        ..Default::default()
+    };
+    let summary = ingest::run(
+        &store,
+        redactor,
+        config,
+        &opts,
+        Arc::new(AtomicBool::new(false)),
+    )?;
 
     // Which stored events are labelled, and when each happened.
     let index = LabelIndex::new(&labels);
@@ -102,17 +112,40 @@ pub fn run(config: &Config, labels_path: &Path, paths: &[String]) -> Result<Eval
         if let Some(i) = index.find(&r) {
             event_label.insert(EventKey::of(&r), i);
             let l = &labels[i];
-            let e = first_ts.entry((l.scenario.clone(), l.entity.clone())).or_insert(v.ts);
+            let e = first_ts
+                .entry((l.scenario.clone(), l.entity.clone()))
+                .or_insert(v.ts);
             *e = (*e).min(v.ts);
         }
     })?;
     let mut modes = Vec::new();
+    let mut forest_auc = None;
     for mode in [Mode::DetectorsOnly, Mode::ForestOnly, Mode::Fused] {
-        let (detection, d) = Detection::start(&store, &config.detect, 1, mode)?;
-        if std::env::var_os("AUTOSEC_DEBUG_SCORES").is_some() {
-            eprintln!("{mode:?}: {d:?}");
+        let mut truth = Vec::new();
+        let mut scores = Vec::new();
+        let (detection, _) =
+            Detection::start_scored(&store, &config.detect, 1, mode, |source, v, score| {
+                if mode == Mode::ForestOnly {
+                    let r = crate::detect::alerts::event_ref(source, v);
+                    truth.push(if event_label.contains_key(&EventKey::of(&r)) {
+                        1.0
+                    } else {
+                        0.0
+                    });
+                    scores.push(f64::from(score));
+                }
+            })?;
+        if mode == Mode::ForestOnly && truth.iter().any(|t| *t > 0.0) && truth.contains(&0.0) {
+            // smartcore's ROC-AUC: how well the forest ranks attack events above benign ones.
+            forest_auc = Some(smartcore::metrics::roc_auc_score(&truth, &scores));
         }
-        modes.push(score(mode, &detection.alerts(), &labels, &event_label, &first_ts));
+        modes.push(score(
+            mode,
+            &detection.alerts(),
+            &labels,
+            &event_label,
+            &first_ts,
+        ));
     }
     let labelled_events = labels.len();
     Ok(EvalReport {
@@ -120,16 +153,21 @@ pub fn run(config: &Config, labels_path: &Path, paths: &[String]) -> Result<Eval
         labelled_events,
         labels_unmatched: labelled_events.saturating_sub(event_label.len()),
         ingest_seconds: summary.seconds,
+        forest_event_auc: forest_auc,
         modes,
     })
 }
 
 fn read_labels(path: &Path) -> Result<Vec<Label>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read labels {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read labels {}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| serde_json::from_str(l).with_context(|| format!("{}: line {}: not a label", path.display(), n + 1)))
+        .map(|(n, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{}: line {}: not a label", path.display(), n + 1))
+        })
         .collect()
 }
 
@@ -158,10 +196,17 @@ impl<'a> LabelIndex<'a> {
             if let Some(id) = &l.record_id {
                 by_record.entry(id.as_str()).or_default().push(i);
             } else if let Some(line) = l.line {
-                by_line.entry((file_name(&l.source), line)).or_default().push(i);
+                by_line
+                    .entry((file_name(&l.source), line))
+                    .or_default()
+                    .push(i);
             }
         }
-        LabelIndex { labels, by_record, by_line }
+        LabelIndex {
+            labels,
+            by_record,
+            by_line,
+        }
     }
 
     fn find(&self, r: &EventRef) -> Option<usize> {
@@ -170,7 +215,10 @@ impl<'a> LabelIndex<'a> {
             (None, Some(line)) => self.by_line.get(&(file_name(&r.source), line)),
             _ => None,
         }?;
-        candidates.iter().copied().find(|&i| r.source.ends_with(self.labels[i].source.as_str()))
+        candidates
+            .iter()
+            .copied()
+            .find(|&i| r.source.ends_with(self.labels[i].source.as_str()))
     }
 }
 
@@ -195,24 +243,34 @@ fn score(
         alerts: alerts.len(),
         ..Default::default()
     };
-    let incidents: HashSet<(String, String)> = labels.iter().map(|l| (l.scenario.clone(), l.entity.clone())).collect();
+    let incidents: HashSet<(String, String)> = labels
+        .iter()
+        .map(|l| (l.scenario.clone(), l.entity.clone()))
+        .collect();
     let labelled: HashSet<&EventKey> = event_label.keys().collect();
     let mut found: HashMap<(String, String), i64> = HashMap::new();
     let mut cited: HashSet<EventKey> = HashSet::new();
     for a in alerts {
-        *report.alerts_by_threat.entry(a.threat_type.as_str().to_string()).or_default() += 1;
+        *report
+            .alerts_by_threat
+            .entry(a.threat_type.as_str().to_string())
+            .or_default() += 1;
         let mut cites_attack = false;
         for r in &a.evidence {
             let k = EventKey::of(r);
             if let Some(&i) = event_label.get(&k) {
                 cites_attack = true;
                 let l = &labels[i];
-                let right_family = matches!(a.threat_type, ThreatType::Anomaly | ThreatType::NetworkAnomaly)
-                    && mode == Mode::ForestOnly
+                let right_family = matches!(
+                    a.threat_type,
+                    ThreatType::Anomaly | ThreatType::NetworkAnomaly
+                ) && mode == Mode::ForestOnly
                     || family(a.threat_type.as_str()) == family(&l.scenario);
                 if right_family {
                     let raised = a.timestamp.timestamp_millis();
-                    let e = found.entry((l.scenario.clone(), l.entity.clone())).or_insert(raised);
+                    let e = found
+                        .entry((l.scenario.clone(), l.entity.clone()))
+                        .or_insert(raised);
                     *e = (*e).min(raised);
                 }
             }
@@ -232,10 +290,18 @@ fn score(
     report.event_precision = ratio(tp, cited.len());
     report.event_recall = ratio(tp, labelled.len());
     let (p, r) = (report.event_precision, report.event_recall);
-    report.event_f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    report.event_f1 = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
     let mut delays: Vec<f64> = found
         .iter()
-        .filter_map(|(k, raised)| first_ts.get(k).map(|t0| ((raised - t0).max(0)) as f64 / 1000.0))
+        .filter_map(|(k, raised)| {
+            first_ts
+                .get(k)
+                .map(|t0| ((raised - t0).max(0)) as f64 / 1000.0)
+        })
         .collect();
     delays.sort_by(|a, b| a.total_cmp(b));
     report.detect_delay_median_s = delays.get(delays.len() / 2).copied().unwrap_or(0.0);
@@ -243,15 +309,13 @@ fn score(
     for (scenario, entity) in &incidents {
         let s = report.per_scenario.entry(scenario.clone()).or_default();
         s.incidents += 1;
+        // Label entities are raw values: reported as counts, never printed.
         if found.contains_key(&(scenario.clone(), entity.clone())) {
             s.found += 1;
-        } else {
-            s.missed.push(entity.clone());
         }
     }
     for s in report.per_scenario.values_mut() {
         s.recall = ratio(s.found, s.incidents);
-        s.missed.sort();
     }
     report
 }

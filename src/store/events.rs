@@ -124,15 +124,21 @@ pub fn decode_chunk(first_id: u64, bytes: &[u8]) -> Result<Vec<SecurityEvent>, S
 
 /// Views are postcard (compact, no field names): read back millions of times by detection.
 pub fn encode_views(views: &[EventView]) -> Result<Vec<u8>, StoreError> {
-    let packed = postcard::to_stdvec(views)
-        .map_err(|e| StoreError::Corrupt { tree: "event_views", detail: e.to_string() })?;
+    let packed = postcard::to_stdvec(views).map_err(|e| StoreError::Corrupt {
+        tree: "event_views",
+        detail: e.to_string(),
+    })?;
     Ok(lz4_flex::compress_prepend_size(&packed))
 }
 
 pub fn decode_views(first_id: u64, bytes: &[u8]) -> Result<Vec<EventView>, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt { tree: "event_views", detail };
+    let corrupt = |detail: String| StoreError::Corrupt {
+        tree: "event_views",
+        detail,
+    };
     let packed = lz4_flex::decompress_size_prepended(bytes).map_err(|e| corrupt(e.to_string()))?;
-    let mut views: Vec<EventView> = postcard::from_bytes(&packed).map_err(|e| corrupt(e.to_string()))?;
+    let mut views: Vec<EventView> =
+        postcard::from_bytes(&packed).map_err(|e| corrupt(e.to_string()))?;
     for (i, v) in views.iter_mut().enumerate() {
         v.id = first_id + i as u64;
     }
@@ -224,29 +230,31 @@ impl<'a> EventWriter<'a> {
             &s.meta,
             &s.event_views,
         )
-            .transaction(|(events, index, checkpoints, quarantine, meta, event_views)| {
-                if let (Some(chunk), Some(entry_bytes)) = (chunk, &entry_bytes) {
-                    events.insert(&first_id.to_be_bytes(), chunk)?;
-                    if let Some(views) = views {
-                        event_views.insert(&first_id.to_be_bytes(), views)?;
+            .transaction(
+                |(events, index, checkpoints, quarantine, meta, event_views)| {
+                    if let (Some(chunk), Some(entry_bytes)) = (chunk, &entry_bytes) {
+                        events.insert(&first_id.to_be_bytes(), chunk)?;
+                        if let Some(views) = views {
+                            event_views.insert(&first_id.to_be_bytes(), views)?;
+                        }
+                        index.insert(index_key.as_slice(), entry_bytes.as_slice())?;
+                        meta.insert(NEXT_EVENT_ID, &next_id.to_be_bytes())?;
                     }
-                    index.insert(index_key.as_slice(), entry_bytes.as_slice())?;
-                    meta.insert(NEXT_EVENT_ID, &next_id.to_be_bytes())?;
-                }
-                for (i, q) in q_values.iter().enumerate() {
-                    quarantine.insert(&(q_first + i as u64).to_be_bytes(), q.as_slice())?;
-                }
-                if !q_values.is_empty() {
-                    meta.insert(NEXT_QUARANTINE_ID, &next_q.to_be_bytes())?;
-                }
-                if let Some((key, value)) = &checkpoint {
-                    checkpoints.insert(key.as_slice(), value.as_slice())?;
-                    if let Some(alias) = &alias {
-                        checkpoints.insert(alias.as_slice(), value.as_slice())?;
+                    for (i, q) in q_values.iter().enumerate() {
+                        quarantine.insert(&(q_first + i as u64).to_be_bytes(), q.as_slice())?;
                     }
-                }
-                Ok::<(), ConflictableTransactionError<()>>(())
-            });
+                    if !q_values.is_empty() {
+                        meta.insert(NEXT_QUARANTINE_ID, &next_q.to_be_bytes())?;
+                    }
+                    if let Some((key, value)) = &checkpoint {
+                        checkpoints.insert(key.as_slice(), value.as_slice())?;
+                        if let Some(alias) = &alias {
+                            checkpoints.insert(alias.as_slice(), value.as_slice())?;
+                        }
+                    }
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                },
+            );
         match result {
             Ok(()) => {
                 self.next_id = next_id;

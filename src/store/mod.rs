@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 pub use checkpoint::Checkpoint;
 pub use events::{
-    ALIAS_MIN_LEN, Append, ChunkEntry, EncodedChunk, EventRef, EventWriter, chunk_first_id, decode_chunk,
-    decode_views, encode_chunk, encode_views, fingerprint_key,
+    ALIAS_MIN_LEN, Append, ChunkEntry, EncodedChunk, EventRef, EventWriter, chunk_first_id,
+    decode_chunk, decode_views, encode_chunk, encode_views, fingerprint_key,
 };
 pub use quarantine::QuarantineEntry;
 

@@ -2,6 +2,7 @@
 //! binary and the library over real sled stores in temp dirs.
 
 mod common;
+mod detect;
 mod follow;
 mod ingest_cli;
 mod privacy;

@@ -1,0 +1,375 @@
+//! Detector tests: each scenario with a positive case and a near-miss that must stay quiet,
+//! driven through the engine (state, detectors, alert grouping) with hand-built events.
+
+use std::sync::Arc;
+
+use super::alerts::AlertBook;
+use super::engine::{Engine, Mode};
+use super::view::{EventKind, EventView};
+use crate::config::Config;
+use crate::domain::{Alert, Format, Severity, Status, ThreatType};
+
+const T0: i64 = 1_715_000_000_000;
+const MIN: i64 = 60_000;
+
+fn view(
+    at_ms: i64,
+    kind: EventKind,
+    action: &str,
+    ip: Option<&str>,
+    user: Option<&str>,
+    status: Status,
+) -> EventView {
+    EventView {
+        id: 0,
+        ts: at_ms,
+        line: Some(1),
+        record_id: None,
+        ip: ip.map(str::to_string),
+        user: user.map(str::to_string),
+        action: action.to_string(),
+        resource: "host/sshd".to_string(),
+        status,
+        format: if kind == EventKind::ApiCall {
+            Format::Cloudtrail
+        } else {
+            Format::Syslog
+        },
+        kind,
+        agent: None,
+        region: None,
+        service: None,
+        error: None,
+        user_type: None,
+        mfa: None,
+        target: None,
+        admin_grant: false,
+        weakens_logging: false,
+        bucket: None,
+        invalid_user: false,
+        attempts: 1,
+        dst: None,
+        dst_port: None,
+        flow: Vec::new(),
+    }
+}
+
+fn login(at_ms: i64, ip: &str, user: &str, ok: bool) -> EventView {
+    view(
+        at_ms,
+        EventKind::Login,
+        "login",
+        Some(ip),
+        Some(user),
+        if ok { Status::Success } else { Status::Failed },
+    )
+}
+
+fn api(at_ms: i64, action: &str, user: &str, ip: &str, ok: bool) -> EventView {
+    let mut v = view(
+        at_ms,
+        EventKind::ApiCall,
+        action,
+        Some(ip),
+        Some(user),
+        if ok { Status::Success } else { Status::Denied },
+    );
+    v.service = Some("s3.amazonaws.com".into());
+    v
+}
+
+/// Run `events` (ids assigned in order) through a detectors-only engine.
+fn run(events: Vec<EventView>) -> Vec<Alert> {
+    let cfg = Config::defaults().expect("defaults").detect;
+    let book = AlertBook::new(cfg.group_gap_minutes, cfg.max_evidence, 1);
+    let mut engine = Engine::new(cfg, Mode::DetectorsOnly, book);
+    let source: Arc<str> = Arc::from("test.log");
+    for (i, mut v) in events.into_iter().enumerate() {
+        v.id = i as u64 + 1;
+        v.line = Some(i as u64 + 1);
+        engine.observe(&source, &v);
+    }
+    engine.book.all()
+}
+
+fn of(alerts: &[Alert], t: ThreatType) -> Vec<&Alert> {
+    alerts.iter().filter(|a| a.threat_type == t).collect()
+}
+
+/// A benign history for `user`: logins from its usual source over two hours.
+fn history(user: &str, ip: &str) -> Vec<EventView> {
+    (0..30)
+        .map(|i| login(T0 + i * 4 * MIN, ip, user, true))
+        .collect()
+}
+
+#[test]
+fn ssh_brute_force_groups_into_one_alert_and_a_new_wave_raises_another() {
+    let mut events: Vec<EventView> = (0..30)
+        .map(|i| login(T0 + i * 10_000, "IP_ADDRESS_9", "root", false))
+        .collect();
+    events.extend((0..30).map(|i| {
+        login(
+            T0 + 3 * 60 * MIN + i * 10_000,
+            "IP_ADDRESS_9",
+            "root",
+            false,
+        )
+    }));
+    let alerts = run(events);
+    let bf = of(&alerts, ThreatType::BruteForce);
+    assert_eq!(bf.len(), 2, "{alerts:#?}");
+    assert!(bf[0].matched_techniques.contains(&"T1110.001".to_string()));
+    assert_eq!(bf[0].entity, "IP_ADDRESS_9");
+    // Evidence cites the failures that led up to the alert, not only those after it.
+    assert_eq!(bf[0].event_count, 30);
+    assert_eq!(bf[0].evidence.len(), 30);
+    assert!(bf[0].confidence > 0.5 && bf[0].confidence < 1.0);
+}
+
+#[test]
+fn brute_force_success_is_critical() {
+    let mut events: Vec<EventView> = (0..15)
+        .map(|i| login(T0 + i * 5_000, "IP_ADDRESS_9", "admin", false))
+        .collect();
+    events.push(login(T0 + 16 * 5_000, "IP_ADDRESS_9", "admin", true));
+    let alerts = run(events);
+    let bf = of(&alerts, ThreatType::BruteForce);
+    assert_eq!(bf.len(), 1);
+    assert_eq!(bf[0].severity, Severity::Critical);
+}
+
+#[test]
+fn typos_and_scanners_are_not_brute_force() {
+    let mut events = history("alice", "IP_ADDRESS_1");
+    events.push(login(T0 + 200 * MIN, "IP_ADDRESS_1", "alice", false));
+    events.push(login(T0 + 200 * MIN + 5_000, "IP_ADDRESS_1", "alice", true));
+    // A scanner: three tries at one name, then gone.
+    events
+        .extend((0..3).map(|i| login(T0 + 210 * MIN + i * 3_000, "IP_ADDRESS_7", "oracle", false)));
+    assert!(run(events).is_empty());
+}
+
+#[test]
+fn password_spraying_is_slow_and_wide_but_an_office_is_not() {
+    // One source, 12 accounts, one try each, over three hours.
+    let spray: Vec<EventView> = (0..12)
+        .map(|i| {
+            login(
+                T0 + i * 15 * MIN,
+                "IP_ADDRESS_5",
+                &format!("USER_{i}"),
+                false,
+            )
+        })
+        .collect();
+    let alerts = run(spray);
+    assert_eq!(
+        of(&alerts, ThreatType::PasswordSpraying).len(),
+        1,
+        "{alerts:#?}"
+    );
+    // An office: ten people mistype once, forty log in fine.
+    let mut office: Vec<EventView> = (0..40)
+        .map(|i| {
+            login(
+                T0 + i * 3 * MIN,
+                "IP_ADDRESS_2",
+                &format!("USER_{}", i % 20),
+                true,
+            )
+        })
+        .collect();
+    office.extend((0..10).map(|i| {
+        login(
+            T0 + i * 10 * MIN + 30_000,
+            "IP_ADDRESS_2",
+            &format!("USER_{i}"),
+            false,
+        )
+    }));
+    office.sort_by_key(|v| v.ts);
+    assert!(of(&run(office), ThreatType::PasswordSpraying).is_empty());
+}
+
+#[test]
+fn credential_stuffing_is_many_accounts_fast() {
+    let events: Vec<EventView> = (0..40)
+        .map(|i| {
+            login(
+                T0 + i * 2_000,
+                "IP_ADDRESS_3",
+                &format!("user{i}***@x.com"),
+                i % 13 == 0,
+            )
+        })
+        .collect();
+    let alerts = run(events);
+    let cs = of(&alerts, ThreatType::CredentialStuffing);
+    assert_eq!(cs.len(), 1, "{alerts:#?}");
+    assert!(cs[0].matched_techniques.contains(&"T1110.004".to_string()));
+    assert!(of(&alerts, ThreatType::BruteForce).is_empty());
+}
+
+#[test]
+fn trail_tampering_alerts_but_a_benign_trail_update_does_not() {
+    let mut stop = api(T0, "StopLogging", "USER_A", "IP_ADDRESS_1", true);
+    stop.weakens_logging = true;
+    let alerts = run(vec![stop]);
+    let de = of(&alerts, ThreatType::DefenseEvasion);
+    assert_eq!(de.len(), 1);
+    assert_eq!(de[0].severity, Severity::Critical);
+    assert!(de[0].matched_techniques.contains(&"T1562.008".to_string()));
+    let update = api(T0, "UpdateTrail", "USER_A", "IP_ADDRESS_1", true);
+    assert!(run(vec![update]).is_empty());
+}
+
+#[test]
+fn mass_download_against_the_accounts_own_baseline() {
+    let grab = |start: i64, n: i64| -> Vec<EventView> {
+        (0..n)
+            .map(|i| {
+                let mut v = api(
+                    start + i * 1_000,
+                    "GetObject",
+                    "USER_B",
+                    "IP_ADDRESS_1",
+                    true,
+                );
+                v.bucket = Some("backups".into());
+                v
+            })
+            .collect()
+    };
+    let alerts = run(grab(T0, 300));
+    assert_eq!(
+        of(&alerts, ThreatType::Exfiltration).len(),
+        1,
+        "{alerts:#?}"
+    );
+    // The same volume every night is this account's normal.
+    let mut nightly = grab(T0, 300);
+    nightly.extend(grab(T0 + 24 * 60 * MIN, 320));
+    let alerts = run(nightly);
+    assert_eq!(
+        of(&alerts, ThreatType::Exfiltration).len(),
+        1,
+        "only the first night: {alerts:#?}"
+    );
+}
+
+#[test]
+fn root_console_login_without_mfa() {
+    let mut v = view(
+        T0,
+        EventKind::Login,
+        "ConsoleLogin",
+        Some("IP_ADDRESS_4"),
+        Some("root"),
+        Status::Success,
+    );
+    v.format = Format::Cloudtrail;
+    v.user_type = Some("Root".into());
+    v.mfa = Some(false);
+    let alerts = run(vec![v.clone()]);
+    let sl = of(&alerts, ThreatType::SuspiciousLogin);
+    assert_eq!(sl.len(), 1);
+    assert_eq!(sl[0].severity, Severity::Critical);
+    v.mfa = Some(true);
+    assert!(run(vec![v]).is_empty());
+}
+
+#[test]
+fn refused_sudo_then_su_to_root_is_escalation_but_an_admins_typo_is_not() {
+    let sudo = |at: i64, user: &str, status: Status, action: &str| {
+        let mut v = view(at, EventKind::Sudo, action, None, Some(user), status);
+        v.target = Some("root".into());
+        v
+    };
+    let mut su = view(
+        T0 + 5 * MIN,
+        EventKind::Su,
+        "su",
+        None,
+        Some("USER_C"),
+        Status::Success,
+    );
+    su.target = Some("root".into());
+    let alerts = run(vec![sudo(T0, "USER_C", Status::Denied, "sudo"), su]);
+    let pe = of(&alerts, ThreatType::PrivilegeEscalation);
+    assert_eq!(pe.len(), 1, "{alerts:#?}");
+    assert!(pe[0].matched_techniques.contains(&"T1548.003".to_string()));
+    // An admin who becomes root all day mistypes once, then uses su.
+    let mut admin: Vec<EventView> = (0..30)
+        .map(|i| sudo(T0 + i * 5 * MIN, "USER_D", Status::Success, "sudo"))
+        .collect();
+    admin.push(sudo(
+        T0 + 200 * MIN,
+        "USER_D",
+        Status::Failed,
+        "auth_failure",
+    ));
+    let mut su = view(
+        T0 + 201 * MIN,
+        EventKind::Su,
+        "su",
+        None,
+        Some("USER_D"),
+        Status::Success,
+    );
+    su.target = Some("root".into());
+    admin.push(su);
+    assert!(run(admin).is_empty());
+}
+
+#[test]
+fn port_scan_from_flows() {
+    let events: Vec<EventView> = (0..40)
+        .map(|i| {
+            let mut v = view(
+                T0 + i * 500,
+                EventKind::Flow,
+                "flow",
+                Some("IP_ADDRESS_8"),
+                None,
+                Status::Unknown,
+            );
+            v.dst = Some("IP_ADDRESS_20".into());
+            v.dst_port = Some(1000 + i as u32);
+            v
+        })
+        .collect();
+    let alerts = run(events);
+    let na = of(&alerts, ThreatType::NetworkAnomaly);
+    assert_eq!(na.len(), 1, "{alerts:#?}");
+    assert!(na[0].matched_techniques.contains(&"T1046".to_string()));
+}
+
+#[test]
+fn discovery_sweep_of_refused_calls() {
+    let mut events = Vec::new();
+    for i in 0..20 {
+        events.push(api(
+            T0 + i * 20_000,
+            &format!("Describe{i}"),
+            "USER_E",
+            "IP_ADDRESS_1",
+            false,
+        ));
+    }
+    let alerts = run(events);
+    assert_eq!(of(&alerts, ThreatType::Discovery).len(), 1, "{alerts:#?}");
+    // The same refused call over and over is a misconfiguration, not a sweep.
+    let repeat: Vec<EventView> = (0..40)
+        .map(|i| {
+            api(
+                T0 + i * 20_000,
+                "GetSecretValue",
+                "USER_F",
+                "IP_ADDRESS_1",
+                false,
+            )
+        })
+        .collect();
+    assert!(run(repeat).is_empty());
+}
