@@ -2,7 +2,12 @@
 
 use std::hint::black_box;
 
+use std::sync::Arc;
+
+use autosec::config::Config;
+use autosec::detect::alerts::AlertBook;
 use autosec::detect::iforest::{ForestParams, IsolationForest};
+use autosec::detect::{Engine, EventView, Mode};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -62,5 +67,72 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// A realistic mix of views: logins from many sources, API calls by a few hundred accounts.
+fn views(n: usize) -> Vec<EventView> {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let (logins, apis) = autosec::detect::bench_fixtures();
+    (0..n)
+        .map(|i| {
+            let mut v = if i % 3 == 0 {
+                logins.clone()
+            } else {
+                apis.clone()
+            };
+            v.id = i as u64 + 1;
+            v.ts = 1_715_000_000_000 + i as i64 * 50;
+            v.ip = Some(format!("IP_ADDRESS_{}", rng.random_range(0..5_000)));
+            v.user = Some(format!("USER_{}", rng.random_range(0..400)));
+            v.action = ["GetObject", "ListBuckets", "DescribeInstances", "login"]
+                [rng.random_range(0..4)]
+            .to_string();
+            v
+        })
+        .collect()
+}
+
+/// Per-event detection cost: feature/window updates alone, and the whole path (features,
+/// forest score, detectors, alert fusion).
+fn engine(c: &mut Criterion) {
+    let cfg = Config::defaults().map(|c| c.detect);
+    let Ok(cfg) = cfg else { return };
+    let events = views(50_000);
+    let source: Arc<str> = Arc::from("bench.log");
+    let mut group = c.benchmark_group("detect");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function("feature_updates", |b| {
+        b.iter(|| {
+            let mut e = Engine::new(
+                cfg.clone(),
+                Mode::DetectorsOnly,
+                AlertBook::new(30, 10_000, 1),
+            );
+            for v in &events {
+                e.learn(black_box(v));
+            }
+        })
+    });
+    let mut trained = Engine::new(cfg.clone(), Mode::Fused, AlertBook::new(30, 10_000, 1));
+    for v in &events {
+        trained.learn(v);
+    }
+    trained.train();
+    let (forest, flows) = trained.forests();
+    let (forest, flows) = (forest.cloned(), flows.cloned());
+    group.bench_function("observe_fused", |b| {
+        b.iter(|| {
+            let mut e = Engine::new(cfg.clone(), Mode::Fused, AlertBook::new(30, 10_000, 1));
+            e.set_forests(forest.clone(), flows.clone());
+            for v in &events {
+                e.observe(&source, black_box(v));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = bench, engine
+}
 criterion_main!(benches);

@@ -6,7 +6,9 @@
 //! the forest's view, and k = min(1, (distinct detectors on the entity in the last hour − 1)/2)
 //! corroboration: confidence = min(0.99, 0.15 + 0.45·d + 0.15·e + 0.15·a + 0.10·k).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
+
+use ahash::AHashMap as HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -80,12 +82,12 @@ impl AlertBook {
             gap_ms: gap_minutes.max(1) * 60_000,
             max_evidence: max_evidence.max(1),
             next_id: next_id.max(1),
-            open: HashMap::new(),
-            alerts: HashMap::new(),
+            open: HashMap::default(),
+            alerts: HashMap::default(),
             dirty: HashSet::new(),
-            recent: HashMap::new(),
-            detectors_on: HashMap::new(),
-            anomalous: HashMap::new(),
+            recent: HashMap::default(),
+            detectors_on: HashMap::default(),
+            anomalous: HashMap::default(),
         }
     }
 

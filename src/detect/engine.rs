@@ -48,9 +48,9 @@ pub struct Engine {
     threshold: f32,
     flow_threshold: f32,
     /// When each source address was first seen anywhere in the organisation (capped).
-    org_ips: std::collections::HashMap<u64, i64>,
+    org_ips: ahash::AHashMap<u64, i64>,
     /// IAM writes per account over the learning pass (who administers IAM).
-    iam_baseline: std::collections::HashMap<String, u32>,
+    iam_baseline: ahash::AHashMap<String, u32>,
 }
 
 impl Engine {
@@ -70,8 +70,8 @@ impl Engine {
             since_train: 0,
             threshold: cfg.forest.anomaly_threshold.max(0.5),
             flow_threshold: cfg.forest.anomaly_threshold.max(0.5),
-            iam_baseline: std::collections::HashMap::new(),
-            org_ips: std::collections::HashMap::new(),
+            iam_baseline: Default::default(),
+            org_ips: Default::default(),
             cfg,
         }
     }

@@ -168,3 +168,48 @@ pub fn save_alert(store: &Store, alert: &Alert) -> Result<(), StoreError> {
     store.alerts.insert(alert.alert_id.to_be_bytes(), json)?;
     Ok(())
 }
+
+/// Two representative views (a failed sshd login, a CloudTrail call) for benchmarks.
+pub fn bench_fixtures() -> (EventView, EventView) {
+    use crate::domain::{Format, Status};
+    let base = EventView {
+        id: 0,
+        ts: 0,
+        line: Some(1),
+        record_id: None,
+        ip: None,
+        user: None,
+        action: String::new(),
+        resource: "web-1/sshd".into(),
+        status: Status::Failed,
+        format: Format::Syslog,
+        kind: EventKind::Login,
+        agent: None,
+        region: None,
+        service: None,
+        error: None,
+        user_type: None,
+        mfa: None,
+        target: None,
+        admin_grant: false,
+        weakens_logging: false,
+        bucket: None,
+        invalid_user: false,
+        attempts: 1,
+        dst: None,
+        dst_port: None,
+        flow: Vec::new(),
+    };
+    let api = EventView {
+        status: Status::Success,
+        format: Format::Cloudtrail,
+        kind: EventKind::ApiCall,
+        agent: Some("aws-cli/2.15.0".into()),
+        region: Some("us-east-1".into()),
+        service: Some("s3.amazonaws.com".into()),
+        bucket: Some("reports".into()),
+        record_id: Some("e".into()),
+        ..base.clone()
+    };
+    (base, api)
+}

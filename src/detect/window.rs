@@ -1,7 +1,9 @@
 //! Sliding-window counters with bounded memory: counts and distinct counts over the last
 //! `window` milliseconds, updated in O(1) amortised per event.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use ahash::AHashMap as HashMap;
 
 /// Entries kept per window at most; beyond it the oldest are dropped early (counts become
 /// lower bounds, which only delays an alert on an entity already flooding us).
