@@ -20,7 +20,7 @@ use super::window::SlidingCount;
 use crate::domain::{Alert, AlertStatus, Severity, ThreatType};
 use crate::store::{EventRef, Store, StoreError};
 
-const RECENT_PER_ENTITY: usize = 48;
+const RECENT_PER_ENTITY: usize = 32;
 const MAX_TRACKED: usize = 100_000;
 const NEXT_ALERT_ID: &str = "next_alert_id";
 
@@ -29,7 +29,10 @@ const NEXT_ALERT_ID: &str = "next_alert_id";
 struct Recent {
     id: u64,
     ts: i64,
-    at: EventRef,
+    /// Where it is (the source shared, not copied: thousands of these are kept).
+    source: Arc<str>,
+    line: Option<u64>,
+    record_id: Option<Box<str>>,
     kind: EventKind,
     failed: bool,
     read: bool,
@@ -117,7 +120,9 @@ impl AlertBook {
         let recent = Recent {
             id: v.id,
             ts: v.ts,
-            at: event_ref(source, v),
+            source: source.clone(),
+            line: if v.record_id.is_some() { None } else { v.line },
+            record_id: v.record_id.as_deref().map(Box::from),
             kind: v.kind,
             failed: v.failed(),
             read: is_plain_read(&v.action),
@@ -255,7 +260,12 @@ impl AlertBook {
                 if seen.insert(r.id) {
                     alert.event_count += 1;
                     alert.first_seen = alert.first_seen.min(to_time(r.ts));
-                    push_evidence(&mut alert, r.at.clone(), self.max_evidence);
+                    let at = EventRef {
+                        source: r.source.to_string(),
+                        line: r.line,
+                        record_id: r.record_id.as_deref().map(str::to_string),
+                    };
+                    push_evidence(&mut alert, at, self.max_evidence);
                 }
             }
         }
