@@ -29,6 +29,8 @@ pub struct Ctx {
     pub first_time_action: bool,
     /// The account never became root (sudo/su) before, with some history behind it.
     pub first_time_root: bool,
+    /// How long the principal has been seen, in hours.
+    pub history_hours: i64,
     pub new_agent: bool,
     pub new_region: bool,
     /// The account has history (so "new" means something).
@@ -450,14 +452,20 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     if ok && v.action == "GetObject" && c.objects_window >= e.min_objects {
         let baseline = c.peak_objects_before.max(1) as f32;
         let surge = c.objects_window as f32 >= e.baseline_factor * baseline;
+        // Without a day of history there is no baseline to be far above: still reported, low.
+        let baseline_known = c.history_hours >= 24;
         if surge || (c.user_known && c.recent_new_ip) {
             hits.push(Hit {
                 detector: "storage_mass_download",
                 threat: ThreatType::Exfiltration,
                 entity: user.clone(),
                 techniques: &["T1530"],
-                strength: ratio_strength(c.objects_window as f64, e.min_objects as f64),
-                severity: Severity::High,
+                strength: if baseline_known || c.recent_new_ip {
+                    ratio_strength(c.objects_window as f64, e.min_objects as f64)
+                } else {
+                    0.3
+                },
+                severity: if baseline_known || c.recent_new_ip { Severity::High } else { Severity::Low },
                 summary: format!(
                     "{user} downloaded {} objects in {} min{} (previous peak {})",
                     c.objects_window,

@@ -247,6 +247,7 @@ impl Engine {
         }
         s.last_seen = ts;
         c.user_known = s.events >= 20 && ts - s.first_seen >= HOUR;
+        c.history_hours = (ts - s.first_seen) / HOUR;
         c.first_time_action = c.user_known && !s.actions.contains_key(&action);
         if matches!(v.kind, EventKind::Sudo | EventKind::Su) && !failed {
             c.first_time_root = c.user_known && s.root_sessions == 0;
