@@ -23,6 +23,8 @@ pub struct Ctx {
     pub new_ip: bool,
     /// The account first used this source within the last hour.
     pub recent_new_ip: bool,
+    /// The account first used this client (user agent) within the last hour.
+    pub recent_new_agent: bool,
     /// Nobody in the organisation used this source before the last hour.
     pub ip_new_to_org: bool,
     /// The account (principal) never made this call before.
@@ -454,18 +456,25 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
         let surge = c.objects_window as f32 >= e.baseline_factor * baseline;
         // Without a day of history there is no baseline to be far above: still reported, low.
         let baseline_known = c.history_hours >= 24;
-        if surge || (c.user_known && c.recent_new_ip) {
+        // A new source alone is common for workloads (a new instance every night); a new
+        // source with a new client is someone else holding the credentials.
+        let new_hands = c.user_known && c.recent_new_ip && c.recent_new_agent;
+        if surge || new_hands {
             hits.push(Hit {
                 detector: "storage_mass_download",
                 threat: ThreatType::Exfiltration,
                 entity: user.clone(),
                 techniques: &["T1530"],
-                strength: if baseline_known || c.recent_new_ip {
+                strength: if baseline_known || new_hands {
                     ratio_strength(c.objects_window as f64, e.min_objects as f64)
                 } else {
                     0.3
                 },
-                severity: if baseline_known || c.recent_new_ip { Severity::High } else { Severity::Low },
+                severity: if baseline_known || new_hands {
+                    Severity::High
+                } else {
+                    Severity::Low
+                },
                 summary: format!(
                     "{user} downloaded {} objects in {} min{} (previous peak {})",
                     c.objects_window,

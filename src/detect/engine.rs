@@ -263,7 +263,9 @@ impl Engine {
             c.recent_new_ip = first.is_none_or(|t| ts - t <= HOUR);
         }
         if let Some(agent) = v.agent.as_deref() {
-            c.new_agent = s.new_agent(key(agent), ts);
+            let first = s.agent_first_seen(key(agent), ts);
+            c.new_agent = first.is_none();
+            c.recent_new_agent = first.is_none_or(|t| ts - t <= HOUR);
         }
         if let Some(region) = v.region.as_deref() {
             c.new_region = s.new_region(key(region), ts);

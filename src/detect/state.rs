@@ -116,8 +116,9 @@ impl UserState {
         self.seen_ips.insert(ip, ts, SEEN_IPS)
     }
 
-    pub fn new_agent(&mut self, agent: u64, ts: i64) -> bool {
-        self.seen_agents.insert(agent, ts, SEEN_AGENTS).is_none()
+    /// When this account first used `agent` (None: never, or forgotten).
+    pub fn agent_first_seen(&mut self, agent: u64, ts: i64) -> Option<i64> {
+        self.seen_agents.insert(agent, ts, SEEN_AGENTS)
     }
 
     pub fn new_region(&mut self, region: u64, ts: i64) -> bool {
