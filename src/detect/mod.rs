@@ -169,7 +169,8 @@ pub fn save_alert(store: &Store, alert: &Alert) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Two representative views (a failed sshd login, a CloudTrail call) for benchmarks.
+/// Two representative views (a failed sshd login, a CloudTrail call): the base of hand-built
+/// events in tests and benchmarks.
 pub fn bench_fixtures() -> (EventView, EventView) {
     use crate::domain::{Format, Status};
     let base = EventView {

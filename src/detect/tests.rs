@@ -20,11 +20,9 @@ fn view(
     user: Option<&str>,
     status: Status,
 ) -> EventView {
+    let (base, _) = super::bench_fixtures();
     EventView {
-        id: 0,
         ts: at_ms,
-        line: Some(1),
-        record_id: None,
         ip: ip.map(str::to_string),
         user: user.map(str::to_string),
         action: action.to_string(),
@@ -36,21 +34,7 @@ fn view(
             Format::Syslog
         },
         kind,
-        agent: None,
-        region: None,
-        service: None,
-        error: None,
-        user_type: None,
-        mfa: None,
-        target: None,
-        admin_grant: false,
-        weakens_logging: false,
-        bucket: None,
-        invalid_user: false,
-        attempts: 1,
-        dst: None,
-        dst_port: None,
-        flow: Vec::new(),
+        ..base
     }
 }
 
