@@ -31,6 +31,9 @@ pub struct Ctx {
     pub first_time_action: bool,
     /// The account never became root (sudo/su) before, with some history behind it.
     pub first_time_root: bool,
+    /// The forest finds this event unusual (score above the training set's 99th percentile):
+    /// lets weaker evidence through.
+    pub forest_unusual: bool,
     /// How long the principal has been seen, in hours.
     pub history_hours: i64,
     pub new_agent: bool,
@@ -171,7 +174,8 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             ),
             related: Related::Logins,
         });
-    } else if c.ip_failed_accounts_spray >= spray.min_accounts
+    } else if (c.ip_failed_accounts_spray >= spray.min_accounts
+        || c.forest_unusual && c.ip_failed_accounts_spray * 3 >= spray.min_accounts * 2)
         && (c.ip_fails_spray as f32 / c.ip_failed_accounts_spray.max(1) as f32) <= spray.max_attempts_per_account
         // A shared office address has typos from many people, but mostly successes.
         && (c.ip_successes_spray as usize) * 2 < c.ip_failed_accounts_spray
@@ -199,7 +203,10 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     // A success right after a run of failures for the same account, from somewhere new.
     let n = cfg.login.success_after_failures;
     if !v.failed()
-        && (c.user_fails_10m >= n && c.user_known && c.recent_new_ip && c.ip_new_to_org
+        && (c.user_known
+            && c.recent_new_ip
+            && c.ip_new_to_org
+            && (c.user_fails_10m >= n || c.user_fails_10m >= 1 && c.forest_unusual)
             || c.user_fails_10m >= 2 * n)
         && let Some(user) = &v.user
         && hits.is_empty()

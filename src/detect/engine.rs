@@ -47,6 +47,8 @@ pub struct Engine {
     /// Scores above these are anomalous (floor-guarded training quantiles).
     threshold: f32,
     flow_threshold: f32,
+    /// The training scores' 99th percentile: weak evidence plus a score above it is enough.
+    gate: f32,
     /// When each source address was first seen anywhere in the organisation (capped).
     org_ips: ahash::AHashMap<u64, i64>,
     /// IAM writes per account over the learning pass (who administers IAM).
@@ -70,6 +72,7 @@ impl Engine {
             since_train: 0,
             threshold: cfg.forest.anomaly_threshold.max(0.5),
             flow_threshold: cfg.forest.anomaly_threshold.max(0.5),
+            gate: 1.0,
             iam_baseline: Default::default(),
             org_ips: Default::default(),
             cfg,
@@ -120,6 +123,7 @@ impl Engine {
                 f.contamination,
                 f.anomaly_threshold,
             );
+            self.gate = quantile_threshold(&forest, &self.reservoir.rows, 0.01, 0.5);
             self.forest = Some(forest);
             trained = true;
         }
@@ -169,6 +173,8 @@ impl Engine {
         } else {
             self.threshold
         };
+        let mut ctx = ctx;
+        ctx.forest_unusual = v.kind != EventKind::Flow && score > 0.0 && score >= self.gate;
         // Live retraining: keep sampling, retrain on schedule.
         if v.kind == EventKind::Flow {
             self.flow_reservoir.offer(x)
