@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use std::io::Write;
+
 use anyhow::{Result, bail};
 
 use crate::cli::{AlertsArgs, AlertsCommand};
@@ -23,6 +25,7 @@ pub fn alerts(config: &Config, data_dir: &Path, args: &AlertsArgs) -> Result<u8>
 }
 
 fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
     let mut alerts = stored_alerts(store)?;
     if let Some(status) = args.status {
         alerts.retain(|a| a.status == status);
@@ -32,16 +35,18 @@ fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
     }
     if args.json {
         for a in &alerts {
-            println!("{}", serde_json::to_string(a)?);
+            writeln!(out, "{}", serde_json::to_string(a)?)?;
         }
         return Ok(0);
     }
-    println!(
+    writeln!(
+        out,
         "{:>5}  {:<8}  {:>4}  {:<20}  {:<24}  {:>6}  {:<20}  STATUS",
         "ID", "SEVERITY", "CONF", "THREAT", "ENTITY", "EVENTS", "LAST SEEN"
-    );
+    )?;
     for a in &alerts {
-        println!(
+        writeln!(
+            out,
             "{:>5}  {:<8}  {:>4.2}  {:<20}  {:<24}  {:>6}  {:<20}  {}",
             a.alert_id,
             a.severity.as_str(),
@@ -55,22 +60,24 @@ fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
                 AlertStatus::Acknowledged => "ack",
                 AlertStatus::Closed => "closed",
             }
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "       {} [{}]",
             visible(&a.description),
             a.matched_techniques.join(", ")
-        );
+        )?;
     }
     let by = |s: Severity| alerts.iter().filter(|a| a.severity == s).count();
-    println!(
+    writeln!(
+        out,
         "{} alert(s): {} critical, {} high, {} medium, {} low",
         alerts.len(),
         by(Severity::Critical),
         by(Severity::High),
         by(Severity::Medium),
         by(Severity::Low)
-    );
+    )?;
     Ok(0)
 }
 

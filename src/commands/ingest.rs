@@ -1,6 +1,6 @@
 //! `autosec ingest` and `autosec quarantine`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -153,15 +153,17 @@ pub fn quarantine(config: &Config, data_dir: &Path, args: &QuarantineArgs) -> Re
     let store = Store::open(data_dir, config.storage.cache_mb)?;
     let entries: Vec<_> = store.iter_quarantine().collect::<Result<_, _>>()?;
     let skip = entries.len().saturating_sub(args.limit);
+    let mut out = std::io::stdout().lock();
     for q in &entries[skip..] {
         if args.json {
-            println!("{}", serde_json::to_string(q)?);
+            writeln!(out, "{}", serde_json::to_string(q)?)?;
         } else {
             let at = match (q.line, q.offset) {
                 (Some(line), _) => format!("line {line}"),
                 (None, offset) => format!("byte {offset}"),
             };
-            println!(
+            writeln!(
+                out,
                 "{} {}:{} {} — {}\n    {}",
                 q.at,
                 visible(&q.source),
@@ -169,11 +171,11 @@ pub fn quarantine(config: &Config, data_dir: &Path, args: &QuarantineArgs) -> Re
                 q.kind,
                 visible(&q.detail),
                 visible(&q.excerpt)
-            );
+            )?;
         }
     }
     if !args.json {
-        println!("{} quarantined record(s) in total", entries.len());
+        writeln!(out, "{} quarantined record(s) in total", entries.len())?;
     }
     Ok(0)
 }

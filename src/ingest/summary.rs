@@ -92,6 +92,13 @@ impl IngestSummary {
                 crate::sanitize::visible(&e.error)
             );
         }
+        if self.alerts > 0 || self.detect_seconds > 0.0 {
+            let _ = writeln!(
+                out,
+                "  detection: {} alert(s) raised or updated in {:.2}s (see: autosec alerts)",
+                self.alerts, self.detect_seconds
+            );
+        }
         let _ = writeln!(
             out,
             "  store: {} events in {}",
