@@ -2,6 +2,7 @@
 # End-to-end ingest benchmark: 1,000,000 generated mixed events into a fresh data dir, with
 # privacy on and durable storage. Prints the summary, events/s and peak RSS.
 #   benches/ingest-1m.sh [EVENTS] [SEED]
+#   NO_DETECT=1 benches/ingest-1m.sh     ingest alone ([detect] enabled = false)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
@@ -18,12 +19,18 @@ echo "input: $(du -sb "$data" | cut -f1) bytes in $(find "$data" -type f | wc -l
 store="$work/store-$$"
 cfg="$work/config-$$"
 rm -rf "$store" "$cfg"
+mkdir -p "$cfg"
+config=()
+if [ -n "${NO_DETECT:-}" ]; then
+  printf '[detect]\nenabled = false\n' > "$cfg/bench.toml"
+  config=(--config "$cfg/bench.toml")
+fi
 AUTOSEC_CONFIG_DIR="$cfg" /usr/bin/time -f 'peak_rss_kb=%M wall_s=%e user_s=%U sys_s=%S' \
-  "$bin" --data-dir "$store" ingest --json "$data/logs" > "$work/summary.json"
+  "$bin" "${config[@]}" --data-dir "$store" ingest --json "$data/logs" > "$work/summary.json"
 python3 - "$work/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-print(f"events={s['events']} rejected={s['rejected']} seconds={s['seconds']:.2f} events_per_sec={s['events_per_sec']:.0f}")
+print(f"events={s['events']} rejected={s['rejected']} seconds={s['seconds']:.2f} events_per_sec={s['events_per_sec']:.0f} alerts={s['alerts']} detect_seconds={s['detect_seconds']:.2f}")
 PY
 du -sh "$store"
 rm -rf "$store" "$cfg"
