@@ -202,17 +202,23 @@ fn put_session_context(o: &mut Vec<u8>, start: i64, mfa: bool) {
     o.s("\"}}");
 }
 
+/// `{"type":"IAMUser","principalId":…,"arn":…,"accountId":…` — the part every IAM user
+/// identity shares (the caller continues with `","…`).
+fn put_iam_user_head(o: &mut Vec<u8>, principal_id: &str, arn: &str, account: &str) {
+    o.s("{\"type\":\"IAMUser\",\"principalId\":\"");
+    o.s(principal_id);
+    o.s("\",\"arn\":\"");
+    o.s(arn);
+    o.s("\",\"accountId\":\"");
+    o.s(account);
+}
+
 fn put_identity(o: &mut Vec<u8>, pop: &Population, who: &Who) {
     let acct = &pop.account;
     match who {
         Who::User { idx, console } => {
             let u = &pop.iam_users[*idx];
-            o.s("{\"type\":\"IAMUser\",\"principalId\":\"");
-            o.s(&u.principal_id);
-            o.s("\",\"arn\":\"");
-            o.s(&u.arn);
-            o.s("\",\"accountId\":\"");
-            o.s(acct);
+            put_iam_user_head(o, &u.principal_id, &u.arn, acct);
             o.s("\",\"accessKeyId\":\"");
             match console {
                 Some((start, _)) => {
@@ -231,12 +237,7 @@ fn put_identity(o: &mut Vec<u8>, pop: &Population, who: &Who) {
         }
         Who::UserLogin { idx } => {
             let u = &pop.iam_users[*idx];
-            o.s("{\"type\":\"IAMUser\",\"principalId\":\"");
-            o.s(&u.principal_id);
-            o.s("\",\"arn\":\"");
-            o.s(&u.arn);
-            o.s("\",\"accountId\":\"");
-            o.s(acct);
+            put_iam_user_head(o, &u.principal_id, &u.arn, acct);
             o.s("\",\"userName\":\"");
             o.s(&u.name);
             o.s("\"}");
