@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Ranking;
 use crate::domain::{AlertStatus, CloseReason, Format, Severity};
 
 #[derive(Debug, Parser)]
@@ -33,6 +34,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// List alerts, acknowledge or close them.
     Alerts(AlertsArgs),
+    /// Threat intel: import feeds, search, index status.
+    #[command(subcommand)]
+    Intel(IntelCommand),
     /// Evaluate detection or retrieval against labels.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -161,6 +165,68 @@ pub enum AlertsCommand {
 pub enum EvalCommand {
     /// Ingest PATHs into a temporary store and score detection against LABELS (JSON lines).
     Detect(EvalDetectArgs),
+    /// Score technique retrieval (hit@1, hit@3, MRR) on a queries file.
+    Rag(EvalRagArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalRagArgs {
+    /// JSON lines: {"query": "...", "expected": ["T1110.001", ...]}.
+    pub queries: PathBuf,
+    /// Only this ranking (default: every ranking the installed model allows).
+    #[arg(long, value_enum)]
+    pub ranking: Option<Ranking>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntelCommand {
+    /// Import a feed (format detected): ATT&CK STIX 2.1, CISA KEV, NVD CVE 2.0, incidents JSONL.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search techniques, incidents and CVEs.
+    Search {
+        #[arg(required = true, value_name = "TEXT")]
+        text: Vec<String>,
+        /// Results to show.
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+        /// Ranking (default: `intel.ranking`; lexical without a model).
+        #[arg(long, value_enum)]
+        ranking: Option<Ranking>,
+        /// Only this kind of document.
+        #[arg(long, value_enum)]
+        kind: Option<DocKindArg>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Model, documents per source, embedded passages and index state.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure embedding throughput, search latency and HNSW recall on this store's corpus.
+    Bench {
+        /// Queries (JSON lines as for `eval rag`) used for latency and recall.
+        #[arg(long, default_value = "datasets/intel/queries.jsonl")]
+        queries: PathBuf,
+        /// Passages embedded for the throughput figure.
+        #[arg(long, default_value_t = 256)]
+        sentences: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocKindArg {
+    Technique,
+    Incident,
+    Cve,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod detect;
 pub mod domain;
 pub mod eval;
 pub mod ingest;
+pub mod intel;
 pub mod privacy;
 pub mod sanitize;
 pub mod store;

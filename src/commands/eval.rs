@@ -1,10 +1,15 @@
-//! `autosec eval detect`.
+//! `autosec eval detect` and `autosec eval rag`.
 
 use anyhow::Result;
 
-use crate::cli::EvalDetectArgs;
+use std::path::Path;
+
+use crate::cli::{EvalDetectArgs, EvalRagArgs};
+use crate::config::Ranking;
 use crate::config::Config;
-use crate::eval::detect;
+use crate::eval::{detect, rag};
+use crate::sanitize::visible;
+use crate::store::Store;
 
 pub fn detect(config: &Config, args: &EvalDetectArgs) -> Result<u8> {
     let report = detect::run(config, &args.labels, &args.paths)?;
@@ -59,6 +64,51 @@ pub fn detect(config: &Config, args: &EvalDetectArgs) -> Result<u8> {
             .map(|(t, n)| format!("{t} {n}"))
             .collect();
         println!("  alerts by threat: {}", by.join(", "));
+    }
+    Ok(0)
+}
+
+pub fn rag(config: &Config, data_dir: &Path, args: &EvalRagArgs) -> Result<u8> {
+    let queries = rag::load_queries(&args.queries)?;
+    let store = Store::open(data_dir, config.storage.cache_mb)?;
+    let intel = super::intel::open_ready(config, data_dir, &store)?;
+    let rankings = match args.ranking {
+        Some(r) => vec![r],
+        None => vec![Ranking::Hybrid, Ranking::Vector, Ranking::Lexical],
+    };
+    let report = rag::run(&intel, &queries, &rankings)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(0);
+    }
+    println!(
+        "{} queries over {} documents ({} techniques); embedding model: {}",
+        queries.len(),
+        report.documents,
+        report.techniques,
+        report.model
+    );
+    println!("{:<8} {:>7} {:>7} {:>7}", "ranking", "hit@1", "hit@3", "MRR");
+    for m in &report.modes {
+        println!(
+            "{:<8} {:>7.3} {:>7.3} {:>7.3}",
+            m.ranking.as_str(),
+            m.hit_at_1,
+            m.hit_at_3,
+            m.mrr
+        );
+    }
+    if let Some(first) = report.modes.first() {
+        println!("{} misses (not in the top 3):", first.ranking.as_str());
+        for m in &first.misses {
+            println!(
+                "  expected {} got {} (rank {}): {}",
+                m.expected.join("/"),
+                m.got.join(", "),
+                m.rank.map_or("-".to_string(), |r| r.to_string()),
+                visible(&m.query)
+            );
+        }
     }
     Ok(0)
 }

@@ -78,6 +78,13 @@ pub fn ingest(
         }
         summary
     };
+    if config.intel.attach_on_ingest && summary.alerts > 0 {
+        let t = std::time::Instant::now();
+        let intel = super::intel::open_ready(config, data_dir, &store)?;
+        summary.intel_alerts = crate::intel::retrieve::attach_to_alerts(&intel, &store, config.intel.k)?;
+        summary.intel_ranking = intel.effective_ranking(None).as_str().to_string();
+        summary.intel_seconds = t.elapsed().as_secs_f64();
+    }
     store.flush()?;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.events_per_sec = if summary.seconds > 0.0 {

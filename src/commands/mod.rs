@@ -3,6 +3,10 @@
 mod alerts;
 mod eval;
 mod ingest;
+mod intel;
+mod intel_bench;
+
+pub use intel::open_ready as open_intel;
 
 use std::path::PathBuf;
 
@@ -25,6 +29,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Ingest(args) => ingest::ingest(&config, &data_dir, !cli.no_privacy, &args),
         Command::Alerts(args) => alerts::alerts(&config, &data_dir, &args),
         Command::Eval(EvalCommand::Detect(args)) => eval::detect(&config, &args),
+        Command::Eval(EvalCommand::Rag(args)) => eval::rag(&config, &data_dir, &args),
+        Command::Intel(cmd) => intel::intel(&config, &data_dir, &cmd),
         Command::Quarantine(args) => ingest::quarantine(&config, &data_dir, &args),
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&args),
         Command::Config(ConfigCommand::Show) => {

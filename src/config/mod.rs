@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 
 mod detect;
+mod intel;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub use detect::DetectConfig;
+pub use intel::{IntelConfig, Ranking, resolve_model_path};
 
 /// The shipped defaults, embedded so the binary works with no files around it.
 pub const DEFAULTS: &str = include_str!("defaults.toml");
@@ -19,6 +21,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub ingest: IngestConfig,
     pub detect: DetectConfig,
+    pub intel: IntelConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

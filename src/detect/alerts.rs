@@ -249,6 +249,7 @@ impl AlertBook {
             detectors: Vec::new(),
             status: AlertStatus::Open,
             close_reason: None,
+            intel: None,
         };
         let mut seen = HashSet::new();
         // What led up to it: the entity's related events in the last hour.

@@ -156,4 +156,28 @@ pub struct Alert {
     pub status: AlertStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<CloseReason>,
+    /// Threat intel retrieved for this alert (techniques, past incidents, CVEs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<AlertIntel>,
+}
+
+/// Retrieval results attached to an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertIntel {
+    /// `hybrid`, `vector` or `lexical` (the fallback without a model).
+    pub ranking: String,
+    /// The query, built from the alert's fields without addresses or accounts.
+    pub query: String,
+    pub matches: Vec<IntelMatch>,
+    pub retrieved_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntelMatch {
+    pub id: String,
+    /// `technique`, `incident` or `cve`.
+    pub kind: String,
+    pub title: String,
+    pub source: String,
+    pub score: f32,
 }

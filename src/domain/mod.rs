@@ -3,5 +3,5 @@
 mod alert;
 mod event;
 
-pub use alert::{Alert, AlertStatus, CloseReason, Severity, ThreatType};
+pub use alert::{Alert, AlertIntel, AlertStatus, CloseReason, IntelMatch, Severity, ThreatType};
 pub use event::{Format, Metadata, Origin, SecurityEvent, Status};

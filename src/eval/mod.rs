@@ -1,3 +1,4 @@
-//! Evaluation against labels: `eval detect` (and `eval rag` with the intel issue).
+//! Evaluation against labels: `eval detect` and `eval rag`.
 
 pub mod detect;
+pub mod rag;

@@ -35,6 +35,14 @@ pub struct IngestSummary {
     pub alerts: usize,
     /// Seconds spent in detection (included in `seconds`).
     pub detect_seconds: f64,
+    /// Alerts given (or refreshed with) threat-intel matches after detection.
+    #[serde(default)]
+    pub intel_alerts: usize,
+    /// `hybrid`, `vector` or `lexical` (no embedding model); empty when none ran.
+    #[serde(default)]
+    pub intel_ranking: String,
+    #[serde(default)]
+    pub intel_seconds: f64,
     pub data_dir: String,
 }
 
@@ -97,6 +105,13 @@ impl IngestSummary {
                 out,
                 "  detection: {} alert(s) raised or updated in {:.2}s (see: autosec alerts)",
                 self.alerts, self.detect_seconds
+            );
+        }
+        if self.intel_alerts > 0 {
+            let _ = writeln!(
+                out,
+                "  intel: {} alert(s) matched to techniques, incidents and CVEs ({}) in {:.2}s",
+                self.intel_alerts, self.intel_ranking, self.intel_seconds
             );
         }
         let _ = writeln!(

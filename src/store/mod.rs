@@ -68,6 +68,10 @@ pub struct Store {
     pub alerts: sled::Tree,
     /// Trained models (the Isolation Forests).
     pub models: sled::Tree,
+    /// Imported threat-intel documents (the bundled corpus is in the binary).
+    pub intel_docs: sled::Tree,
+    /// Passage vectors, the HNSW snapshot and import records.
+    pub intel_index: sled::Tree,
     dir: PathBuf,
 }
 
@@ -106,6 +110,8 @@ impl Store {
             event_views: db.open_tree("event_views")?,
             alerts: db.open_tree("alerts")?,
             models: db.open_tree("models")?,
+            intel_docs: db.open_tree("intel_docs")?,
+            intel_index: db.open_tree("intel_index")?,
             db,
             dir: dir.to_path_buf(),
         };

@@ -1,0 +1,131 @@
+//! `autosec eval rag QUERIES`: hit@1, hit@3 and MRR of technique retrieval against a JSON-lines
+//! file of `{"query": "…", "expected": ["T1110.001", …]}` (a hit is any expected ID).
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Ranking;
+use crate::intel::doc::DocKind;
+use crate::intel::{Intel, SearchOptions};
+
+/// Depth searched per query; MRR counts a first hit within it.
+const DEPTH: usize = 10;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Query {
+    pub query: String,
+    pub expected: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModeReport {
+    pub ranking: Ranking,
+    pub queries: usize,
+    pub hit_at_1: f64,
+    pub hit_at_3: f64,
+    pub mrr: f64,
+    /// Queries with no expected ID in the top 3.
+    pub misses: Vec<Miss>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Miss {
+    pub query: String,
+    pub expected: Vec<String>,
+    pub got: Vec<String>,
+    /// 1-based rank of the first expected ID within the top 10, if any.
+    pub rank: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RagReport {
+    pub documents: usize,
+    pub techniques: usize,
+    pub model: String,
+    pub modes: Vec<ModeReport>,
+}
+
+pub fn load_queries(path: &Path) -> Result<Vec<Query>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read queries file {}", path.display()))?;
+    let (queries, errors) = crate::intel::corpus::parse_lines::<Query>(&text);
+    if let Some((line, e)) = errors.first() {
+        bail!("{}:{line}: not a query line: {e}", path.display());
+    }
+    if queries.is_empty() {
+        bail!("{}: no queries", path.display());
+    }
+    Ok(queries)
+}
+
+/// Score `rankings` (those the model allows) on `queries`.
+pub fn run(intel: &Intel, queries: &[Query], rankings: &[Ranking]) -> Result<RagReport> {
+    let mut modes = Vec::new();
+    for &ranking in rankings {
+        if intel.effective_ranking(Some(ranking)) != ranking {
+            continue;
+        }
+        let (mut h1, mut h3, mut rr) = (0usize, 0usize, 0.0f64);
+        let mut misses = Vec::new();
+        for q in queries {
+            let outcome = intel.search(
+                &q.query,
+                &SearchOptions {
+                    k: DEPTH,
+                    ranking: Some(ranking),
+                    kind: Some(DocKind::Technique),
+                },
+            )?;
+            let ids: Vec<String> = outcome.hits.into_iter().map(|h| h.id).collect();
+            let rank = ids
+                .iter()
+                .position(|id| q.expected.iter().any(|e| e.eq_ignore_ascii_case(id)))
+                .map(|p| p + 1);
+            if rank == Some(1) {
+                h1 += 1;
+            }
+            if rank.is_some_and(|r| r <= 3) {
+                h3 += 1;
+            } else {
+                misses.push(Miss {
+                    query: q.query.clone(),
+                    expected: q.expected.clone(),
+                    got: ids.iter().take(3).cloned().collect(),
+                    rank,
+                });
+            }
+            rr += rank.map_or(0.0, |r| 1.0 / r as f64);
+        }
+        let n = queries.len() as f64;
+        modes.push(ModeReport {
+            ranking,
+            queries: queries.len(),
+            hit_at_1: h1 as f64 / n,
+            hit_at_3: h3 as f64 / n,
+            mrr: rr / n,
+            misses,
+        });
+    }
+    let model = match intel.model() {
+        crate::intel::ModelState::Ready(e) => e.model_id().to_string(),
+        crate::intel::ModelState::Unavailable(reason) => format!("none ({reason})"),
+    };
+    Ok(RagReport {
+        documents: intel.docs().len(),
+        techniques: {
+            let mut ids: Vec<&str> = intel
+                .docs()
+                .iter()
+                .filter(|d| d.kind == DocKind::Technique)
+                .map(|d| d.id.as_str())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len()
+        },
+        model,
+        modes,
+    })
+}

@@ -1,0 +1,305 @@
+//! Ranking: BM25, vector similarity (HNSW snapshot + exact scan of newer passages) or both
+//! blended, with exact ID mentions boosted; and retrieval for alerts, whose queries are built
+//! from the alert's own (pseudonymised) fields with identifiers stripped.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use super::doc::{DocKind, is_technique_id};
+use super::index::{self, PassageKey};
+use super::{Intel, IntelError};
+use crate::config::Ranking;
+use crate::domain::{Alert, AlertIntel, IntelMatch};
+
+/// Lexical and vector candidates considered before fusion.
+const CANDIDATES: usize = 100;
+/// Added to a document whose ID the query names (`T1098.004`, `CVE-2024-6387`).
+const ID_BOOST: f32 = 1.0;
+
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub k: usize,
+    /// None: the configured ranking.
+    pub ranking: Option<Ranking>,
+    pub kind: Option<DocKind>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub kind: DocKind,
+    pub title: String,
+    pub source: String,
+    pub score: f32,
+    /// Best cosine similarity of the query to one of the document's passages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector: Option<f32>,
+    /// BM25 score divided by the best BM25 score of this query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lexical: Option<f32>,
+    pub id_match: bool,
+    pub tactics: Vec<String>,
+    pub techniques: Vec<String>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchOutcome {
+    pub ranking: Ranking,
+    /// Why the ranking is not the configured one (no model …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    pub hits: Vec<Hit>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Candidate {
+    vector: Option<f32>,
+    bm25: Option<f32>,
+}
+
+static QUERY_IDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(T\d{4}(?:\.\d{3})?|CVE-\d{4}-\d{4,7}|INC-\d{4}-\d{3,})\b").expect("ids")
+});
+
+/// IDs the query names, upper-cased.
+fn query_ids(query: &str) -> HashSet<String> {
+    QUERY_IDS
+        .find_iter(query)
+        .map(|m| m.as_str().to_ascii_uppercase())
+        .collect()
+}
+
+impl Intel {
+    /// Rank the corpus for `query`.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchOutcome, IntelError> {
+        let ranking = self.effective_ranking(opts.ranking);
+        let fallback = match &self.model {
+            super::ModelState::Unavailable(reason) => Some(format!(
+                "lexical fallback (BM25): no embedding model ({reason})"
+            )),
+            super::ModelState::Ready(_) => None,
+        };
+        let mut candidates: HashMap<usize, Candidate> = HashMap::new();
+        if ranking != Ranking::Vector {
+            for (doc, score) in self.lexical.search(query, CANDIDATES) {
+                candidates.entry(doc).or_default().bm25 = Some(score);
+            }
+        }
+        if ranking != Ranking::Lexical
+            && let Some(embedder) = self.model.embedder()
+        {
+            let q = embedder.embed_one(query)?;
+            for (key, sim) in self.nearest_passages(&q, CANDIDATES) {
+                for &doc in self.passage_docs.get(&key).into_iter().flatten() {
+                    let c = candidates.entry(doc as usize).or_default();
+                    c.vector = Some(c.vector.map_or(sim, |v| v.max(sim)));
+                }
+            }
+            // Lexical candidates the vector search did not reach get their exact similarity.
+            for (&doc, c) in candidates.iter_mut() {
+                if c.vector.is_none() {
+                    c.vector = self.doc_similarity(doc, &q);
+                }
+            }
+        }
+        let best_bm25 = candidates
+            .values()
+            .filter_map(|c| c.bm25)
+            .fold(0.0f32, f32::max);
+        let ids = query_ids(query);
+        let weight = self.config.vector_weight.clamp(0.0, 1.0);
+        let mut scored: Vec<Hit> = candidates
+            .into_iter()
+            .filter(|(doc, _)| opts.kind.is_none_or(|k| self.docs[*doc].kind == k))
+            .map(|(doc, c)| {
+                let d = &self.docs[doc];
+                let lexical = c.bm25.map(|s| if best_bm25 > 0.0 { s / best_bm25 } else { 0.0 });
+                let base = match ranking {
+                    Ranking::Lexical => lexical.unwrap_or(0.0),
+                    Ranking::Vector => c.vector.unwrap_or(0.0),
+                    Ranking::Hybrid => {
+                        weight * c.vector.unwrap_or(0.0) + (1.0 - weight) * lexical.unwrap_or(0.0)
+                    }
+                };
+                let id_match = ids.contains(&d.id.to_ascii_uppercase());
+                Hit {
+                    id: d.id.clone(),
+                    kind: d.kind,
+                    title: d.title.clone(),
+                    source: d.source.clone(),
+                    score: base + if id_match { ID_BOOST } else { 0.0 },
+                    vector: c.vector,
+                    lexical,
+                    id_match,
+                    tactics: d.tactics.clone(),
+                    techniques: d.techniques.clone(),
+                    summary: summary_of(d.summary()),
+                }
+            })
+            .collect();
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        // The same ID from two sources (bundled and imported ATT&CK): keep the better one.
+        let mut seen = HashSet::new();
+        scored.retain(|h| seen.insert(h.id.clone()));
+        scored.truncate(opts.k);
+        Ok(SearchOutcome {
+            ranking,
+            fallback,
+            hits: scored,
+        })
+    }
+
+    /// Nearest passages: the HNSW snapshot's answer merged with an exact scan of passages
+    /// embedded after it was built; passages no live document uses are dropped.
+    pub fn nearest_passages(&self, query: &[f32], n: usize) -> Vec<(PassageKey, f32)> {
+        let guard = self.built.read().unwrap_or_else(|p| p.into_inner());
+        let mut found = match guard.as_ref() {
+            Some(built) => {
+                let mut found = built.snapshot.search(query, n);
+                let tail = built
+                    .tail
+                    .iter()
+                    .filter_map(|k| self.vectors.get(k).map(|v| (k, v.as_slice())));
+                found.extend(index::exact(query, tail, n));
+                found
+            }
+            None => index::exact(
+                query,
+                self.vectors.iter().map(|(k, v)| (k, v.as_slice())),
+                n,
+            ),
+        };
+        found.retain(|(k, _)| self.passage_docs.contains_key(k));
+        found.sort_by(|a, b| b.1.total_cmp(&a.1));
+        found.truncate(n);
+        found
+    }
+
+    /// Exact top-`n` passages over every vector (the ground truth for HNSW recall).
+    pub fn exact_passages(&self, query: &[f32], n: usize) -> Vec<(PassageKey, f32)> {
+        index::exact(
+            query,
+            self.vectors.iter().map(|(k, v)| (k, v.as_slice())),
+            n,
+        )
+    }
+
+    fn doc_similarity(&self, doc: usize, query: &[f32]) -> Option<f32> {
+        self.doc_passages[doc]
+            .iter()
+            .filter_map(|k| self.vectors.get(k))
+            .map(|v| super::embed::dot(query, v))
+            .reduce(f32::max)
+    }
+
+    /// Techniques, incidents and CVEs for an alert; the query never contains raw PII.
+    pub fn retrieve_for_alert(&self, alert: &Alert, k: usize) -> Result<AlertIntel, IntelError> {
+        let query = alert_query(alert);
+        let mut matches = Vec::new();
+        let mut ranking = self.effective_ranking(None);
+        for (kind, n) in [(DocKind::Technique, k), (DocKind::Incident, 2), (DocKind::Cve, 1)] {
+            let outcome = self.search(
+                &query,
+                &SearchOptions {
+                    k: n,
+                    ranking: None,
+                    kind: Some(kind),
+                },
+            )?;
+            ranking = outcome.ranking;
+            matches.extend(outcome.hits.into_iter().map(|h| IntelMatch {
+                id: h.id,
+                kind: h.kind.as_str().to_string(),
+                title: h.title,
+                source: h.source,
+                score: h.score,
+            }));
+        }
+        Ok(AlertIntel {
+            ranking: ranking.as_str().to_string(),
+            query,
+            matches,
+            retrieved_at: chrono::Utc::now(),
+        })
+    }
+}
+
+/// Retrieve for every stored alert whose intel is missing or was built from a different query
+/// (the alert grew since); returns how many were updated.
+pub fn attach_to_alerts(
+    intel: &Intel,
+    store: &crate::store::Store,
+    k: usize,
+) -> Result<usize, IntelError> {
+    let mut updated = 0;
+    for mut alert in crate::detect::stored_alerts(store)? {
+        let query = alert_query(&alert);
+        if alert.intel.as_ref().is_some_and(|i| i.query == query) {
+            continue;
+        }
+        alert.intel = Some(intel.retrieve_for_alert(&alert, k)?);
+        crate::detect::save_alert(store, &alert)?;
+        updated += 1;
+    }
+    Ok(updated)
+}
+
+fn summary_of(text: &str) -> String {
+    const MAX: usize = 240;
+    if text.len() <= MAX {
+        return text.to_string();
+    }
+    let mut cut = MAX;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &text[..cut])
+}
+
+static IDENTIFIERS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b(?:IP_ADDRESS_\d+|USER_[A-Z]+|HOST_\d+)\b",
+        r"|\S+@\S+",
+        r"|\b\d{1,3}(?:\.\d{1,3}){3}\b",
+        r"|\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b",
+        r"|\barn:aws:\S+",
+    ))
+    .expect("identifier regex")
+});
+
+/// The retrieval query for an alert: threat type, detectors, technique IDs, description and
+/// affected resources, with addresses, accounts and pseudonyms removed (they carry no meaning
+/// for retrieval, and raw values must never leave the alert even with privacy off).
+pub fn alert_query(alert: &Alert) -> String {
+    let mut parts = vec![alert.threat_type.as_str().replace('_', " ")];
+    parts.extend(alert.detectors.iter().map(|d| d.replace('_', " ")));
+    parts.extend(
+        alert
+            .matched_techniques
+            .iter()
+            .filter(|t| is_technique_id(t))
+            .cloned(),
+    );
+    parts.push(alert.description.clone());
+    parts.extend(alert.affected_resources.iter().take(5).cloned());
+    let joined = parts.join(". ");
+    let stripped = IDENTIFIERS.replace_all(&joined, " ");
+    stripped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_ids_are_found_case_insensitively() {
+        let ids = query_ids("mapped to t1098.004 and CVE-2024-6387, see INC-2025-014");
+        assert!(ids.contains("T1098.004"));
+        assert!(ids.contains("CVE-2024-6387"));
+        assert!(ids.contains("INC-2025-014"));
+    }
+}
