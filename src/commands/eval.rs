@@ -5,8 +5,8 @@ use anyhow::Result;
 use std::path::Path;
 
 use crate::cli::{EvalDetectArgs, EvalRagArgs};
-use crate::config::Ranking;
 use crate::config::Config;
+use crate::config::Ranking;
 use crate::eval::{detect, rag};
 use crate::sanitize::visible;
 use crate::store::Store;
@@ -88,7 +88,10 @@ pub fn rag(config: &Config, data_dir: &Path, args: &EvalRagArgs) -> Result<u8> {
         report.techniques,
         report.model
     );
-    println!("{:<8} {:>7} {:>7} {:>7}", "ranking", "hit@1", "hit@3", "MRR");
+    println!(
+        "{:<8} {:>7} {:>7} {:>7}",
+        "ranking", "hit@1", "hit@3", "MRR"
+    );
     for m in &report.modes {
         println!(
             "{:<8} {:>7.3} {:>7.3} {:>7.3}",

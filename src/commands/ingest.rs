@@ -81,7 +81,8 @@ pub fn ingest(
     if config.intel.attach_on_ingest && summary.alerts > 0 {
         let t = std::time::Instant::now();
         let intel = super::intel::open_ready(config, data_dir, &store)?;
-        summary.intel_alerts = crate::intel::retrieve::attach_to_alerts(&intel, &store, config.intel.k)?;
+        summary.intel_alerts =
+            crate::intel::retrieve::attach_to_alerts(&intel, &store, config.intel.k)?;
         summary.intel_ranking = intel.effective_ranking(None).as_str().to_string();
         summary.intel_seconds = t.elapsed().as_secs_f64();
     }

@@ -141,9 +141,8 @@ fn split_sentences(text: &str, max: usize) -> Vec<&str> {
 /// Is `s` an ATT&CK technique ID (`T1234` or `T1234.001`)?
 pub fn is_technique_id(s: &str) -> bool {
     let b = s.as_bytes();
-    let base = b.len() >= 5
-        && (b[0] == b'T' || b[0] == b't')
-        && b[1..5].iter().all(u8::is_ascii_digit);
+    let base =
+        b.len() >= 5 && (b[0] == b'T' || b[0] == b't') && b[1..5].iter().all(u8::is_ascii_digit);
     match b.len() {
         5 => base,
         9 => base && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit),

@@ -154,14 +154,11 @@ mod tests {
         let mut agree = 0;
         for q in 0..20u32 {
             let query = unit(1000 + q, 32);
-            let truth: HashSet<PassageKey> = exact(
-                &query,
-                points.iter().map(|(k, v)| (k, v.as_slice())),
-                10,
-            )
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
+            let truth: HashSet<PassageKey> =
+                exact(&query, points.iter().map(|(k, v)| (k, v.as_slice())), 10)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect();
             agree += restored
                 .search(&query, 10)
                 .iter()

@@ -81,11 +81,12 @@ impl Lexical {
             .enumerate()
             .map(|(i, d)| bm25::Document::new(i as u32, d.lexical_text()))
             .collect();
-        let engine = SearchEngineBuilder::<u32, u32, SecurityTokenizer>::with_tokenizer_and_documents(
-            SecurityTokenizer::default(),
-            documents,
-        )
-        .build();
+        let engine =
+            SearchEngineBuilder::<u32, u32, SecurityTokenizer>::with_tokenizer_and_documents(
+                SecurityTokenizer::default(),
+                documents,
+            )
+            .build();
         Lexical { engine }
     }
 

@@ -101,7 +101,11 @@ pub struct IntelStatus {
 
 impl Intel {
     /// Load the bundled corpus, imported documents, stored vectors and the HNSW snapshot.
-    pub fn open(store: &Store, config: &IntelConfig, model: ModelState) -> Result<Intel, IntelError> {
+    pub fn open(
+        store: &Store,
+        config: &IntelConfig,
+        model: ModelState,
+    ) -> Result<Intel, IntelError> {
         let mut docs = corpus::bundled();
         docs.extend(store::load_docs(store)?);
         let lexical = Lexical::build(&docs);
@@ -119,7 +123,9 @@ impl Intel {
         if let Some(embedder) = intel.model.embedder().cloned() {
             intel.map_passages(embedder.model_id());
             intel.vectors = store::load_vectors(store, intel.passage_docs.keys().copied())?;
-            intel.pending.retain(|(k, _)| !intel.vectors.contains_key(k));
+            intel
+                .pending
+                .retain(|(k, _)| !intel.vectors.contains_key(k));
             if let Some(snapshot) = store::load_snapshot(store)?
                 && snapshot.model_id == embedder.model_id()
             {
@@ -135,7 +141,11 @@ impl Intel {
             if !d.embed {
                 continue;
             }
-            for text in d.passages().into_iter().take(self.config.max_passages.max(1)) {
+            for text in d
+                .passages()
+                .into_iter()
+                .take(self.config.max_passages.max(1))
+            {
                 let key = index::passage_key(model_id, &text);
                 self.doc_passages[i].push(key);
                 self.passage_docs.entry(key).or_default().push(i as u32);
@@ -191,7 +201,12 @@ impl Intel {
             store::save_vectors(store, fresh.iter().map(|(k, v)| (k, v)))?;
             self.vectors.extend(fresh);
         }
-        if let Some(built) = self.built.write().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        if let Some(built) = self
+            .built
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
             let indexed = built.snapshot.keys();
             built.tail = self.live_keys().filter(|k| !indexed.contains(k)).collect();
         }
@@ -247,9 +262,9 @@ impl Intel {
             *documents.entry(d.kind.as_str().to_string()).or_insert(0) += 1;
         }
         let guard = self.built.read().unwrap_or_else(|p| p.into_inner());
-        let (indexed, exact_tail) = guard
-            .as_ref()
-            .map_or((0, self.vectors.len()), |b| (b.snapshot.len(), b.tail.len()));
+        let (indexed, exact_tail) = guard.as_ref().map_or((0, self.vectors.len()), |b| {
+            (b.snapshot.len(), b.tail.len())
+        });
         let (model, model_ready) = match &self.model {
             ModelState::Ready(e) => (e.model_id().to_string(), true),
             ModelState::Unavailable(reason) => (reason.clone(), false),

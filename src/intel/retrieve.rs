@@ -117,7 +117,9 @@ impl Intel {
             .filter(|(doc, _)| opts.kind.is_none_or(|k| self.docs[*doc].kind == k))
             .map(|(doc, c)| {
                 let d = &self.docs[doc];
-                let lexical = c.bm25.map(|s| if best_bm25 > 0.0 { s / best_bm25 } else { 0.0 });
+                let lexical = c
+                    .bm25
+                    .map(|s| if best_bm25 > 0.0 { s / best_bm25 } else { 0.0 });
                 let base = match ranking {
                     Ranking::Lexical => lexical.unwrap_or(0.0),
                     Ranking::Vector => c.vector.unwrap_or(0.0),
@@ -196,31 +198,56 @@ impl Intel {
             .reduce(f32::max)
     }
 
-    /// Techniques, incidents and CVEs for an alert; the query never contains raw PII.
+    /// Techniques, incidents and CVEs for an alert; the query never contains raw PII. One
+    /// ranking over every kind, so scores compare: up to `k` techniques, 2 incidents, and a CVE
+    /// only when it scores at least half as well as the best technique (most alerts have none).
     pub fn retrieve_for_alert(&self, alert: &Alert, k: usize) -> Result<AlertIntel, IntelError> {
         let query = alert_query(alert);
+        let outcome = self.search(
+            &query,
+            &SearchOptions {
+                k: CANDIDATES,
+                ranking: None,
+                kind: None,
+            },
+        )?;
+        let base = |h: &Hit| h.score - if h.id_match { ID_BOOST } else { 0.0 };
+        let best_technique = outcome
+            .hits
+            .iter()
+            .filter(|h| h.kind == DocKind::Technique)
+            .map(base)
+            .fold(0.0f32, f32::max);
+        let mut taken: HashMap<DocKind, usize> = HashMap::new();
         let mut matches = Vec::new();
-        let mut ranking = self.effective_ranking(None);
-        for (kind, n) in [(DocKind::Technique, k), (DocKind::Incident, 2), (DocKind::Cve, 1)] {
-            let outcome = self.search(
-                &query,
-                &SearchOptions {
-                    k: n,
-                    ranking: None,
-                    kind: Some(kind),
-                },
-            )?;
-            ranking = outcome.ranking;
-            matches.extend(outcome.hits.into_iter().map(|h| IntelMatch {
+        for h in outcome.hits {
+            let limit = match h.kind {
+                DocKind::Technique => k,
+                DocKind::Incident => 2,
+                DocKind::Cve if base(&h) >= 0.5 * best_technique => 1,
+                DocKind::Cve => 0,
+            };
+            let n = taken.entry(h.kind).or_default();
+            if *n >= limit {
+                continue;
+            }
+            *n += 1;
+            matches.push(IntelMatch {
                 id: h.id,
                 kind: h.kind.as_str().to_string(),
                 title: h.title,
                 source: h.source,
                 score: h.score,
-            }));
+            });
         }
+        // Techniques first, then incidents, then CVEs; each best first (the sort is stable).
+        matches.sort_by_key(|m| match m.kind.as_str() {
+            "technique" => 0,
+            "incident" => 1,
+            _ => 2,
+        });
         Ok(AlertIntel {
-            ranking: ranking.as_str().to_string(),
+            ranking: outcome.ranking.as_str().to_string(),
             query,
             matches,
             retrieved_at: chrono::Utc::now(),

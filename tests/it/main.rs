@@ -5,6 +5,8 @@ mod common;
 mod detect;
 mod follow;
 mod ingest_cli;
+mod intel;
+mod intel_model;
 mod privacy;
 mod quarantine;
 mod resume;

@@ -44,7 +44,9 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Parsed> {
             "{} {}. {} Added to the CISA KEV catalog on {} (exploited in the wild).",
             e.vendor_project, e.product, e.short_description, e.date_added
         );
-        if e.known_ransomware_campaign_use.eq_ignore_ascii_case("known") {
+        if e.known_ransomware_campaign_use
+            .eq_ignore_ascii_case("known")
+        {
             summary.push_str(" Known to be used in ransomware campaigns.");
         }
         if !e.cwes.is_empty() {

@@ -110,7 +110,10 @@ pub fn parse(
         ));
     }
     if parsed.docs.is_empty() {
-        bail!("{file_name}: no documents found in this {}", format.describe());
+        bail!(
+            "{file_name}: no documents found in this {}",
+            format.describe()
+        );
     }
     Ok(parsed)
 }
@@ -141,11 +144,15 @@ mod tests {
             Some(FeedFormat::AttackStix)
         );
         assert_eq!(
-            detect(br#"{"title":"CISA Catalog","catalogVersion":"2025.08.25","vulnerabilities":[]}"#),
+            detect(
+                br#"{"title":"CISA Catalog","catalogVersion":"2025.08.25","vulnerabilities":[]}"#
+            ),
             Some(FeedFormat::Kev)
         );
         assert_eq!(
-            detect(br#"{"resultsPerPage":1,"format":"NVD_CVE","version":"2.0","vulnerabilities":[]}"#),
+            detect(
+                br#"{"resultsPerPage":1,"format":"NVD_CVE","version":"2.0","vulnerabilities":[]}"#
+            ),
             Some(FeedFormat::Nvd)
         );
         assert_eq!(

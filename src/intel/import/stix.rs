@@ -64,8 +64,11 @@ impl Object {
     }
 }
 
-/// Longest text kept per section: long descriptions add little beyond their opening.
-const MAX_SECTION_CHARS: usize = 2_000;
+/// Longest text kept per section: long descriptions add little beyond their opening, and these
+/// limits give a technique about four embedded passages (two of description, one of detection,
+/// one of mitigations).
+const MAX_SECTION_CHARS: usize = 1_400;
+const MAX_NOTE_CHARS: usize = 700;
 
 static CITATION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\s*\(Citation:[^)]*\)").expect("citation regex"));
@@ -99,13 +102,17 @@ fn truncate_at_sentence(text: &str, max: usize) -> String {
 }
 
 pub fn parse(bytes: &[u8]) -> anyhow::Result<Parsed> {
-    let bundle: Bundle = serde_json::from_slice(bytes)
-        .map_err(|e| anyhow::anyhow!("not a STIX 2.1 bundle: {e}"))?;
+    let bundle: Bundle =
+        serde_json::from_slice(bytes).map_err(|e| anyhow::anyhow!("not a STIX 2.1 bundle: {e}"))?;
     let by_id: HashMap<&str, &Object> = bundle.objects.iter().map(|o| (o.id.as_str(), o)).collect();
 
     let mut mitigations: HashMap<&str, Vec<String>> = HashMap::new();
     let mut detections: HashMap<&str, Vec<String>> = HashMap::new();
-    for rel in bundle.objects.iter().filter(|o| o.kind == "relationship" && o.live()) {
+    for rel in bundle
+        .objects
+        .iter()
+        .filter(|o| o.kind == "relationship" && o.live())
+    {
         let Some(source) = by_id.get(rel.source_ref.as_str()).filter(|o| o.live()) else {
             continue;
         };
@@ -178,13 +185,13 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Parsed> {
         if !detection.trim().is_empty() {
             sections.push(Section {
                 heading: "Detection".into(),
-                text: clean(&detection),
+                text: truncate_at_sentence(&clean(&detection), MAX_NOTE_CHARS),
             });
         }
         if let Some(m) = mitigations.get(o.id.as_str()) {
             sections.push(Section {
                 heading: "Mitigations".into(),
-                text: truncate_at_sentence(&m.join(" "), MAX_SECTION_CHARS),
+                text: truncate_at_sentence(&m.join(" "), MAX_NOTE_CHARS),
             });
         }
         let id = reference.external_id.clone();
