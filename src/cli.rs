@@ -24,6 +24,9 @@ pub struct Cli {
     /// Store raw IPs, emails and usernames (privacy mode is on by default). Recorded in the store.
     #[arg(long, global = true)]
     pub no_privacy: bool,
+    /// Arm live response execution (also needs `[respond] mode = "live"`); sandbox otherwise.
+    #[arg(long, global = true)]
+    pub live: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -34,6 +37,11 @@ pub enum Command {
     Ingest(IngestArgs),
     /// List alerts, acknowledge or close them.
     Alerts(AlertsArgs),
+    /// Response actions: list, approve, reject, roll back.
+    Actions(ActionsArgs),
+    /// The audit chain: verify it, export it.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Threat intel: import feeds, search, index status.
     #[command(subcommand)]
     Intel(IntelCommand),
@@ -64,6 +72,10 @@ pub struct IngestArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Measurement: respond as if this were fresh live input (counts automatic actions on a
+    /// replayed week; still sandboxed unless --live).
+    #[arg(long, hide = true)]
+    pub respond_as_live: bool,
     /// Fault injection for resume tests: abort (like kill -9) after N events are handed to the store.
     #[arg(long, hide = true, value_name = "N")]
     pub abort_after_events: Option<u64>,
@@ -167,6 +179,64 @@ pub enum EvalCommand {
     Detect(EvalDetectArgs),
     /// Score technique retrieval (hit@1, hit@3, MRR) on a queries file.
     Rag(EvalRagArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ActionsArgs {
+    #[command(subcommand)]
+    pub command: Option<ActionsCommand>,
+    /// Print JSON lines (every Action field).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only actions in this state.
+    #[arg(long, value_enum)]
+    pub state: Option<crate::domain::ActionState>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionsCommand {
+    /// Approve an action (RED or proposed): it runs (sandboxed unless live).
+    Approve {
+        id: u64,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Approve even though the action's alert was closed.
+        #[arg(long)]
+        confirm_closed: bool,
+        /// Who approves (default: $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+    },
+    /// Reject an action.
+    Reject {
+        id: u64,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+    },
+    /// Undo an action that is in effect.
+    Rollback {
+        id: u64,
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+    },
+    /// Show one action with its preview and rollback preview.
+    Show { id: u64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the chain; exit 1 and name the first bad record if it was tampered with.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the chain as JSON lines (stdout, or --out FILE).
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,7 @@ pub fn ingest(
     config: &Config,
     data_dir: &Path,
     privacy_flag: bool,
+    live_flag: bool,
     args: &IngestArgs,
 ) -> Result<u8> {
     let privacy = privacy_flag && config.privacy.enabled;
@@ -85,6 +86,23 @@ pub fn ingest(
             crate::intel::retrieve::attach_to_alerts(&intel, &store, config.intel.k)?;
         summary.intel_ranking = intel.effective_ranking(None).as_str().to_string();
         summary.intel_seconds = t.elapsed().as_secs_f64();
+    }
+    if config.respond.enabled && summary.alerts > 0 {
+        let responder = super::actions::open_responder(config, data_dir, &store, live_flag)?;
+        let ctx = crate::respond::Context {
+            live_source: args.follow || args.respond_as_live,
+            now: chrono::Utc::now(),
+            assume_fresh: args.respond_as_live,
+        };
+        responder.tick(ctx.now)?;
+        let mut actions = crate::respond::Summary::default();
+        for alert in crate::detect::stored_alerts(&store)? {
+            responder.respond(&alert, &ctx, &mut actions)?;
+        }
+        responder.audit().sync_head()?;
+        summary.actions = actions.by_state;
+        summary.auto_actions = actions.auto_state_changing;
+        summary.respond_mode = responder.mode().to_string();
     }
     store.flush()?;
     summary.seconds = started.elapsed().as_secs_f64();

@@ -1,5 +1,6 @@
 //! Command handlers: each turns parsed arguments into engine calls and prints the result.
 
+mod actions;
 mod alerts;
 mod eval;
 mod ingest;
@@ -26,11 +27,15 @@ pub fn run(cli: Cli) -> Result<u8> {
         return Ok(2);
     };
     match command {
-        Command::Ingest(args) => ingest::ingest(&config, &data_dir, !cli.no_privacy, &args),
+        Command::Ingest(args) => {
+            ingest::ingest(&config, &data_dir, !cli.no_privacy, cli.live, &args)
+        }
         Command::Alerts(args) => alerts::alerts(&config, &data_dir, &args),
         Command::Eval(EvalCommand::Detect(args)) => eval::detect(&config, &args),
         Command::Eval(EvalCommand::Rag(args)) => eval::rag(&config, &data_dir, &args),
         Command::Intel(cmd) => intel::intel(&config, &data_dir, &cmd),
+        Command::Actions(args) => actions::actions(&config, &data_dir, cli.live, &args),
+        Command::Audit(cmd) => actions::audit(&config, &data_dir, &cmd),
         Command::Quarantine(args) => ingest::quarantine(&config, &data_dir, &args),
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&args),
         Command::Config(ConfigCommand::Show) => {

@@ -4,12 +4,14 @@ use std::path::{Path, PathBuf};
 
 mod detect;
 mod intel;
+mod respond;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub use detect::DetectConfig;
 pub use intel::{IntelConfig, Ranking, resolve_model_path};
+pub use respond::{ExecutionMode, ExecutorConfig, RespondConfig, Rule};
 
 /// The shipped defaults, embedded so the binary works with no files around it.
 pub const DEFAULTS: &str = include_str!("defaults.toml");
@@ -22,6 +24,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub detect: DetectConfig,
     pub intel: IntelConfig,
+    pub respond: RespondConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,6 +95,12 @@ impl Config {
             }
             None => Config::defaults(),
         }
+    }
+
+    /// The audit chain's MAC key: `audit.key` in the config dir (outside the data dir, so
+    /// whoever can edit the store cannot re-sign the chain).
+    pub fn audit_key_file(&self) -> Result<PathBuf> {
+        Ok(config_dir()?.join("audit.key"))
     }
 
     /// The vault key path: `privacy.key_file`, or `vault.key` in the config dir.

@@ -1,7 +1,9 @@
 //! Data shared by every part of the engine: events and alerts (serde only, no behaviour).
 
+mod action;
 mod alert;
 mod event;
 
+pub use action::{Action, ActionKind, ActionState, Decision, Execution, Rollback, Target, Tier};
 pub use alert::{Alert, AlertIntel, AlertStatus, CloseReason, IntelMatch, Severity, ThreatType};
 pub use event::{Format, Metadata, Origin, SecurityEvent, Status};

@@ -43,6 +43,15 @@ pub struct IngestSummary {
     pub intel_ranking: String,
     #[serde(default)]
     pub intel_seconds: f64,
+    /// Response actions recorded by this run, by state (proposed, pending_approval, sandboxed …).
+    #[serde(default)]
+    pub actions: BTreeMap<String, u64>,
+    /// GREEN/YELLOW state-changing actions that ran by themselves (sandboxed or live).
+    #[serde(default)]
+    pub auto_actions: usize,
+    /// `sandbox` or `live`; empty when the responder did not run.
+    #[serde(default)]
+    pub respond_mode: String,
     pub data_dir: String,
 }
 
@@ -105,6 +114,19 @@ impl IngestSummary {
                 out,
                 "  detection: {} alert(s) raised or updated in {:.2}s (see: autosec alerts)",
                 self.alerts, self.detect_seconds
+            );
+        }
+        if !self.actions.is_empty() {
+            let parts: Vec<String> = self
+                .actions
+                .iter()
+                .map(|(state, n)| format!("{n} {state}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  response ({}): {} (see: autosec actions)",
+                self.respond_mode.to_uppercase(),
+                parts.join(", ")
             );
         }
         if self.intel_alerts > 0 {

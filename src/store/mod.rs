@@ -72,6 +72,10 @@ pub struct Store {
     pub intel_docs: sled::Tree,
     /// Passage vectors, the HNSW snapshot and import records.
     pub intel_index: sled::Tree,
+    /// Response actions, their dedup keys and offence counters.
+    pub actions: sled::Tree,
+    /// The MAC-chained audit log.
+    pub audit: sled::Tree,
     dir: PathBuf,
 }
 
@@ -112,6 +116,8 @@ impl Store {
             models: db.open_tree("models")?,
             intel_docs: db.open_tree("intel_docs")?,
             intel_index: db.open_tree("intel_index")?,
+            actions: db.open_tree("actions")?,
+            audit: db.open_tree("audit")?,
             db,
             dir: dir.to_path_buf(),
         };

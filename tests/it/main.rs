@@ -9,4 +9,5 @@ mod intel;
 mod intel_model;
 mod privacy;
 mod quarantine;
+mod respond;
 mod resume;

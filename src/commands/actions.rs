@@ -1,0 +1,222 @@
+//! `autosec actions` and `autosec audit`, and the one place a Responder is put together.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use crate::cli::{ActionsArgs, ActionsCommand, AuditCommand};
+use crate::config::{Config, ExecutionMode};
+use crate::domain::{Action, Rollback};
+use crate::privacy::{Pseudonymiser, VaultKeys};
+use crate::respond::Responder;
+use crate::respond::audit::Audit;
+use crate::respond::executor::{Executor, LiveExecutor};
+use crate::sanitize::visible;
+use crate::store::Store;
+
+/// The responder for `store`: sandbox unless both `[respond] mode = "live"` and `--live`.
+pub fn open_responder<'a>(
+    config: &'a Config,
+    data_dir: &Path,
+    store: &'a Store,
+    live_flag: bool,
+) -> Result<Responder<'a>> {
+    let audit = Audit::open(store.audit.clone(), &config.audit_key_file()?, data_dir)?;
+    let live: Option<Arc<dyn Executor>> = match (config.respond.mode, live_flag) {
+        (ExecutionMode::Live, true) => Some(Arc::new(LiveExecutor {
+            timeout: Duration::from_secs(config.respond.command_timeout_secs),
+            attempts: config.respond.retries.max(1),
+        })),
+        (ExecutionMode::Sandbox, true) => {
+            bail!(
+                "--live needs `[respond] mode = \"live\"` in the config (and executors); refusing to guess"
+            )
+        }
+        (ExecutionMode::Live, false) => {
+            eprintln!("respond: mode is live in the config but --live was not given: SANDBOX");
+            None
+        }
+        (ExecutionMode::Sandbox, false) => None,
+    };
+    if live.is_some() {
+        eprintln!("respond: LIVE mode: approved and automatic actions run for real");
+    }
+    let resolver = if config.privacy.enabled {
+        let keys = VaultKeys::load_or_create(&config.key_file()?)?;
+        Some(Arc::new(Pseudonymiser::new(keys, store, 1024)))
+    } else {
+        None
+    };
+    Responder::new(store, &config.respond, audit, resolver, live)
+}
+
+fn whoami(by: &Option<String>) -> String {
+    by.clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn actions(config: &Config, data_dir: &Path, live: bool, args: &ActionsArgs) -> Result<u8> {
+    let store = Store::open(data_dir, config.storage.cache_mb)?;
+    let responder = open_responder(config, data_dir, &store, live)?;
+    let now = chrono::Utc::now();
+    responder.tick(now)?;
+    let result = match &args.command {
+        None => {
+            list(&responder, args)?;
+            None
+        }
+        Some(ActionsCommand::Show { id }) => {
+            let Some(a) = responder.get(*id)? else {
+                bail!("no action {id}");
+            };
+            show(&a, args.json)?;
+            None
+        }
+        Some(ActionsCommand::Approve {
+            id,
+            reason,
+            confirm_closed,
+            by,
+        }) => Some(responder.approve(*id, &whoami(by), reason.clone(), *confirm_closed, now)),
+        Some(ActionsCommand::Reject { id, reason, by }) => {
+            Some(responder.reject(*id, &whoami(by), reason.clone(), now))
+        }
+        Some(ActionsCommand::Rollback { id, by }) => {
+            Some(responder.rollback(*id, &whoami(by), now))
+        }
+    };
+    responder.audit().sync_head()?;
+    store.flush()?;
+    if let Some(result) = result {
+        let action = result?;
+        show(&action, args.json)?;
+    }
+    Ok(0)
+}
+
+fn list(responder: &Responder, args: &ActionsArgs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut actions = responder.actions()?;
+    if let Some(state) = args.state {
+        actions.retain(|a| a.state == state);
+    }
+    if args.json {
+        for a in &actions {
+            writeln!(out, "{}", serde_json::to_string(a)?)?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "mode: {}", responder.mode().to_uppercase())?;
+    writeln!(
+        out,
+        "{:>5}  {:>5}  {:<6}  {:<19}  {:<24}  {:<16}  PREVIEW",
+        "ID", "ALERT", "TIER", "ACTION", "TARGET", "STATE"
+    )?;
+    for a in &actions {
+        writeln!(
+            out,
+            "{:>5}  {:>5}  {:<6}  {:<19}  {:<24}  {:<16}  {}",
+            a.action_id,
+            a.alert_id,
+            a.tier.as_str(),
+            a.kind.as_str(),
+            visible(&a.target.value()),
+            a.state.as_str(),
+            visible(&a.preview)
+        )?;
+    }
+    Ok(())
+}
+
+fn show(a: &Action, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(a)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "action {} ({} {}) for alert {}: {} on {} {}",
+        a.action_id,
+        a.tier.as_str(),
+        a.kind.as_str(),
+        a.alert_id,
+        a.state.as_str(),
+        a.target.kind(),
+        visible(&a.target.value())
+    )?;
+    writeln!(out, "  why: {}", visible(&a.state_reason))?;
+    writeln!(out, "  runs: {}", visible(&a.preview))?;
+    match &a.rollback {
+        Rollback::Inverse { preview, .. } => writeln!(out, "  rollback: {}", visible(preview))?,
+        Rollback::None { reason } => writeln!(out, "  rollback: none ({})", visible(reason))?,
+    }
+    if let Some(d) = &a.decision {
+        writeln!(
+            out,
+            "  {} by {} at {}{}",
+            if d.approved { "approved" } else { "rejected" },
+            visible(&d.by),
+            d.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            d.reason
+                .as_ref()
+                .map_or(String::new(), |r| format!(": {}", visible(r)))
+        )?;
+    }
+    if let Some(end) = a.expires_at {
+        writeln!(
+            out,
+            "  ends by itself at {}",
+            end.format("%Y-%m-%d %H:%M:%S UTC")
+        )?;
+    }
+    if let Some(deadline) = a.approval_deadline {
+        writeln!(
+            out,
+            "  approval expires at {}",
+            deadline.format("%Y-%m-%d %H:%M:%S UTC")
+        )?;
+    }
+    Ok(())
+}
+
+pub fn audit(config: &Config, data_dir: &Path, command: &AuditCommand) -> Result<u8> {
+    let store = Store::open(data_dir, config.storage.cache_mb)?;
+    let audit = Audit::open(store.audit.clone(), &config.audit_key_file()?, data_dir)?;
+    match command {
+        AuditCommand::Verify { json } => {
+            let report = audit.verify()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if let Some((seq, why)) = &report.first_bad {
+                println!(
+                    "audit chain BROKEN at record {seq}: {why} ({} records readable)",
+                    report.records
+                );
+            } else {
+                println!(
+                    "audit chain OK: {} records, head {} {}",
+                    report.records,
+                    report.head.as_ref().map_or(0, |h| h.seq),
+                    report.head.as_ref().map_or("", |h| h.mac.as_str())
+                );
+            }
+            Ok(if report.ok { 0 } else { 1 })
+        }
+        AuditCommand::Export { out } => {
+            let mut sink: Box<dyn Write> = match out {
+                Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            for record in audit.records() {
+                writeln!(sink, "{}", serde_json::to_string(&record?)?)?;
+            }
+            sink.flush()?;
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Response through the CLI: proposals from historical input, approval and rollback in the
+//! sandbox, audit verification and tampering, and live mode running a real command against a
+//! temporary file and posting to a loopback webhook.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use crate::common::{Env, assert_success};
+
+fn brute_force_log(env: &Env) -> std::path::PathBuf {
+    let mut log = String::new();
+    for i in 0..40 {
+        log.push_str(&format!(
+            "Mar 10 12:{:02}:{:02} bastion sshd[4242]: Failed password for root from 203.0.113.9 port {} ssh2\n",
+            i / 6,
+            (i * 10) % 60,
+            40000 + i
+        ));
+    }
+    env.write("auth.log", log)
+}
+
+fn actions(env: &Env, extra: &[&str]) -> Vec<serde_json::Value> {
+    let out = env
+        .cmd()
+        .args(extra)
+        .args(["actions", "--json"])
+        .output()
+        .expect("run");
+    assert_success(&out);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("action JSON"))
+        .collect()
+}
+
+fn find<'a>(list: &'a [serde_json::Value], kind: &str) -> &'a serde_json::Value {
+    list.iter()
+        .find(|a| a["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {list:?}"))
+}
+
+#[test]
+fn historical_input_proposes_and_a_person_approves_and_rolls_back_in_the_sandbox() {
+    let env = Env::new();
+    env.write(
+        "config/config.toml",
+        r#"[respond]
+rules = [{ threat = "brute_force", actions = ["log_event", "notify", "rate_limit_ip", "block_ip"] }]
+"#,
+    );
+    let summary = env.ingest(&[brute_force_log(&env).to_str().expect("utf-8")]);
+    assert_eq!(summary["respond_mode"], "sandbox");
+    assert_eq!(summary["auto_actions"], 0, "{summary}");
+    let list = actions(&env, &[]);
+    let rate = find(&list, "rate_limit_ip");
+    assert_eq!(rate["state"], "proposed");
+    let block = find(&list, "block_ip");
+    assert_eq!(block["state"], "pending_approval");
+    let preview = block["preview"].as_str().expect("preview");
+    assert!(
+        preview.contains("IP_ADDRESS_1") && !preview.contains("203.0.113.9"),
+        "{preview}"
+    );
+    let id = block["action_id"].as_u64().expect("id").to_string();
+
+    let out = env
+        .cmd()
+        .args([
+            "actions",
+            "approve",
+            &id,
+            "--reason",
+            "confirmed",
+            "--as",
+            "alice",
+        ])
+        .output()
+        .expect("run");
+    assert_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("sandboxed"), "{text}");
+    assert!(text.contains("approved by alice"), "{text}");
+    let out = env
+        .cmd()
+        .args(["actions", "rollback", &id])
+        .output()
+        .expect("run");
+    assert_success(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rolled_back"));
+
+    let out = env.cmd().args(["audit", "verify"]).output().expect("run");
+    assert_success(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("audit chain OK"));
+    let out = env.cmd().args(["audit", "export"]).output().expect("run");
+    let events: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let r: serde_json::Value = serde_json::from_str(l).expect("record");
+            r["event"].as_str().expect("event").to_string()
+        })
+        .collect();
+    for e in [
+        "proposed",
+        "pending_approval",
+        "approved",
+        "sandboxed",
+        "rolled_back",
+    ] {
+        assert!(events.iter().any(|x| x == e), "{e} missing: {events:?}");
+    }
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("203.0.113.9"));
+
+    // Edit one record behind AutoSec's back: verify names it and fails.
+    {
+        let store = env.store();
+        let (k, v) = store.audit.iter().nth(2).expect("record").expect("read");
+        let edited = String::from_utf8_lossy(&v).replace("autosec", "mallory");
+        store.audit.insert(k, edited.as_bytes()).expect("tamper");
+        store.flush().expect("flush");
+    }
+    let out = env.cmd().args(["audit", "verify"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("BROKEN at record 3"));
+}
+
+/// A one-thread HTTP server on loopback that answers 200 and keeps each request body.
+fn webhook_server() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            kept.lock()
+                .expect("lock")
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let mut stream = reader.into_inner();
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    (url, bodies)
+}
+
+#[test]
+fn live_mode_runs_real_commands_and_webhooks_with_real_values_only_in_argv() {
+    let env = Env::new();
+    let record = env.path("firewall.log");
+    let script = env.write(
+        "fw.sh",
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", record.display()),
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let (url, bodies) = webhook_server();
+    let s = script.display();
+    env.write(
+        "config/config.toml",
+        format!(
+            r#"[respond]
+mode = "live"
+builtin_never_act = false
+min_confidence_auto = 0.0
+rules = [{{ threat = "brute_force", actions = ["notify", "rate_limit_ip", "block_ip"] }}]
+[respond.executors.rate_limit_ip]
+command = ["{s}", "ratelimit", "{{duration}}s", "--", "{{target}}"]
+rollback = ["{s}", "unratelimit", "--", "{{target}}"]
+[respond.executors.block_ip]
+command = ["{s}", "block", "--", "{{target}}"]
+rollback = ["{s}", "unblock", "--", "{{target}}"]
+[respond.executors.notify]
+webhook = "{url}"
+"#
+        ),
+    );
+    let log = brute_force_log(&env);
+    let out = env
+        .cmd()
+        .args(["--live", "ingest", "--json", "--respond-as-live"])
+        .arg(&log)
+        .output()
+        .expect("run");
+    assert_success(&out);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(summary["respond_mode"], "live");
+    let written = std::fs::read_to_string(&record).expect("the command ran");
+    assert_eq!(written.trim(), "ratelimit 300s -- 203.0.113.9");
+    let list = actions(&env, &[]);
+    assert_eq!(find(&list, "rate_limit_ip")["state"], "executed");
+    assert_eq!(find(&list, "notify")["state"], "executed");
+    let body = bodies.lock().expect("lock").join("\n");
+    assert!(
+        body.contains("IP_ADDRESS_1") && !body.contains("203.0.113.9"),
+        "{body}"
+    );
+
+    // RED: nothing until approved, then the real command; rollback runs its inverse.
+    let block = find(&list, "block_ip");
+    assert_eq!(block["state"], "pending_approval");
+    let id = block["action_id"].as_u64().expect("id").to_string();
+    assert_success(
+        &env.cmd()
+            .args(["--live", "actions", "approve", &id])
+            .output()
+            .expect("run"),
+    );
+    assert_success(
+        &env.cmd()
+            .args(["--live", "actions", "rollback", &id])
+            .output()
+            .expect("run"),
+    );
+    let written = std::fs::read_to_string(&record).expect("log");
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(
+        lines[1..],
+        ["block -- 203.0.113.9", "unblock -- 203.0.113.9"]
+    );
+    // The actions listing and the audit never show the real address.
+    let out = env.cmd().args(["audit", "export"]).output().expect("run");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("203.0.113.9"));
+    let out = env.cmd().args(["actions"]).output().expect("run");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("203.0.113.9"));
+}
