@@ -2,7 +2,7 @@
 //! RED, rollback for everything that changes state, expiry, and the audit chain.
 //!
 //! State lives in sled `actions` (`a`+id → action, `k`+alert+kind+target → id so a restart
-//! never proposes or runs an action twice, `o`+kind+target → offence count, `n` → next id).
+//! never proposes or runs an action twice, `o`+kind+target → offence count).
 
 pub mod audit;
 pub mod catalog;
@@ -118,15 +118,10 @@ impl<'a> Responder<'a> {
         &self.audit
     }
 
+    /// sled's persistent monotonic ids (reserved in blocks, so no write per action); a crash
+    /// may skip some numbers, never reuse one.
     fn next_id(&self) -> Result<u64> {
-        let v = self.store.actions.update_and_fetch(b"n", |old| {
-            let n = old
-                .and_then(|o| <[u8; 8]>::try_from(o).ok())
-                .map_or(0, u64::from_be_bytes);
-            Some((n + 1).to_be_bytes().to_vec())
-        })?;
-        Ok(v.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map_or(1, u64::from_be_bytes))
+        Ok(self.store.db.generate_id()? + 1)
     }
 
     fn save(&self, action: &Action) -> Result<()> {
@@ -324,7 +319,10 @@ impl<'a> Responder<'a> {
             execution: None,
             rollback_execution: None,
         };
-        self.save(&action)?;
+        let auto = action.state_reason == "runs automatically";
+        if !auto {
+            self.save(&action)?;
+        }
         self.record(
             action.state.as_str(),
             &action,
@@ -338,7 +336,8 @@ impl<'a> Responder<'a> {
                 action.state_reason
             ),
         )?;
-        if action.state_reason == "runs automatically" {
+        if auto {
+            // `execute` saves the action once, with its result.
             self.execute(&mut action, ENGINE, ctx.now)?;
         }
         Ok(action)
