@@ -42,6 +42,8 @@ pub enum Command {
     /// The audit chain: verify it, export it.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Write an incident / compliance report: Markdown and a self-contained HTML page.
+    Report(ReportArgs),
     /// Threat intel: import feeds, search, index status.
     #[command(subcommand)]
     Intel(IntelCommand),
@@ -223,6 +225,19 @@ pub enum ActionsCommand {
     },
     /// Show one action with its preview and rollback preview.
     Show { id: u64 },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Only alerts last seen at or after this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this alert.
+    #[arg(long)]
+    pub alert: Option<u64>,
+    /// Output path; `X.md` and `X.html` are written next to each other.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

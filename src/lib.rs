@@ -12,6 +12,7 @@ pub mod eval;
 pub mod ingest;
 pub mod intel;
 pub mod privacy;
+pub mod report;
 pub mod respond;
 pub mod sanitize;
 pub mod store;

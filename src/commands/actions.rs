@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{ActionsArgs, ActionsCommand, AuditCommand};
+use crate::cli::{ActionsArgs, ActionsCommand, AuditCommand, ReportArgs};
 use crate::config::{Config, ExecutionMode};
 use crate::domain::{Action, Rollback};
 use crate::privacy::{Pseudonymiser, VaultKeys};
@@ -219,4 +219,57 @@ pub fn audit(config: &Config, data_dir: &Path, command: &AuditCommand) -> Result
             Ok(0)
         }
     }
+}
+
+pub fn report(config: &Config, data_dir: &Path, args: &ReportArgs) -> Result<u8> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|e| anyhow::anyhow!("--since {t:?} is not an RFC 3339 time: {e}"))
+        })
+        .transpose()?;
+    let store = Store::open(data_dir, config.storage.cache_mb)?;
+    let responder = open_responder(config, data_dir, &store, false)?;
+    let mut alerts = crate::detect::stored_alerts(&store)?;
+    alerts.retain(|a| {
+        args.alert.is_none_or(|id| a.alert_id == id) && since.is_none_or(|t| a.last_seen >= t)
+    });
+    if let Some(id) = args.alert
+        && alerts.is_empty()
+    {
+        bail!("no alert {id}");
+    }
+    let ids: std::collections::HashSet<u64> = alerts.iter().map(|a| a.alert_id).collect();
+    let mut actions = responder.actions()?;
+    actions.retain(|a| ids.contains(&a.alert_id));
+    let input = crate::report::ReportInput {
+        generated_at: chrono::Utc::now(),
+        data_dir: data_dir.display().to_string(),
+        privacy: store.privacy_opt_out()?.is_none(),
+        mode: responder.mode(),
+        alerts,
+        actions,
+        audit: responder.audit().verify()?,
+        head: responder.audit().head(),
+        since,
+    };
+    let md_path = args.out.with_extension("md");
+    let html_path = args.out.with_extension("html");
+    use anyhow::Context as _;
+    std::fs::write(&md_path, crate::report::markdown(&input))
+        .with_context(|| format!("cannot write {}", md_path.display()))?;
+    std::fs::write(&html_path, crate::report::html(&input))
+        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    println!(
+        "wrote {} and {} ({} alerts, {} actions; audit {})",
+        md_path.display(),
+        html_path.display(),
+        input.alerts.len(),
+        input.actions.len(),
+        if input.audit.ok { "OK" } else { "BROKEN" }
+    );
+    Ok(0)
 }

@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Intel(cmd) => intel::intel(&config, &data_dir, &cmd),
         Command::Actions(args) => actions::actions(&config, &data_dir, cli.live, &args),
         Command::Audit(cmd) => actions::audit(&config, &data_dir, &cmd),
+        Command::Report(args) => actions::report(&config, &data_dir, &args),
         Command::Quarantine(args) => ingest::quarantine(&config, &data_dir, &args),
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&args),
         Command::Config(ConfigCommand::Show) => {

@@ -116,6 +116,13 @@ impl IngestSummary {
                 self.alerts, self.detect_seconds
             );
         }
+        if self.intel_alerts > 0 {
+            let _ = writeln!(
+                out,
+                "  intel: {} alert(s) matched to techniques, incidents and CVEs ({}) in {:.2}s",
+                self.intel_alerts, self.intel_ranking, self.intel_seconds
+            );
+        }
         if !self.actions.is_empty() {
             let parts: Vec<String> = self
                 .actions
@@ -127,13 +134,6 @@ impl IngestSummary {
                 "  response ({}): {} (see: autosec actions)",
                 self.respond_mode.to_uppercase(),
                 parts.join(", ")
-            );
-        }
-        if self.intel_alerts > 0 {
-            let _ = writeln!(
-                out,
-                "  intel: {} alert(s) matched to techniques, incidents and CVEs ({}) in {:.2}s",
-                self.intel_alerts, self.intel_ranking, self.intel_seconds
             );
         }
         let _ = writeln!(

@@ -112,6 +112,24 @@ rules = [{ threat = "brute_force", actions = ["log_event", "notify", "rate_limit
     }
     assert!(!String::from_utf8_lossy(&out.stdout).contains("203.0.113.9"));
 
+    // The report carries the decision, the rollback and the audit head, escaped.
+    let out = env
+        .cmd()
+        .args(["report", "--out"])
+        .arg(env.path("report.md"))
+        .output()
+        .expect("run");
+    assert_success(&out);
+    let md = std::fs::read_to_string(env.path("report.md")).expect("markdown");
+    let html = std::fs::read_to_string(env.path("report.html")).expect("html");
+    for text in [&md, &html] {
+        assert!(text.contains("approved by alice"), "{text}");
+        assert!(text.contains("rolled back (sandbox)"), "{text}");
+        assert!(text.contains("audit head: sequence"), "{text}");
+        assert!(!text.contains("203.0.113.9"));
+    }
+    assert!(html.contains("Content-Security-Policy") && !html.contains("http://"));
+
     // Edit one record behind AutoSec's back: verify names it and fails.
     {
         let store = env.store();
