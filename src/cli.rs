@@ -37,6 +37,22 @@ pub enum Command {
     Ingest(IngestArgs),
     /// List alerts, acknowledge or close them.
     Alerts(AlertsArgs),
+    /// Explain an alert: summary, why, techniques, related intel, actions, evidence.
+    Explain {
+        alert_id: u64,
+        #[arg(long)]
+        json: bool,
+        /// Build it again instead of showing the stored one.
+        #[arg(long)]
+        regenerate: bool,
+    },
+    /// Measurement: explain up to N stored alerts with the configured backend and report
+    /// template latency, generation speed and how much verification removed.
+    #[command(hide = true)]
+    ExplainBench {
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+    },
     /// Response actions: list, approve, reject, roll back.
     Actions(ActionsArgs),
     /// The audit chain: verify it, export it.

@@ -9,6 +9,7 @@ pub mod datasets;
 pub mod detect;
 pub mod domain;
 pub mod eval;
+pub mod explain;
 pub mod ingest;
 pub mod intel;
 pub mod privacy;

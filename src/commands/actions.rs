@@ -273,3 +273,174 @@ pub fn report(config: &Config, data_dir: &Path, args: &ReportArgs) -> Result<u8>
     );
     Ok(0)
 }
+
+pub fn explain(
+    config: &Config,
+    data_dir: &Path,
+    alert_id: u64,
+    json: bool,
+    regenerate: bool,
+) -> Result<u8> {
+    let store = Store::open(data_dir, config.storage.cache_mb)?;
+    if !regenerate && let Some(e) = crate::explain::load(&store, alert_id)? {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&e)?);
+        } else {
+            print!("{}", crate::explain::render_text(&e));
+        }
+        return Ok(0);
+    }
+    let responder = open_responder(config, data_dir, &store, false)?;
+    let mut e = crate::explain::template_for(&store, alert_id, &responder.actions()?)?;
+    // The grounded template first, at once; the model's paragraph streams behind it.
+    if !json {
+        print!("{}", crate::explain::render_text(&e));
+    }
+    match crate::explain::open_generator(&config.explain, data_dir) {
+        Err(reason) => {
+            if !json {
+                println!(
+                    "
+[template only: {}]",
+                    visible(&reason)
+                );
+            }
+        }
+        Ok(mut generator) => {
+            let alert = crate::detect::stored_alerts(&store)?
+                .into_iter()
+                .find(|a| a.alert_id == alert_id)
+                .ok_or_else(|| anyhow::anyhow!("no alert {alert_id}"))?;
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let budget = crate::explain::llm::Budget {
+                max_tokens: config.explain.max_tokens,
+                timeout: Duration::from_secs(config.explain.timeout_secs),
+                cancel: &cancel,
+            };
+            if !json {
+                println!(
+                    "
+{} is writing (unverified draft, streamed):",
+                    generator.name()
+                );
+            }
+            let known: std::collections::HashSet<String> = crate::explain::technique_names(&store)?
+                .into_keys()
+                .collect();
+            let mut out = std::io::stdout();
+            crate::explain::generate(
+                &mut e,
+                generator.as_mut(),
+                &budget,
+                &known,
+                &alert,
+                &mut |piece| {
+                    if !json {
+                        let _ = write!(out, "{}", visible(piece));
+                        let _ = out.flush();
+                    }
+                },
+            )?;
+            if !json && let Some(g) = &e.generated {
+                println!(
+                    "
+
+After verification ({} tokens in {:.1}s):",
+                    g.tokens, g.seconds
+                );
+                print!("{}", crate::explain::render_generated(g));
+            }
+        }
+    }
+    crate::explain::save(&store, &e)?;
+    store.flush()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+    }
+    Ok(0)
+}
+
+/// `explain-bench`: the explanation figures README reports (a benchmark, not a test).
+pub fn explain_bench(config: &Config, data_dir: &Path, limit: usize) -> Result<u8> {
+    let store = Store::open(data_dir, config.storage.cache_mb)?;
+    let responder = open_responder(config, data_dir, &store, false)?;
+    let actions = responder.actions()?;
+    let alerts: Vec<_> = crate::detect::stored_alerts(&store)?
+        .into_iter()
+        .take(limit)
+        .collect();
+    let known: std::collections::HashSet<String> = crate::explain::technique_names(&store)?
+        .into_keys()
+        .collect();
+    let started = std::time::Instant::now();
+    let mut generator = crate::explain::open_generator(&config.explain, data_dir).ok();
+    let load_seconds = started.elapsed().as_secs_f64();
+    let mut template_ms = Vec::new();
+    let (mut passed, mut rejected, mut sentences_removed, mut invented) = (0, 0, 0, 0);
+    let mut invented_shown = 0;
+    let (mut tokens, mut gen_seconds, mut ttft) = (0usize, 0.0f64, Vec::new());
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    for alert in &alerts {
+        let t = std::time::Instant::now();
+        let mut e = crate::explain::template_for(&store, alert.alert_id, &actions)?;
+        template_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if let Some(g) = generator.as_mut() {
+            let budget = crate::explain::llm::Budget {
+                max_tokens: config.explain.max_tokens,
+                timeout: Duration::from_secs(config.explain.timeout_secs),
+                cancel: &cancel,
+            };
+            crate::explain::generate(&mut e, g.as_mut(), &budget, &known, alert, &mut |_| {})?;
+            if let Some(out) = &e.generated {
+                if out.rejected {
+                    rejected += 1;
+                } else {
+                    passed += 1;
+                }
+                sentences_removed += out.removed.len();
+                invented += out.invented_ids;
+                invented_shown += out.invented_ids_shown;
+                tokens += out.tokens;
+                gen_seconds += out.seconds;
+                ttft.push(out.first_token_seconds);
+                eprintln!(
+                    "alert {}: {} tokens in {:.1}s, {} removed{}",
+                    alert.alert_id,
+                    out.tokens,
+                    out.seconds,
+                    out.removed.len(),
+                    if out.rejected { ", REJECTED" } else { "" }
+                );
+            }
+        }
+        crate::explain::save(&store, &e)?;
+    }
+    store.flush()?;
+    template_ms.sort_by(f64::total_cmp);
+    ttft.sort_by(f64::total_cmp);
+    let pct = |v: &[f64], q: f64| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v[((v.len() - 1) as f64 * q).round() as usize]
+        }
+    };
+    let report = serde_json::json!({
+        "alerts": alerts.len(),
+        "backend": generator.as_ref().map(|g| g.name()),
+        "template_ms_p50": pct(&template_ms, 0.5),
+        "template_ms_max": template_ms.last().copied().unwrap_or(0.0),
+        "generator_load_seconds": load_seconds,
+        "first_token_seconds_p50": pct(&ttft, 0.5),
+        "tokens": tokens,
+        "tokens_per_second": if gen_seconds > 0.0 { tokens as f64 / gen_seconds } else { 0.0 },
+        "generation_seconds_mean": if ttft.is_empty() { 0.0 } else { gen_seconds / ttft.len() as f64 },
+        "passed_verification": passed,
+        "rejected": rejected,
+        "sentences_removed": sentences_removed,
+        "invented_ids_before_verification": invented,
+        "invented_ids_after_verification": invented_shown,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(0)
+}

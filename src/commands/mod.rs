@@ -37,6 +37,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Actions(args) => actions::actions(&config, &data_dir, cli.live, &args),
         Command::Audit(cmd) => actions::audit(&config, &data_dir, &cmd),
         Command::Report(args) => actions::report(&config, &data_dir, &args),
+        Command::ExplainBench { limit } => actions::explain_bench(&config, &data_dir, limit),
+        Command::Explain {
+            alert_id,
+            json,
+            regenerate,
+        } => actions::explain(&config, &data_dir, alert_id, json, regenerate),
         Command::Quarantine(args) => ingest::quarantine(&config, &data_dir, &args),
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&args),
         Command::Config(ConfigCommand::Show) => {

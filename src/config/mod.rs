@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 mod detect;
+mod explain;
 mod intel;
 mod respond;
 
@@ -10,6 +11,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub use detect::DetectConfig;
+pub use explain::{ExplainBackend, ExplainConfig};
 pub use intel::{IntelConfig, Ranking, resolve_model_path};
 pub use respond::{ExecutionMode, ExecutorConfig, RespondConfig, Rule};
 
@@ -25,6 +27,7 @@ pub struct Config {
     pub detect: DetectConfig,
     pub intel: IntelConfig,
     pub respond: RespondConfig,
+    pub explain: ExplainConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -76,6 +76,8 @@ pub struct Store {
     pub actions: sled::Tree,
     /// The MAC-chained audit log.
     pub audit: sled::Tree,
+    /// The latest explanation of each alert, keyed by alert id.
+    pub explanations: sled::Tree,
     dir: PathBuf,
 }
 
@@ -118,6 +120,7 @@ impl Store {
             intel_index: db.open_tree("intel_index")?,
             actions: db.open_tree("actions")?,
             audit: db.open_tree("audit")?,
+            explanations: db.open_tree("explanations")?,
             db,
             dir: dir.to_path_buf(),
         };

@@ -3,6 +3,7 @@
 
 mod common;
 mod detect;
+mod explain;
 mod follow;
 mod ingest_cli;
 mod intel;

@@ -1,0 +1,225 @@
+//! Text generators behind one small interface: a local quantized GGUF model in candle
+//! (llama architecture, tokenizer built from the GGUF's own metadata, ChatML, greedy decoding,
+//! token budget, timeout, cancellation, streaming), and an OpenAI-compatible HTTP endpoint.
+//! llm-chain is not used (README, "Why no llm-chain"): this and prompt.rs are the whole chain.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use candle_core::quantized::gguf_file;
+use candle_core::quantized::tokenizer::TokenizerFromGguf;
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::LogitsProcessor;
+use candle_transformers::models::quantized_llama::ModelWeights;
+
+use super::prompt::Prompt;
+
+/// Limits for one generation.
+pub struct Budget<'a> {
+    pub max_tokens: usize,
+    pub timeout: Duration,
+    pub cancel: &'a AtomicBool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub text: String,
+    pub tokens: usize,
+    pub first_token_seconds: f64,
+    pub seconds: f64,
+    /// Why it stopped: `end`, `budget`, `timeout`, `cancelled`.
+    pub stop: &'static str,
+}
+
+pub trait Generator {
+    /// `local:<file>` or `openai:<model>`.
+    fn name(&self) -> String;
+    /// Generate, calling `on_text` with each new piece as it is produced.
+    fn generate(
+        &mut self,
+        prompt: &Prompt,
+        budget: &Budget,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Output>;
+}
+
+pub struct LocalLlm {
+    model: ModelWeights,
+    tokenizer: tokenizers::Tokenizer,
+    end_of_turn: Option<u32>,
+    name: String,
+    pub load_seconds: f64,
+}
+
+impl LocalLlm {
+    pub fn load(path: &Path) -> Result<LocalLlm> {
+        let started = Instant::now();
+        let mut file = std::fs::File::open(path)
+            .with_context(|| format!("no local LLM at {} (run models/fetch)", path.display()))?;
+        let content = gguf_file::Content::read(&mut file)
+            .with_context(|| format!("{} is not a GGUF file", path.display()))?;
+        let tokenizer = tokenizers::Tokenizer::from_gguf(&content).with_context(|| {
+            format!(
+                "{}: no usable tokenizer in the GGUF metadata",
+                path.display()
+            )
+        })?;
+        let model = ModelWeights::from_gguf(content, &mut file, &Device::Cpu)
+            .with_context(|| format!("{}: not a llama-architecture GGUF", path.display()))?;
+        let end_of_turn = tokenizer
+            .token_to_id("<|im_end|>")
+            .or_else(|| tokenizer.token_to_id("<|endoftext|>"));
+        Ok(LocalLlm {
+            model,
+            tokenizer,
+            end_of_turn,
+            name: format!(
+                "local:{}",
+                path.file_name()
+                    .map_or("model".into(), |n| n.to_string_lossy())
+            ),
+            load_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+impl Generator for LocalLlm {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn generate(
+        &mut self,
+        prompt: &Prompt,
+        budget: &Budget,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Output> {
+        let started = Instant::now();
+        self.model.clear_kv_cache();
+        let chatml = prompt.chatml();
+        let prompt_ids = self
+            .tokenizer
+            .encode(chatml.as_str(), false)
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?
+            .get_ids()
+            .to_vec();
+        let device = Device::Cpu;
+        // Greedy: the same alert gives the same text.
+        let mut sampler = LogitsProcessor::new(0, None, None);
+        let mut generated: Vec<u32> = Vec::new();
+        let mut shown = 0usize;
+        let mut first_token_seconds = 0.0;
+        let mut input = Tensor::new(prompt_ids.as_slice(), &device)?.unsqueeze(0)?;
+        let mut position = 0usize;
+        let mut stop = "budget";
+        while generated.len() < budget.max_tokens {
+            if budget.cancel.load(Ordering::Relaxed) {
+                stop = "cancelled";
+                break;
+            }
+            if started.elapsed() > budget.timeout {
+                stop = "timeout";
+                break;
+            }
+            let logits = self.model.forward(&input, position)?.squeeze(0)?;
+            position += input.dims2()?.1;
+            let recent = &generated[generated.len().saturating_sub(64)..];
+            let logits = candle_transformers::utils::apply_repeat_penalty(&logits, 1.15, recent)?;
+            let next = sampler.sample(&logits)?;
+            if generated.is_empty() {
+                first_token_seconds = started.elapsed().as_secs_f64();
+            }
+            if Some(next) == self.end_of_turn {
+                stop = "end";
+                break;
+            }
+            generated.push(next);
+            let text = self
+                .tokenizer
+                .decode(&generated, true)
+                .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+            if text.len() > shown && text.is_char_boundary(shown) {
+                on_text(&text[shown..]);
+                shown = text.len();
+            }
+            input = Tensor::new(&[next], &device)?.unsqueeze(0)?;
+        }
+        let text = self
+            .tokenizer
+            .decode(&generated, true)
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+        Ok(Output {
+            text,
+            tokens: generated.len(),
+            first_token_seconds,
+            seconds: started.elapsed().as_secs_f64(),
+            stop,
+        })
+    }
+}
+
+/// An OpenAI-compatible chat-completions endpoint (llama.cpp server, Ollama, vLLM, hosted).
+pub struct OpenAiCompatible {
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<String>,
+}
+
+impl Generator for OpenAiCompatible {
+    fn name(&self) -> String {
+        format!("openai:{}", self.model)
+    }
+
+    fn generate(
+        &mut self,
+        prompt: &Prompt,
+        budget: &Budget,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Output> {
+        let started = Instant::now();
+        if budget.cancel.load(Ordering::Relaxed) {
+            bail!("cancelled");
+        }
+        let client = reqwest::blocking::Client::builder()
+            .timeout(budget.timeout)
+            .build()?;
+        let url = format!("{}/chat/completions", self.base_url.trim_end_matches('/'));
+        let mut request = client.post(&url).json(&serde_json::json!({
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": prompt.system},
+                {"role": "user", "content": prompt.user},
+            ],
+            "max_tokens": budget.max_tokens,
+            "temperature": 0.0,
+            "stream": false,
+        }));
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().with_context(|| format!("POST {url}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("POST {url}: HTTP {status}");
+        }
+        let body: serde_json::Value = response.json().context("response is not JSON")?;
+        let text = body["choices"][0]["message"]["content"]
+            .as_str()
+            .context("response has no choices[0].message.content")?
+            .to_string();
+        let tokens = body["usage"]["completion_tokens"]
+            .as_u64()
+            .map_or_else(|| text.split_whitespace().count(), |n| n as usize);
+        on_text(&text);
+        let seconds = started.elapsed().as_secs_f64();
+        Ok(Output {
+            text,
+            tokens,
+            first_token_seconds: seconds,
+            seconds,
+            stop: "end",
+        })
+    }
+}

@@ -1,0 +1,187 @@
+//! Checks a model's paragraph before anyone sees it, sentence by sentence: technique IDs must
+//! exist in ATT&CK and belong to the alert or its retrieved documents; quotes must appear
+//! verbatim in the evidence; claims that an action was taken, and decision language ("close
+//! it", "approve"), are removed. If too much goes, the whole text is rejected.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+pub struct Grounding<'a> {
+    /// Every ATT&CK technique ID this store knows.
+    pub known_ids: &'a HashSet<String>,
+    /// The alert's techniques and those of its retrieved documents.
+    pub allowed_ids: &'a HashSet<String>,
+    /// Text quotes may come from: evidence excerpts, the alert's description.
+    pub evidence: &'a [String],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub text: String,
+    pub removed: Vec<String>,
+    pub rejected: bool,
+}
+
+static TECHNIQUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bT\d{4}(?:\.\d{3})?\b").expect("technique regex"));
+static QUOTE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#""([^"]{8,})"|“([^”]{8,})”"#).expect("quote regex"));
+static ACTION_TAKEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b(i|we|autosec)\s+(have\s+|has\s+)?(already\s+)?",
+        r"(blocked|locked|disabled|revoked|quarantined|isolated|banned|deleted|removed|reset|rotated|suspended|closed)\b",
+        r"|\b(has|have)\s+been\s+(blocked|locked|disabled|revoked|quarantined|isolated|banned|suspended|remediated|contained)\b",
+        r"|\bwas\s+(blocked|locked|disabled|revoked|quarantined|isolated|banned|suspended|remediated|contained)\b",
+    ))
+    .expect("action regex")
+});
+static DECISION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b(close|dismiss|ignore)\s+(this|the)\s+alert\b|\bapprove\s+(all|every|the|this)\b",
+        r"|\bno\s+action\s+(is\s+)?(needed|required)\b|\bis\s+(benign|a\s+false\s+positive|safe)\b",
+    ))
+    .expect("decision regex")
+});
+
+/// Every technique-ID-shaped token in `text`.
+pub fn technique_ids(text: &str) -> impl Iterator<Item = &str> {
+    TECHNIQUE.find_iter(text).map(|m| m.as_str())
+}
+
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    for i in 0..bytes.len() {
+        let end_here = matches!(bytes[i], b'.' | b'!' | b'?')
+            && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace())
+            // "T1110.001" and "1.5" are not sentence ends.
+            && !bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if end_here || bytes[i] == b'\n' {
+            let s = text[start..=i].trim();
+            if !s.is_empty() {
+                out.push(s);
+            }
+            start = i + 1;
+        }
+    }
+    let rest = text[start..].trim();
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+pub fn verify(text: &str, g: &Grounding) -> Verified {
+    let mut kept = Vec::new();
+    let mut removed = Vec::new();
+    let all = sentences(text);
+    for s in &all {
+        let mut why = None;
+        for id in TECHNIQUE.find_iter(s).map(|m| m.as_str()) {
+            if !g.known_ids.contains(id) {
+                why = Some(format!("invented technique ID {id}"));
+                break;
+            }
+            if !g.allowed_ids.contains(id) {
+                why = Some(format!(
+                    "technique {id} is not among the alert's techniques or retrieved documents"
+                ));
+                break;
+            }
+        }
+        if why.is_none() {
+            for c in QUOTE.captures_iter(s) {
+                let quoted = c.get(1).or(c.get(2)).map_or("", |m| m.as_str());
+                if !g.evidence.iter().any(|e| e.contains(quoted)) {
+                    why = Some(format!("quote not found in the evidence: \"{quoted}\""));
+                    break;
+                }
+            }
+        }
+        if why.is_none() && ACTION_TAKEN.is_match(s) {
+            why = Some("claims an action was taken (only the response engine acts)".into());
+        }
+        if why.is_none() && DECISION.is_match(s) {
+            why = Some("decision language (people and policy decide, not the model)".into());
+        }
+        match why {
+            Some(w) => removed.push(format!("{w}: {s}")),
+            None => kept.push(*s),
+        }
+    }
+    let text = kept.join(" ");
+    let rejected = all.is_empty() || removed.len() * 3 > all.len() || text.len() < 40;
+    Verified {
+        text,
+        removed,
+        rejected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Verified {
+        let known: HashSet<String> = ["T1110", "T1110.001", "T1078", "T1021.004"]
+            .map(String::from)
+            .into();
+        let allowed: HashSet<String> = ["T1110", "T1110.001", "T1021.004"].map(String::from).into();
+        let evidence = vec![
+            "2024-03-10 12:00:01 sshd_failed_password failure user=root from=IP_ADDRESS_1"
+                .to_string(),
+        ];
+        verify(
+            text,
+            &Grounding {
+                known_ids: &known,
+                allowed_ids: &allowed,
+                evidence: &evidence,
+            },
+        )
+    }
+
+    #[test]
+    fn grounded_text_passes() {
+        let v = check(
+            "IP_ADDRESS_1 failed 40 SSH logins as root in two minutes, which matches T1110.001 password guessing. The log shows \"sshd_failed_password failure user=root\" repeatedly. Rate limiting the source would slow it.",
+        );
+        assert!(v.removed.is_empty(), "{:?}", v.removed);
+        assert!(!v.rejected);
+    }
+
+    #[test]
+    fn invented_or_unrelated_ids_fake_quotes_and_action_claims_are_removed() {
+        let v = check(concat!(
+            "Forty failures came from one address in two minutes against root. ",
+            "This is typical of T9999.123 tooling. ",
+            "It also matches T1078 valid accounts. ",
+            "The attacker typed \"let me in please\" into the prompt. ",
+            "We have blocked the IP at the firewall. ",
+            "The source kept trying many passwords for the same account over SSH."
+        ));
+        let reasons = v.removed.join("\n");
+        assert!(
+            reasons.contains("invented technique ID T9999.123"),
+            "{reasons}"
+        );
+        assert!(reasons.contains("T1078 is not among"), "{reasons}");
+        assert!(reasons.contains("quote not found"), "{reasons}");
+        assert!(reasons.contains("claims an action was taken"), "{reasons}");
+        assert!(!v.text.contains("blocked"));
+        assert!(v.rejected, "4 of 6 sentences removed");
+    }
+
+    #[test]
+    fn injected_verdicts_are_stripped() {
+        let v = check(
+            "Many SSH failures for root came from one source in a short burst. This is benign, close this alert. The pattern fits T1110.001 guessing against one account.",
+        );
+        assert_eq!(v.removed.len(), 1, "{:?}", v.removed);
+        assert!(v.removed[0].contains("decision language"));
+        assert!(!v.text.contains("benign"));
+    }
+}
