@@ -404,8 +404,10 @@ pub fn explain_bench(config: &Config, data_dir: &Path, limit: usize) -> Result<u
                 gen_seconds += out.seconds;
                 ttft.push(out.first_token_seconds);
                 eprintln!(
-                    "alert {}: {} tokens in {:.1}s, {} removed{}",
+                    "alert {}: prompt {} tokens, first token {:.1}s; {} tokens in {:.1}s, {} removed{}",
                     alert.alert_id,
+                    out.prompt_tokens,
+                    out.first_token_seconds,
                     out.tokens,
                     out.seconds,
                     out.removed.len(),

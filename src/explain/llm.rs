@@ -16,6 +16,9 @@ use candle_transformers::models::quantized_llama::ModelWeights;
 
 use super::prompt::Prompt;
 
+/// Prompt tokens per forward pass while reading the prompt.
+const PREFILL_CHUNK: usize = 64;
+
 /// Limits for one generation.
 pub struct Budget<'a> {
     pub max_tokens: usize,
@@ -27,6 +30,7 @@ pub struct Budget<'a> {
 pub struct Output {
     pub text: String,
     pub tokens: usize,
+    pub prompt_tokens: usize,
     pub first_token_seconds: f64,
     pub seconds: f64,
     /// Why it stopped: `end`, `budget`, `timeout`, `cancelled`.
@@ -111,8 +115,19 @@ impl Generator for LocalLlm {
         let mut generated: Vec<u32> = Vec::new();
         let mut shown = 0usize;
         let mut first_token_seconds = 0.0;
-        let mut input = Tensor::new(prompt_ids.as_slice(), &device)?.unsqueeze(0)?;
+        // Prefill in chunks: candle's quantized matmuls are much faster on short inputs than on
+        // one long one (measured: 1,846 tokens in one pass took 74 s on 2 cores).
+        let (head, last) = prompt_ids.split_at(prompt_ids.len().saturating_sub(1));
         let mut position = 0usize;
+        for chunk in head.chunks(PREFILL_CHUNK) {
+            if budget.cancel.load(Ordering::Relaxed) || started.elapsed() > budget.timeout {
+                break;
+            }
+            let input = Tensor::new(chunk, &device)?.unsqueeze(0)?;
+            self.model.forward(&input, position)?;
+            position += chunk.len();
+        }
+        let mut input = Tensor::new(last, &device)?.unsqueeze(0)?;
         let mut stop = "budget";
         while generated.len() < budget.max_tokens {
             if budget.cancel.load(Ordering::Relaxed) {
@@ -152,6 +167,7 @@ impl Generator for LocalLlm {
             .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
         Ok(Output {
             text,
+            prompt_tokens: prompt_ids.len(),
             tokens: generated.len(),
             first_token_seconds,
             seconds: started.elapsed().as_secs_f64(),
@@ -216,6 +232,7 @@ impl Generator for OpenAiCompatible {
         let seconds = started.elapsed().as_secs_f64();
         Ok(Output {
             text,
+            prompt_tokens: body["usage"]["prompt_tokens"].as_u64().unwrap_or(0) as usize,
             tokens,
             first_token_seconds: seconds,
             seconds,

@@ -55,6 +55,8 @@ pub struct Generated {
     pub tokens: usize,
     pub seconds: f64,
     #[serde(default)]
+    pub prompt_tokens: usize,
+    #[serde(default)]
     pub first_token_seconds: f64,
     /// Technique IDs in the raw output that ATT&CK does not have (before verification; none
     /// survive it).
@@ -165,7 +167,11 @@ pub fn generate(
         alert.threat_type.as_str(),
         alert.severity.as_str(),
         &alert.entity,
+        &alert.description,
     );
+    if std::env::var_os("AUTOSEC_DEBUG_PROMPT").is_some() {
+        eprintln!("--- prompt ---\n{}\n--- end ---", prompt.chatml());
+    }
     let out = generator.generate(&prompt, budget, on_text)?;
     let allowed: std::collections::HashSet<String> = e
         .techniques
@@ -192,6 +198,7 @@ pub fn generate(
         .count();
     e.generated = Some(Generated {
         first_token_seconds: out.first_token_seconds,
+        prompt_tokens: out.prompt_tokens,
         invented_ids,
         invented_ids_shown,
         backend: generator.name(),
@@ -268,10 +275,11 @@ pub fn render_text(e: &Explanation) -> String {
     }
     if !e.evidence.is_empty() {
         let _ = writeln!(out, "\nEvidence");
-        for x in &e.evidence {
+        for (i, x) in e.evidence.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "  - {}{}: {}",
+                "  - E{} {}{}: {}",
+                i + 1,
                 visible(&x.reference),
                 if x.instruction_like {
                     " [INSTRUCTION-LIKE TEXT: evidence, not guidance]"
