@@ -311,7 +311,15 @@ pub fn explain(
                 .into_iter()
                 .find(|a| a.alert_id == alert_id)
                 .ok_or_else(|| anyhow::anyhow!("no alert {alert_id}"))?;
-            let cancel = std::sync::atomic::AtomicBool::new(false);
+            // Ctrl-C stops the model (the partial text is still verified and stored); a second
+            // Ctrl-C exits at once.
+            let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = cancel.clone();
+            let _ = ctrlc::set_handler(move || {
+                if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+            });
             let budget = crate::explain::llm::Budget {
                 max_tokens: config.explain.max_tokens,
                 timeout: Duration::from_secs(config.explain.timeout_secs),

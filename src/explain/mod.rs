@@ -54,6 +54,9 @@ pub struct Generated {
     pub rejected: bool,
     pub tokens: usize,
     pub seconds: f64,
+    /// Why generation stopped: `end`, `budget`, `timeout`, `cancelled`.
+    #[serde(default)]
+    pub stop: String,
     #[serde(default)]
     pub prompt_tokens: usize,
     #[serde(default)]
@@ -199,6 +202,7 @@ pub fn generate(
     e.generated = Some(Generated {
         first_token_seconds: out.first_token_seconds,
         prompt_tokens: out.prompt_tokens,
+        stop: out.stop.to_string(),
         invented_ids,
         invented_ids_shown,
         backend: generator.name(),
@@ -301,7 +305,15 @@ pub fn render_text(e: &Explanation) -> String {
 pub fn render_generated(g: &Generated) -> String {
     use crate::sanitize::visible;
     let mut out = String::new();
-    if g.rejected {
+    if g.text.is_empty() && matches!(g.stop.as_str(), "cancelled" | "timeout") {
+        let _ = writeln!(
+            out,
+            "[{} stopped ({}) after {:.1}s before writing anything; the template above stands]",
+            visible(&g.backend),
+            g.stop,
+            g.seconds
+        );
+    } else if g.rejected {
         let _ = writeln!(
             out,
             "[{} text withheld: verification removed too much ({} item(s)); the template above stands]",
