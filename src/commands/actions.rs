@@ -307,9 +307,7 @@ pub fn explain(
             }
         }
         Ok(mut generator) => {
-            let alert = crate::detect::stored_alerts(&store)?
-                .into_iter()
-                .find(|a| a.alert_id == alert_id)
+            let alert = crate::detect::stored_alert(&store, alert_id)?
                 .ok_or_else(|| anyhow::anyhow!("no alert {alert_id}"))?;
             // Ctrl-C stops the model (the partial text is still verified and stored); a second
             // Ctrl-C exits at once.

@@ -87,7 +87,7 @@ fn set_status(
     status: AlertStatus,
     reason: Option<crate::domain::CloseReason>,
 ) -> Result<u8> {
-    let Some(mut alert) = stored_alerts(store)?.into_iter().find(|a| a.alert_id == id) else {
+    let Some(mut alert) = crate::detect::stored_alert(store, id)? else {
         bail!("no alert with id {id} (see `autosec alerts`)");
     };
     alert.status = status;

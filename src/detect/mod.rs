@@ -159,6 +159,20 @@ pub fn stored_alerts(store: &Store) -> Result<Vec<Alert>, StoreError> {
         .collect()
 }
 
+/// One stored alert by id (a keyed lookup, not a scan).
+pub fn stored_alert(store: &Store, id: u64) -> Result<Option<Alert>, StoreError> {
+    store
+        .alerts
+        .get(id.to_be_bytes())?
+        .map(|v| {
+            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                tree: "alerts",
+                detail: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
 /// Replace one stored alert (status changes from the CLI).
 pub fn save_alert(store: &Store, alert: &Alert) -> Result<(), StoreError> {
     let json = serde_json::to_vec(alert).map_err(|e| StoreError::Corrupt {

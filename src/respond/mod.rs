@@ -516,6 +516,22 @@ impl<'a> Responder<'a> {
             .ok_or_else(|| DecisionError::NotFound(id).into())
     }
 
+    /// An action still waiting for a decision (proposed or pending approval).
+    fn load_undecided(&self, id: u64) -> Result<Action> {
+        let action = self.load(id)?;
+        if !matches!(
+            action.state,
+            ActionState::PendingApproval | ActionState::Proposed
+        ) {
+            bail!(DecisionError::WrongState {
+                id,
+                state: action.state.as_str(),
+                why: action.state_reason,
+            });
+        }
+        Ok(action)
+    }
+
     /// A person approves: the action runs (sandboxed or live).
     pub fn approve(
         &self,
@@ -526,20 +542,8 @@ impl<'a> Responder<'a> {
         now: DateTime<Utc>,
     ) -> Result<Action> {
         self.tick(now)?;
-        let mut action = self.load(id)?;
-        if !matches!(
-            action.state,
-            ActionState::PendingApproval | ActionState::Proposed
-        ) {
-            bail!(DecisionError::WrongState {
-                id,
-                state: action.state.as_str(),
-                why: action.state_reason.clone(),
-            });
-        }
-        if let Some(alert) = crate::detect::stored_alerts(self.store)?
-            .into_iter()
-            .find(|a| a.alert_id == action.alert_id)
+        let mut action = self.load_undecided(id)?;
+        if let Some(alert) = crate::detect::stored_alert(self.store, action.alert_id)?
             && alert.status == AlertStatus::Closed
             && !confirm_closed
         {
@@ -574,17 +578,7 @@ impl<'a> Responder<'a> {
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Action> {
-        let mut action = self.load(id)?;
-        if !matches!(
-            action.state,
-            ActionState::PendingApproval | ActionState::Proposed
-        ) {
-            bail!(DecisionError::WrongState {
-                id,
-                state: action.state.as_str(),
-                why: action.state_reason.clone(),
-            });
-        }
+        let mut action = self.load_undecided(id)?;
         action.decision = Some(Decision {
             approved: false,
             by: by.to_string(),

@@ -1,8 +1,6 @@
 //! `autosec explain`: the template, hostile log content, the OpenAI-compatible backend against
 //! a mock server on loopback, and (with the real GGUF) a local-LLM smoke test.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::PathBuf;
 
 use crate::common::{Env, assert_success};
@@ -105,46 +103,15 @@ fn hostile_log_content_is_evidence_and_changes_nothing() {
     );
 }
 
-/// A mock chat-completions server: answers every request with `content`, keeps the requests.
-fn mock_llm(content: &'static str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}/v1", listener.local_addr().expect("addr"));
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let kept = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            kept.lock()
-                .expect("lock")
-                .push(format!("{head}\n{}", String::from_utf8_lossy(&body)));
-            let answer = serde_json::json!({
-                "choices": [{"message": {"role": "assistant", "content": content}}],
-                "usage": {"completion_tokens": 42}
-            })
-            .to_string();
-            let mut stream = reader.into_inner();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    (base, seen)
+/// A mock chat-completions endpoint answering every request with `content`.
+fn mock_llm(content: &str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let answer = serde_json::json!({
+        "choices": [{"message": {"role": "assistant", "content": content}}],
+        "usage": {"completion_tokens": 42}
+    })
+    .to_string();
+    let (addr, seen) = crate::common::loopback_http(answer);
+    (format!("http://{addr}/v1"), seen)
 }
 
 #[test]

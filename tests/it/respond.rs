@@ -2,10 +2,6 @@
 //! sandbox, audit verification and tampering, and live mode running a real command against a
 //! temporary file and posting to a loopback webhook.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
 use crate::common::{Env, assert_success};
 
 fn brute_force_log(env: &Env) -> std::path::PathBuf {
@@ -143,38 +139,6 @@ rules = [{ threat = "brute_force", actions = ["log_event", "notify", "rate_limit
     assert!(String::from_utf8_lossy(&out.stdout).contains("BROKEN at record 3"));
 }
 
-/// A one-thread HTTP server on loopback that answers 200 and keeps each request body.
-fn webhook_server() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let kept = bodies.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            kept.lock()
-                .expect("lock")
-                .push(String::from_utf8_lossy(&body).into_owned());
-            let mut stream = reader.into_inner();
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        }
-    });
-    (url, bodies)
-}
-
 #[test]
 fn live_mode_runs_real_commands_and_webhooks_with_real_values_only_in_argv() {
     let env = Env::new();
@@ -188,7 +152,8 @@ fn live_mode_runs_real_commands_and_webhooks_with_real_values_only_in_argv() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    let (url, bodies) = webhook_server();
+    let (addr, bodies) = crate::common::loopback_http("{}".into());
+    let url = format!("http://{addr}/hook");
     let s = script.display();
     env.write(
         "config/config.toml",
