@@ -12,7 +12,7 @@ use crate::domain::{AlertStatus, CloseReason, Format, Severity};
     name = "autosec",
     version,
     about = "An autonomous security analyst in a terminal",
-    arg_required_else_help = true
+    after_help = "With no command: the console on the configured sources ([[ingest.sources]]), or the bundled demo when none are configured."
 )]
 pub struct Cli {
     /// Data directory (sled store); default: the platform data dir, or $AUTOSEC_DATA_DIR.
@@ -33,6 +33,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The console, following these files, directories or globs (plus configured sources).
+    Console(ConsoleArgs),
+    /// The console replaying the bundled demo scenario (temporary data dir, always sandbox).
+    Demo(DemoArgs),
+    /// Measurement: input-to-screen latency of the console (headless, 200x60) while the
+    /// pipeline ingests a generated dataset at a fixed rate.
+    #[command(hide = true)]
+    ConsoleBench(ConsoleBenchArgs),
     /// Ingest log files, directories (recursive) or `-` (stdin) into the store.
     Ingest(IngestArgs),
     /// List alerts, acknowledge or close them.
@@ -97,6 +105,35 @@ pub struct IngestArgs {
     /// Fault injection for resume tests: abort (like kill -9) after N events are handed to the store.
     #[arg(long, hide = true, value_name = "N")]
     pub abort_after_events: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Files, directories (new files are picked up) or globs to follow.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Log format of every source; `auto` detects it per file.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Replay speed: 1 = `[ui] demo_events_per_sec` (250 events/s); 10 is ten times faster.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleBenchArgs {
+    /// A generated dataset's logs directory (`autosec datasets generate`).
+    pub logs: PathBuf,
+    /// Replay rate.
+    #[arg(long, default_value_t = 50_000)]
+    pub events_per_sec: u64,
+    /// How long to measure.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,8 @@
-//! AutoSec: an autonomous security analyst in a terminal. The engine (ingest → store, with
-//! detection, explanation and response to come) knows nothing about terminals; the CLI is one
-//! front end over it.
+//! AutoSec: an autonomous security analyst in a terminal. The engine (ingest, detection,
+//! intel, explanation, response over sled) knows nothing about terminals; the CLI and the
+//! ratatui console (`app` + `ui` over `pipeline`) are front ends over it.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -12,10 +13,12 @@ pub mod eval;
 pub mod explain;
 pub mod ingest;
 pub mod intel;
+pub mod pipeline;
 pub mod privacy;
 pub mod report;
 pub mod respond;
 pub mod sanitize;
 pub mod store;
+pub mod ui;
 
 pub use commands::run;

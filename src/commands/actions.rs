@@ -18,12 +18,29 @@ use crate::sanitize::visible;
 use crate::store::Store;
 
 /// The responder for `store`: sandbox unless both `[respond] mode = "live"` and `--live`.
+/// Its mode notice goes to stderr.
 pub fn open_responder<'a>(
     config: &'a Config,
     data_dir: &Path,
     store: &'a Store,
     live_flag: bool,
 ) -> Result<Responder<'a>> {
+    let (responder, notice) = build_responder(config, data_dir, store, live_flag)?;
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
+    Ok(responder)
+}
+
+/// The responder and, when the mode deserves a word (LIVE, or live config without `--live`),
+/// that notice for the caller to show its own way (the console cannot print to stderr).
+pub fn build_responder<'a>(
+    config: &'a Config,
+    data_dir: &Path,
+    store: &'a Store,
+    live_flag: bool,
+) -> Result<(Responder<'a>, Option<String>)> {
+    let mut notice = None;
     let audit = Audit::open(store.audit.clone(), &config.audit_key_file()?, data_dir)?;
     let live: Option<Arc<dyn Executor>> = match (config.respond.mode, live_flag) {
         (ExecutionMode::Live, true) => Some(Arc::new(LiveExecutor {
@@ -36,13 +53,14 @@ pub fn open_responder<'a>(
             )
         }
         (ExecutionMode::Live, false) => {
-            eprintln!("respond: mode is live in the config but --live was not given: SANDBOX");
+            notice =
+                Some("respond: mode is live in the config but --live was not given: SANDBOX".into());
             None
         }
         (ExecutionMode::Sandbox, false) => None,
     };
     if live.is_some() {
-        eprintln!("respond: LIVE mode: approved and automatic actions run for real");
+        notice = Some("respond: LIVE mode: approved and automatic actions run for real".into());
     }
     let resolver = if config.privacy.enabled {
         let keys = VaultKeys::load_or_create(&config.key_file()?)?;
@@ -50,7 +68,10 @@ pub fn open_responder<'a>(
     } else {
         None
     };
-    Responder::new(store, &config.respond, audit, resolver, live)
+    Ok((
+        Responder::new(store, &config.respond, audit, resolver, live)?,
+        notice,
+    ))
 }
 
 fn whoami(by: &Option<String>) -> String {

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 
 use crate::cli::{AlertsArgs, AlertsCommand};
 use crate::config::Config;
-use crate::detect::{save_alert, stored_alerts};
+use crate::detect::stored_alerts;
 use crate::domain::{AlertStatus, Severity};
 use crate::sanitize::visible;
 use crate::store::Store;
@@ -87,12 +87,13 @@ fn set_status(
     status: AlertStatus,
     reason: Option<crate::domain::CloseReason>,
 ) -> Result<u8> {
-    let Some(mut alert) = crate::detect::stored_alert(store, id)? else {
+    let changed = crate::detect::update_alert(store, id, |a| {
+        a.status = status;
+        a.close_reason = reason;
+    })?;
+    if changed.is_none() {
         bail!("no alert with id {id} (see `autosec alerts`)");
-    };
-    alert.status = status;
-    alert.close_reason = reason;
-    save_alert(store, &alert)?;
+    }
     store.flush()?;
     println!(
         "alert {id}: {}",

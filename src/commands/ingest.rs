@@ -65,6 +65,7 @@ pub fn ingest(
         follow: args.follow,
         progress: !args.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
         abort_after_events: args.abort_after_events,
+        tap: None,
     };
     let first_new = store.event_count()? + 1;
     let started = std::time::Instant::now();

@@ -2,11 +2,15 @@
 
 mod actions;
 mod alerts;
+mod console;
+mod console_bench;
 mod eval;
 mod ingest;
 mod intel;
 mod intel_bench;
 
+pub use actions::build_responder;
+pub use ingest::open_engine;
 pub use intel::open_ready as open_intel;
 
 use std::path::PathBuf;
@@ -23,10 +27,14 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(d) => d.clone(),
         None => crate::config::default_data_dir()?,
     };
+    let flags = cli_flags(&cli);
     let Some(command) = cli.command else {
-        return Ok(2);
+        return console::default_console(&config, &data_dir, &flags);
     };
     match command {
+        Command::Console(args) => console::console(&config, &data_dir, &flags, &args),
+        Command::Demo(args) => console::demo(&config, &flags, args.speed),
+        Command::ConsoleBench(args) => console_bench::run(&config, &args),
         Command::Ingest(args) => {
             ingest::ingest(&config, &data_dir, !cli.no_privacy, cli.live, &args)
         }
@@ -49,6 +57,13 @@ pub fn run(cli: Cli) -> Result<u8> {
             print!("{}", toml::to_string_pretty(&config)?);
             Ok(0)
         }
+    }
+}
+
+fn cli_flags(cli: &Cli) -> console::Flags {
+    console::Flags {
+        privacy: !cli.no_privacy,
+        live: cli.live,
     }
 }
 

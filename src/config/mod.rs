@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 mod detect;
 mod explain;
 mod intel;
+pub mod keymap;
 mod respond;
+pub mod theme;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,28 @@ pub struct Config {
     pub intel: IntelConfig,
     pub respond: RespondConfig,
     pub explain: ExplainConfig,
+    pub ui: UiConfig,
+    /// Where the vault and audit keys live instead of the config dir (the demo keeps its
+    /// throwaway keys in its temporary dir). Not a file setting.
+    #[serde(skip)]
+    pub key_dir: Option<PathBuf>,
+}
+
+/// The console's settings (`[ui]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// A theme under themes/ (`dark`, `light`, `high-contrast`, `16-colour`) or one of the
+    /// user's in `<config dir>/themes/NAME.toml`.
+    pub theme: String,
+    /// `default` or `vim`; `<config dir>/keymap.toml` patches it.
+    pub keymap: String,
+    /// Lines the log stream keeps (a ring buffer: memory stays bounded whatever the rate).
+    pub stream_lines: usize,
+    /// Most frames drawn per second (redraws are coalesced).
+    pub max_fps: u32,
+    /// Events per second the demo replays at `--speed 1`.
+    pub demo_events_per_sec: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,7 +76,24 @@ pub struct IngestConfig {
     pub max_line_bytes: usize,
     pub workers: usize,
     pub follow_poll_ms: u64,
+    /// What the console (and `serve`) follow when no paths are given.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
     pub mapping: FieldMapping,
+}
+
+/// One configured source (`[[ingest.sources]]`): a file, a directory or a glob, followed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub path: String,
+    /// `auto` (default), `cloudtrail`, `syslog`, `jsonl` or `csv`.
+    #[serde(default = "auto_format")]
+    pub format: String,
+}
+
+fn auto_format() -> String {
+    "auto".into()
 }
 
 /// Candidate field names per schema field, tried in order.
@@ -103,12 +144,17 @@ impl Config {
     /// The audit chain's MAC key: `audit.key` in the config dir (outside the data dir, so
     /// whoever can edit the store cannot re-sign the chain).
     pub fn audit_key_file(&self) -> Result<PathBuf> {
-        Ok(config_dir()?.join("audit.key"))
+        match &self.key_dir {
+            Some(dir) => Ok(dir.join("audit.key")),
+            None => Ok(config_dir()?.join("audit.key")),
+        }
     }
 
     /// The vault key path: `privacy.key_file`, or `vault.key` in the config dir.
     pub fn key_file(&self) -> Result<PathBuf> {
-        if self.privacy.key_file.is_empty() {
+        if let Some(dir) = &self.key_dir {
+            Ok(dir.join("vault.key"))
+        } else if self.privacy.key_file.is_empty() {
             Ok(config_dir()?.join("vault.key"))
         } else {
             Ok(PathBuf::from(&self.privacy.key_file))

@@ -310,11 +310,32 @@ impl AlertBook {
     pub fn persist(&mut self, store: &Store) -> Result<usize, StoreError> {
         let dirty = self.take_dirty();
         for a in &dirty {
-            let json = serde_json::to_vec(a).map_err(|e| StoreError::Corrupt {
-                tree: "alerts",
-                detail: e.to_string(),
-            })?;
-            store.alerts.insert(a.alert_id.to_be_bytes(), json)?;
+            // Detection owns the detection fields; status and intel are the analyst's and the
+            // retriever's, kept from the stored value in the same atomic swap.
+            let mut encode_error = None;
+            store
+                .alerts
+                .update_and_fetch(a.alert_id.to_be_bytes(), |old| {
+                    let mut merged = a.clone();
+                    if let Some(prev) = old.and_then(|o| serde_json::from_slice::<Alert>(o).ok()) {
+                        merged.status = prev.status;
+                        merged.close_reason = prev.close_reason;
+                        merged.intel = prev.intel;
+                    }
+                    match serde_json::to_vec(&merged) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            encode_error = Some(e.to_string());
+                            old.map(<[u8]>::to_vec)
+                        }
+                    }
+                })?;
+            if let Some(detail) = encode_error {
+                return Err(StoreError::Corrupt {
+                    tree: "alerts",
+                    detail,
+                });
+            }
         }
         store
             .meta

@@ -183,6 +183,43 @@ pub fn save_alert(store: &Store, alert: &Alert) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Change one stored alert atomically (sled compare-and-swap): analyst status and intel are
+/// written by other stages than detection while it keeps growing the same alert, so each
+/// writer changes only its own fields of the current stored value. Returns the new alert.
+pub fn update_alert(
+    store: &Store,
+    id: u64,
+    mut change: impl FnMut(&mut Alert),
+) -> Result<Option<Alert>, StoreError> {
+    let mut decode_error = None;
+    let out = store.alerts.update_and_fetch(id.to_be_bytes(), |old| {
+        let old = old?;
+        match serde_json::from_slice::<Alert>(old) {
+            Ok(mut a) => {
+                change(&mut a);
+                serde_json::to_vec(&a).ok()
+            }
+            Err(e) => {
+                decode_error = Some(e.to_string());
+                Some(old.to_vec())
+            }
+        }
+    })?;
+    if let Some(detail) = decode_error {
+        return Err(StoreError::Corrupt {
+            tree: "alerts",
+            detail,
+        });
+    }
+    out.map(|v| {
+        serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+            tree: "alerts",
+            detail: e.to_string(),
+        })
+    })
+    .transpose()
+}
+
 /// Two representative views (a failed sshd login, a CloudTrail call): the base of hand-built
 /// events in tests and benchmarks.
 pub fn bench_fixtures() -> (EventView, EventView) {

@@ -29,7 +29,24 @@ pub struct IngestOptions {
     /// Fault injection for resume tests: abort the process (no flush, like `kill -9`) once
     /// this many events have been handed to the store.
     pub abort_after_events: Option<u64>,
+    /// A live view of what is stored (the console's log stream); see [`Tap`].
+    pub tap: Option<Sender<TapBatch>>,
 }
+
+/// What the writer hands a tap after each stored batch. The tap never slows ingest: when its
+/// channel is full the events are skipped, but the counts carry over to the next batch.
+#[derive(Debug, Clone, Default)]
+pub struct TapBatch {
+    /// Events stored since the previous batch the tap received (including skipped ones).
+    pub stored: u64,
+    /// Records quarantined since the previous batch.
+    pub rejected: u64,
+    /// The newest events of this batch, with their store ids.
+    pub events: Vec<crate::domain::SecurityEvent>,
+}
+
+/// Most events of one batch a tap is handed: a live view shows the newest lines only.
+const TAP_EVENTS_PER_BATCH: usize = 256;
 
 /// Batches the reader hands out: big enough to amortise channel and transaction costs.
 const BATCH_BYTES: usize = 1 << 20;
@@ -69,9 +86,13 @@ pub fn run(
             let tx = done_tx.clone();
             let mapping = &config.ingest.mapping;
             let redactor = redactor.as_ref();
+            let keep_events = opts.tap.is_some();
             scope.spawn(move || {
                 for batch in rx {
-                    if tx.send(process(batch, mapping, redactor)).is_err() {
+                    if tx
+                        .send(process(batch, mapping, redactor, keep_events))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -80,7 +101,8 @@ pub fn run(
         drop(done_tx);
         drop(work_rx);
         let abort_after = opts.abort_after_events;
-        let writer = scope.spawn(move || write_loop(store, done_rx, abort_after));
+        let tap = opts.tap.clone();
+        let writer = scope.spawn(move || write_loop(store, done_rx, abort_after, tap));
 
         let mut reader = Reader {
             tx: work_tx,
@@ -325,7 +347,9 @@ fn write_loop(
     store: &Store,
     rx: Receiver<Result<ParsedBatch>>,
     abort_after: Option<u64>,
+    tap: Option<Sender<TapBatch>>,
 ) -> Result<WriterStats> {
+    let mut carry = TapBatch::default();
     let mut writer = EventWriter::new(store)?;
     let mut stats = WriterStats::default();
     let mut pending: BTreeMap<u64, ParsedBatch> = BTreeMap::new();
@@ -359,7 +383,7 @@ fn write_loop(
                 continue;
             }
             let checkpoint_key = b.source.key.clone();
-            writer.append(Append {
+            let first_id = writer.append(Append {
                 source: &b.source.name,
                 chunk: b.chunk.as_ref(),
                 quarantine: &b.quarantine,
@@ -380,6 +404,9 @@ fn write_loop(
                     .entry(q.kind.as_str().to_string())
                     .or_default() += 1;
             }
+            if let Some(tap) = &tap {
+                hand_to_tap(tap, &mut carry, b.events, first_id, b.quarantine.len());
+            }
             if abort_after.is_some_and(|n| stats.events >= n) {
                 std::process::abort();
             }
@@ -390,4 +417,32 @@ fn write_loop(
     }
     store.flush()?;
     Ok(stats)
+}
+
+/// Give the tap this batch's newest events (ids assigned) without ever blocking the writer.
+fn hand_to_tap(
+    tap: &Sender<TapBatch>,
+    carry: &mut TapBatch,
+    mut events: Vec<crate::domain::SecurityEvent>,
+    first_id: u64,
+    rejected: usize,
+) {
+    carry.stored += events.len() as u64;
+    carry.rejected += rejected as u64;
+    let skip = events.len().saturating_sub(TAP_EVENTS_PER_BATCH);
+    for (i, ev) in events.iter_mut().enumerate() {
+        ev.id = first_id + i as u64;
+    }
+    carry.events = events.split_off(skip);
+    if carry.stored == 0 && carry.rejected == 0 {
+        return;
+    }
+    match tap.try_send(std::mem::take(carry)) {
+        Ok(()) => {}
+        Err(crossbeam_channel::TrySendError::Full(mut back)) => {
+            back.events.clear();
+            *carry = back;
+        }
+        Err(crossbeam_channel::TrySendError::Disconnected(_)) => {}
+    }
 }

@@ -43,6 +43,8 @@ pub struct ParsedBatch {
     pub formats: Vec<(Format, u64)>,
     pub quarantine: Vec<QuarantineEntry>,
     pub checkpoint: Option<Checkpoint>,
+    /// The parsed events themselves, kept only when a live view taps the pipeline.
+    pub events: Vec<SecurityEvent>,
 }
 
 /// Raw bytes of a rejected record kept (sealed in the vault) for later inspection.
@@ -54,6 +56,7 @@ pub fn process(
     batch: WorkBatch,
     mapping: &FieldMapping,
     redactor: Option<&Redactor>,
+    keep_events: bool,
 ) -> anyhow::Result<ParsedBatch> {
     let mut events = Vec::with_capacity(batch.items.len());
     let mut quarantine = Vec::new();
@@ -102,6 +105,7 @@ pub fn process(
         formats,
         quarantine,
         checkpoint: batch.checkpoint,
+        events: if keep_events { events } else { Vec::new() },
     })
 }
 

@@ -263,13 +263,13 @@ pub fn attach_to_alerts(
     k: usize,
 ) -> Result<usize, IntelError> {
     let mut updated = 0;
-    for mut alert in crate::detect::stored_alerts(store)? {
+    for alert in crate::detect::stored_alerts(store)? {
         let query = alert_query(&alert);
         if alert.intel.as_ref().is_some_and(|i| i.query == query) {
             continue;
         }
-        alert.intel = Some(intel.retrieve_for_alert(&alert, k)?);
-        crate::detect::save_alert(store, &alert)?;
+        let found = intel.retrieve_for_alert(&alert, k)?;
+        crate::detect::update_alert(store, alert.alert_id, |a| a.intel = Some(found.clone()))?;
         updated += 1;
     }
     Ok(updated)

@@ -289,6 +289,17 @@ impl Store {
         })
     }
 
+    /// The event with store id `id` (its chunk is the last one starting at or before it).
+    pub fn event_by_id(&self, id: u64) -> Result<Option<SecurityEvent>, StoreError> {
+        let Some(item) = self.events.range(..=id.to_be_bytes()).next_back() else {
+            return Ok(None);
+        };
+        let (k, v) = item?;
+        Ok(decode_chunk(chunk_first_id(&k)?, &v)?
+            .into_iter()
+            .find(|e| e.id == id))
+    }
+
     /// Every quarantined record in arrival order.
     pub fn iter_quarantine(
         &self,
@@ -333,6 +344,59 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// Resolve many refs, decoding each chunk once (an alert's evidence shares chunks).
+    pub fn resolve_many(&self, refs: &[EventRef]) -> Result<Vec<Option<SecurityEvent>>, StoreError> {
+        let mut entries: std::collections::HashMap<String, Vec<ChunkEntry>> = Default::default();
+        let mut decoded: std::collections::HashMap<u64, Vec<SecurityEvent>> = Default::default();
+        let mut out = Vec::with_capacity(refs.len());
+        for r in refs {
+            if !entries.contains_key(&r.source) {
+                let mut list = Vec::new();
+                for item in self.chunk_index.scan_prefix(source_key(&r.source)) {
+                    let (_, v) = item?;
+                    list.push(serde_json::from_slice::<ChunkEntry>(&v).map_err(|e| {
+                        StoreError::Corrupt {
+                            tree: "chunk_index",
+                            detail: e.to_string(),
+                        }
+                    })?);
+                }
+                entries.insert(r.source.clone(), list);
+            }
+            let mut found = None;
+            for entry in entries.get(&r.source).into_iter().flatten() {
+                if r.record_id.is_none()
+                    && let (Some(line), Some(lo), Some(hi)) =
+                        (r.line, entry.first_line, entry.last_line)
+                    && (line < lo || line > hi)
+                {
+                    continue;
+                }
+                if !decoded.contains_key(&entry.chunk) {
+                    let events = match self.events.get(entry.chunk.to_be_bytes())? {
+                        Some(bytes) => decode_chunk(entry.chunk, &bytes)?,
+                        None => Vec::new(),
+                    };
+                    decoded.insert(entry.chunk, events);
+                }
+                found = decoded.get(&entry.chunk).and_then(|events| {
+                    events
+                        .iter()
+                        .find(|e| match &r.record_id {
+                            Some(id) => e.origin.record_id.as_deref() == Some(id.as_str()),
+                            None => e.origin.line == r.line,
+                        })
+                        .cloned()
+                });
+                if found.is_some() {
+                    break;
+                }
+            }
+            out.push(found);
+        }
+        Ok(out)
     }
 
     /// The checkpoint stored under `key`.

@@ -2,6 +2,7 @@
 //! binary and the library over real sled stores in temp dirs.
 
 mod common;
+mod console;
 mod detect;
 mod explain;
 mod follow;

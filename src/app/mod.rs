@@ -1,0 +1,11 @@
+//! The console's application layer: state, the pure reducer, `:` commands, and the driver
+//! that connects terminal, pipeline and renderer.
+
+mod apply;
+pub mod command;
+pub mod driver;
+pub mod state;
+pub mod update;
+
+pub use state::AppState;
+pub use update::{Effect, Msg, update};

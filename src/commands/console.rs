@@ -1,0 +1,248 @@
+//! `autosec`, `autosec console PATH…` and `autosec demo`: set up the pipeline, the terminal
+//! and the state, run the driver, and put the terminal back whatever happens.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::app::driver::{self, Wiring};
+use crate::app::state::AppState;
+use crate::cli::ConsoleArgs;
+use crate::config::{Config, keymap, theme};
+use crate::domain::Format;
+use crate::pipeline::{Level, Pipeline, PipelineEvent, PipelineOptions, demo::Demo};
+
+/// Global flags that matter to the console.
+pub struct Flags {
+    pub privacy: bool,
+    pub live: bool,
+}
+
+/// `autosec` alone: the configured sources, or the demo when there are none.
+pub fn default_console(config: &Config, data_dir: &Path, flags: &Flags) -> Result<u8> {
+    if config.ingest.sources.is_empty() {
+        return demo(config, flags, 1.0);
+    }
+    let args = ConsoleArgs {
+        paths: Vec::new(),
+        format: crate::cli::FormatArg::Auto,
+    };
+    console(config, data_dir, flags, &args)
+}
+
+pub fn console(config: &Config, data_dir: &Path, flags: &Flags, args: &ConsoleArgs) -> Result<u8> {
+    let (paths, notices) = sources(config, &args.paths)?;
+    if paths.is_empty() {
+        bail!(
+            "nothing to follow: give paths (autosec console /var/log/auth.log) or configure [[ingest.sources]]; `autosec demo` shows the bundled scenario"
+        );
+    }
+    let format = match args.format.forced() {
+        Some(f) => Some(f),
+        None => configured_format(config)?,
+    };
+    let opts = PipelineOptions {
+        data_dir: data_dir.to_path_buf(),
+        paths,
+        format,
+        privacy: flags.privacy,
+        live: flags.live,
+        demo: false,
+        stream_lines: config.ui.stream_lines,
+    };
+    run(config.clone(), opts, None, notices)
+}
+
+/// `autosec demo`: the bundled scenario replayed into a temporary dir, always sandboxed.
+pub fn demo(config: &Config, flags: &Flags, speed: f64) -> Result<u8> {
+    if !(speed > 0.0 && speed.is_finite()) {
+        bail!("--speed must be a positive number (1 = {} events/s)", config.ui.demo_events_per_sec);
+    }
+    ensure_terminal()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("autosec-demo-")
+        .tempdir()
+        .context("cannot create the demo's temporary directory")?;
+    let mut config = config.clone();
+    // Throwaway keys next to the throwaway store: the demo leaves nothing in the config dir.
+    config.key_dir = Some(tmp.path().join("keys"));
+    std::fs::create_dir_all(tmp.path().join("keys"))?;
+    let logs = tmp.path().join("logs");
+    let replay = Demo::load()?.prepare(&logs)?;
+    let mut notices = vec!["DEMO: a synthetic scenario (datasets/demo) replayed as live logs; responses are sandboxed".to_string()];
+    if flags.live {
+        notices.push("--live is ignored in the demo: it always runs in the sandbox".into());
+    }
+    let opts = PipelineOptions {
+        data_dir: tmp.path().join("data"),
+        paths: vec![logs.display().to_string()],
+        format: None,
+        privacy: flags.privacy,
+        live: false,
+        demo: true,
+        stream_lines: config.ui.stream_lines,
+    };
+    let rate = f64::from(config.ui.demo_events_per_sec.max(1)) * speed;
+    let code = run(config, opts, Some((replay, rate)), notices)?;
+    drop(tmp);
+    Ok(code)
+}
+
+fn ensure_terminal() -> Result<()> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!(
+            "the console needs a terminal (stdin and stdout are not both a tty); for headless use see `autosec ingest --follow`"
+        );
+    }
+    Ok(())
+}
+
+/// Restores the terminal when dropped (error paths included); ratatui's panic hook covers
+/// panics.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+fn run(
+    config: Config,
+    opts: PipelineOptions,
+    replay: Option<(crate::pipeline::demo::Replay, f64)>,
+    notices: Vec<String>,
+) -> Result<u8> {
+    ensure_terminal()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let config_dir = crate::config::config_dir().ok();
+        let no_color = theme::no_color_requested();
+        let user_themes = config_dir.as_ref().map(|d| d.join("themes"));
+        let (theme, theme_err) = theme::load(&config.ui.theme, user_themes.as_deref(), no_color);
+        let keymap_file = config_dir.as_ref().map(|d| d.join("keymap.toml"));
+        let (keymap, keymap_err) = keymap::load(&config.ui.keymap, keymap_file.as_deref());
+        tokio::task::spawn_blocking(crate::ui::highlight::warm);
+
+        let mut pipeline = Pipeline::start(&config, opts)?;
+        let mut state = AppState::new(
+            theme,
+            theme::names(user_themes.as_deref()),
+            keymap,
+            pipeline.status.clone(),
+            config.ui.stream_lines,
+            chrono::Utc::now(),
+        );
+        let wiring = Wiring {
+            commands: pipeline.commands(),
+            user_themes,
+            no_color,
+            max_fps: config.ui.max_fps,
+        };
+        let notifier = pipeline.notifier();
+        for (level, text) in notices
+            .into_iter()
+            .map(|n| (Level::Info, n))
+            .chain(theme_err.map(|e| (Level::Error, e)))
+            .chain(keymap_err.map(|e| (Level::Error, e)))
+        {
+            let _ = notifier.send(PipelineEvent::Notice { level, text });
+        }
+        let replay_task = replay.map(|(replay, rate)| {
+            let cancel = pipeline.cancel_flag();
+            let tx = pipeline.notifier();
+            tokio::task::spawn_blocking(move || {
+                let result = replay.run(rate, &cancel, |sent, total| {
+                    let _ = tx.send(PipelineEvent::DemoProgress { sent, total });
+                });
+                if let Err(e) = result {
+                    let _ = tx.send(PipelineEvent::Notice {
+                        level: Level::Error,
+                        text: format!("demo replay stopped: {e:#}"),
+                    });
+                }
+            })
+        });
+
+        let result = {
+            let _guard = TerminalGuard;
+            let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+            driver::drive(
+                &mut terminal,
+                &mut state,
+                driver::terminal_input(),
+                &mut pipeline.events,
+                &wiring,
+            )
+            .await
+        };
+        pipeline.shutdown().await;
+        if let Some(t) = replay_task {
+            let _ = t.await;
+        }
+        result?;
+        println!(
+            "autosec: {} events, {} alerts ({} open), {} actions ({} awaiting approval)",
+            crate::ui::text::count(state.metrics.events_total),
+            state.alerts.len(),
+            state.open_alerts(),
+            state.actions.len(),
+            state.pending_approvals()
+        );
+        Ok(0)
+    })
+}
+
+/// Paths to follow: the arguments, then `[[ingest.sources]]`; globs are expanded (new files
+/// appear through followed directories, not through globs).
+fn sources(config: &Config, args: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    let mut paths = Vec::new();
+    let mut notices = Vec::new();
+    let configured = config.ingest.sources.iter().map(|s| s.path.clone());
+    for p in args.iter().cloned().chain(configured) {
+        if p.contains(['*', '?', '[']) {
+            let matches: Vec<PathBuf> = glob::glob(&p)
+                .with_context(|| format!("bad glob {p:?}"))?
+                .filter_map(Result::ok)
+                .collect();
+            if matches.is_empty() {
+                notices.push(format!("{p}: the glob matches nothing yet"));
+            }
+            paths.extend(matches.into_iter().map(|m| m.display().to_string()));
+        } else {
+            paths.push(p);
+        }
+    }
+    paths.dedup();
+    Ok((paths, notices))
+}
+
+/// The one format of the configured sources, if they name one (the pipeline reads all
+/// sources with one setting).
+fn configured_format(config: &Config) -> Result<Option<Format>> {
+    let mut formats: Vec<&str> = config
+        .ingest
+        .sources
+        .iter()
+        .map(|s| s.format.as_str())
+        .filter(|f| *f != "auto")
+        .collect();
+    formats.dedup();
+    match formats.as_slice() {
+        [] => Ok(None),
+        [one] => match *one {
+            "cloudtrail" => Ok(Some(Format::Cloudtrail)),
+            "syslog" => Ok(Some(Format::Syslog)),
+            "jsonl" => Ok(Some(Format::Jsonl)),
+            "csv" => Ok(Some(Format::Csv)),
+            other => bail!("[[ingest.sources]] format = {other:?}: use auto, cloudtrail, syslog, jsonl or csv"),
+        },
+        _ => bail!(
+            "[[ingest.sources]] name different formats; the console reads every source with one setting: use format = \"auto\" (detected per file)"
+        ),
+    }
+}

@@ -1,0 +1,170 @@
+//! `autosec console-bench DATASET` (hidden): the console's input-to-screen latency while the
+//! live pipeline ingests a generated dataset at a fixed rate. Headless (a 200x60
+//! `TestBackend`), real pipeline, real driver: a key is stamped when it is sent and measured
+//! when the driver next asks for input, which it does only after drawing the key's frame.
+
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use futures::Stream;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+use crate::app::driver::{self, Wiring};
+use crate::app::state::AppState;
+use crate::app::update::Msg;
+use crate::cli::ConsoleBenchArgs;
+use crate::config::{Config, keymap::Keymap, theme::Theme};
+use crate::pipeline::demo::Demo;
+use crate::pipeline::{Pipeline, PipelineOptions};
+
+/// Keys whose latency is recorded when the driver comes back for more input.
+struct TimedKeys {
+    rx: UnboundedReceiver<(Instant, Msg)>,
+    pending: Option<Instant>,
+    samples: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl Stream for TimedKeys {
+    type Item = Msg;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Msg>> {
+        if let Some(sent) = self.pending.take()
+            && let Ok(mut s) = self.samples.lock()
+        {
+            s.push(sent.elapsed());
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some((sent, msg))) => {
+                self.pending = Some(sent);
+                Poll::Ready(Some(msg))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
+    let tmp = tempfile::tempdir()?;
+    let mut config = config.clone();
+    config.key_dir = Some(tmp.path().to_path_buf());
+    eprintln!("loading {} …", args.logs.display());
+    let replay = Demo::from_dir(&args.logs)?.prepare(&tmp.path().join("logs"))?;
+    let total = replay.total_events();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let opts = PipelineOptions {
+            data_dir: tmp.path().join("data"),
+            paths: vec![tmp.path().join("logs").display().to_string()],
+            format: None,
+            privacy: true,
+            live: false,
+            demo: true,
+            stream_lines: config.ui.stream_lines,
+        };
+        let mut pipeline = Pipeline::start(&config, opts)?;
+        let mut state = AppState::new(
+            Theme::shipped("dark").map_err(anyhow::Error::msg)?,
+            vec!["dark".into()],
+            Keymap::shipped("default").map_err(anyhow::Error::msg)?,
+            pipeline.status.clone(),
+            config.ui.stream_lines,
+            chrono::Utc::now(),
+        );
+        let wiring = Wiring {
+            commands: pipeline.commands(),
+            user_themes: None,
+            no_color: false,
+            max_fps: config.ui.max_fps,
+        };
+        let cancel = pipeline.cancel_flag();
+        let rate = args.events_per_sec as f64;
+        let replay_task = tokio::task::spawn_blocking(move || replay.run(rate, &cancel, |_, _| {}));
+
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = unbounded_channel();
+        let keys = TimedKeys {
+            rx,
+            pending: None,
+            samples: samples.clone(),
+        };
+        let seconds = args.seconds;
+        let sender = tokio::spawn(async move {
+            let started = Instant::now();
+            let mut i = 0u64;
+            while started.elapsed() < Duration::from_secs(seconds) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Moves that redraw the busiest view: the dashboard's queue and stream.
+                let code = match i % 4 {
+                    0 | 1 => KeyCode::Down,
+                    2 => KeyCode::Tab,
+                    _ => KeyCode::Up,
+                };
+                i += 1;
+                let key = Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
+                if tx.send((Instant::now(), key)).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send((Instant::now(), Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE))));
+        });
+        let started = Instant::now();
+        let mut terminal = Terminal::new(TestBackend::new(200, 60))?;
+        driver::drive(&mut terminal, &mut state, keys, &mut pipeline.events, &wiring).await?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let _ = sender.await;
+        pipeline.cancel_flag().store(true, Ordering::SeqCst);
+        pipeline.shutdown().await;
+        let _ = replay_task.await;
+
+        let mut lat: Vec<Duration> = samples.lock().map(|s| s.clone()).unwrap_or_default();
+        lat.sort();
+        let q = |p: f64| lat.get(((lat.len().saturating_sub(1)) as f64 * p) as usize).copied().unwrap_or_default();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let rss = peak_rss_mb();
+        println!(
+            "console under load: {} keys over {:.0}s, {} events shown as stored ({:.0} ev/s of {} offered/s; dataset {total})",
+            lat.len(),
+            elapsed,
+            state.metrics.events_total,
+            state.metrics.events_total as f64 / elapsed,
+            args.events_per_sec
+        );
+        println!(
+            "input-to-screen latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            ms(q(0.5)),
+            ms(q(0.99)),
+            ms(q(1.0))
+        );
+        println!(
+            "stream buffer {} lines (cap {}), {} alerts, {} actions, peak RSS {rss} MB",
+            state.stream.lines.len(),
+            state.stream.capacity,
+            state.alerts.len(),
+            state.actions.len()
+        );
+        Ok(0)
+    })
+}
+
+/// Peak resident memory of this process (Linux), in MB; 0 when unknown.
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}

@@ -1,0 +1,370 @@
+//! The engine task: detection over what ingest stores, response to new and grown alerts, and
+//! the front end's commands (decisions, alert status, explanation and evidence requests).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use chrono::{DateTime, Utc};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::explainer::ExplainJob;
+use super::{
+    EngineCommand, EntityTimeline, Level, PipelineEvent, StatusPart, StreamLine,
+};
+use crate::config::Config;
+use crate::detect::{Detection, Mode};
+use crate::domain::{ActionState, AlertStatus};
+use crate::respond::Responder;
+use crate::store::Store;
+
+pub(super) struct EngineCtx {
+    pub store: Arc<Store>,
+    pub config: Arc<Config>,
+    pub data_dir: PathBuf,
+    pub tx: UnboundedSender<PipelineEvent>,
+    pub commands: Receiver<EngineCommand>,
+    pub rag: Sender<u64>,
+    pub explain: Sender<ExplainJob>,
+    pub cancel: Arc<AtomicBool>,
+    pub ingest_idle: Arc<AtomicBool>,
+    pub first_new: u64,
+    pub live: bool,
+    pub demo: bool,
+}
+
+/// Events stored before detection starts on its own (the forest needs a baseline); an idle
+/// source starts it sooner.
+const START_BATCH: u64 = 4096;
+const STEP_EVERY: Duration = Duration::from_millis(500);
+const TICK_EVERY: Duration = Duration::from_secs(5);
+/// Audit records sent at start (the view keeps the newest).
+const AUDIT_BACKLOG: usize = 500;
+/// Evidence events resolved for a timeline.
+const TIMELINE_REFS: usize = 500;
+const TIMELINE_EVENTS: usize = 200;
+const TIMELINE_BUCKETS: usize = 40;
+
+pub(super) fn run(ctx: EngineCtx) {
+    if let Err(e) = run_inner(&ctx) {
+        let _ = ctx.tx.send(PipelineEvent::Notice {
+            level: Level::Error,
+            text: format!("engine stopped: {e:#}"),
+        });
+    }
+    let _ = ctx.store.flush();
+}
+
+struct Engine<'a> {
+    ctx: &'a EngineCtx,
+    responder: Responder<'a>,
+    /// Last state sent per action, to send only what changed.
+    actions_sent: HashMap<u64, (ActionState, DateTime<Utc>)>,
+    audit_seq: u64,
+    /// Per alert: (event count, last seen) when last handled, to find new and grown ones.
+    alert_marks: HashMap<u64, (u64, DateTime<Utc>)>,
+}
+
+fn run_inner(ctx: &EngineCtx) -> Result<()> {
+    let (responder, notice) = crate::commands::build_responder(
+        &ctx.config,
+        &ctx.data_dir,
+        &ctx.store,
+        ctx.live,
+    )?;
+    if let Some(text) = notice {
+        send(ctx, PipelineEvent::Notice { level: Level::Warn, text });
+    }
+    let mut engine = Engine {
+        ctx,
+        responder,
+        actions_sent: HashMap::new(),
+        audit_seq: 0,
+        alert_marks: HashMap::new(),
+    };
+    engine.send_backlog()?;
+    let mut detection: Option<Detection> = None;
+    let mut last_step = Instant::now() - STEP_EVERY;
+    let mut last_tick = Instant::now();
+    loop {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        match ctx.commands.recv_timeout(Duration::from_millis(100)) {
+            Ok(cmd) => engine.command(cmd)?,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if last_step.elapsed() >= STEP_EVERY {
+            last_step = Instant::now();
+            engine.detect(&mut detection)?;
+        }
+        if last_tick.elapsed() >= TICK_EVERY {
+            last_tick = Instant::now();
+            if engine.responder.tick(Utc::now())? > 0 {
+                engine.send_changes()?;
+            }
+        }
+    }
+    // What ingest stored before it stopped is still detected, so nothing read goes unseen.
+    if let Some(d) = detection.as_mut() {
+        d.step(&ctx.store)?;
+    }
+    engine.responder.audit().sync_head()?;
+    Ok(())
+}
+
+fn send(ctx: &EngineCtx, event: PipelineEvent) {
+    let _ = ctx.tx.send(event);
+}
+
+impl Engine<'_> {
+    fn send_backlog(&mut self) -> Result<()> {
+        for alert in crate::detect::stored_alerts(&self.ctx.store)? {
+            self.alert_marks
+                .insert(alert.alert_id, (alert.event_count, alert.last_seen));
+            send(self.ctx, PipelineEvent::Alert(Box::new(alert)));
+        }
+        self.send_changes()
+    }
+
+    /// Detect over newly stored events; respond to alerts that are new or grew.
+    fn detect(&mut self, detection: &mut Option<Detection>) -> Result<()> {
+        let store = &self.ctx.store;
+        match detection {
+            None => {
+                let count = store.event_count()?;
+                let new = (count + 1).saturating_sub(self.ctx.first_new);
+                let idle = self.ctx.ingest_idle.load(Ordering::Relaxed);
+                if new == 0 || (new < START_BATCH && !idle) {
+                    return Ok(());
+                }
+                let (d, summary) =
+                    Detection::start(store, &self.ctx.config.detect, self.ctx.first_new, Mode::Fused)?;
+                let forest = if summary.forest_trained {
+                    "forest trained"
+                } else {
+                    "forest waiting for a baseline"
+                };
+                send(
+                    self.ctx,
+                    PipelineEvent::Status(StatusPart::Detection(format!(
+                        "live ({forest}; {} events baseline)",
+                        summary.events
+                    ))),
+                );
+                *detection = Some(d);
+            }
+            Some(d) => {
+                let (events, changed) = d.step(store)?;
+                if events == 0 || changed == 0 {
+                    return Ok(());
+                }
+            }
+        }
+        let Some(d) = detection.as_ref() else {
+            return Ok(());
+        };
+        let mut changed = Vec::new();
+        for alert in d.alerts() {
+            let mark = (alert.event_count, alert.last_seen);
+            if self.alert_marks.get(&alert.alert_id) != Some(&mark) {
+                self.alert_marks.insert(alert.alert_id, mark);
+                changed.push(alert.alert_id);
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let ctx = crate::respond::Context {
+            live_source: true,
+            now: Utc::now(),
+            assume_fresh: self.ctx.demo,
+        };
+        let mut summary = crate::respond::Summary::default();
+        for id in changed {
+            // The stored alert carries the analyst's status; respond to that.
+            let Some(alert) = crate::detect::stored_alert(store, id)? else {
+                continue;
+            };
+            if alert.status != AlertStatus::Closed {
+                self.responder.respond(&alert, &ctx, &mut summary)?;
+            }
+            let _ = self.ctx.rag.send(id);
+            send(self.ctx, PipelineEvent::Alert(Box::new(alert)));
+        }
+        self.send_changes()
+    }
+
+    /// Send actions whose state changed and new audit records.
+    fn send_changes(&mut self) -> Result<()> {
+        for action in self.responder.actions()? {
+            let mark = (action.state, action.updated_at);
+            if self.actions_sent.get(&action.action_id) != Some(&mark) {
+                self.actions_sent.insert(action.action_id, mark);
+                send(self.ctx, PipelineEvent::Action(Box::new(action)));
+            }
+        }
+        let mut records = Vec::new();
+        for item in self.ctx.store.audit.range((self.audit_seq + 1).to_be_bytes()..) {
+            let (_, v) = item?;
+            let record: crate::respond::audit::AuditRecord = serde_json::from_slice(&v)?;
+            self.audit_seq = record.seq;
+            records.push(record);
+        }
+        if !records.is_empty() {
+            let skip = records.len().saturating_sub(AUDIT_BACKLOG);
+            send(self.ctx, PipelineEvent::Audit(records.split_off(skip)));
+            self.responder.audit().sync_head()?;
+        }
+        Ok(())
+    }
+
+    fn command(&mut self, cmd: EngineCommand) -> Result<()> {
+        let now = Utc::now();
+        let outcome: Result<String> = match cmd {
+            EngineCommand::Approve {
+                action_id,
+                by,
+                reason,
+                confirm_closed,
+            } => self
+                .responder
+                .approve(action_id, &by, reason, confirm_closed, now)
+                .map(|a| format!("action #{action_id} approved by {by}: {}", a.state.as_str())),
+            EngineCommand::Reject {
+                action_id,
+                by,
+                reason,
+            } => self
+                .responder
+                .reject(action_id, &by, reason, now)
+                .map(|_| format!("action #{action_id} rejected by {by}")),
+            EngineCommand::Rollback { action_id, by } => self
+                .responder
+                .rollback(action_id, &by, now)
+                .map(|a| format!("action #{action_id} rolled back: {}", a.state.as_str())),
+            EngineCommand::Acknowledge { alert_id } => {
+                self.set_status(alert_id, AlertStatus::Acknowledged, None)
+            }
+            EngineCommand::Close { alert_id, reason } => {
+                self.set_status(alert_id, AlertStatus::Closed, Some(reason))
+            }
+            EngineCommand::Explain {
+                alert_id,
+                regenerate,
+            } => return self.explain(alert_id, regenerate),
+            EngineCommand::Timeline { alert_id } => return self.timeline(alert_id),
+            EngineCommand::Event { event_id } => return self.event_json(event_id),
+        };
+        match outcome {
+            Ok(text) => send(self.ctx, PipelineEvent::Notice { level: Level::Info, text }),
+            Err(e) => send(
+                self.ctx,
+                PipelineEvent::Notice {
+                    level: Level::Error,
+                    text: format!("{e:#}"),
+                },
+            ),
+        }
+        self.send_changes()
+    }
+
+    fn set_status(
+        &self,
+        id: u64,
+        status: AlertStatus,
+        reason: Option<crate::domain::CloseReason>,
+    ) -> Result<String> {
+        let alert = crate::detect::update_alert(&self.ctx.store, id, |a| {
+            a.status = status;
+            a.close_reason = reason;
+        })?
+        .ok_or_else(|| anyhow!("no alert {id}"))?;
+        send(self.ctx, PipelineEvent::Alert(Box::new(alert)));
+        Ok(match reason {
+            Some(r) => format!("alert #{id} closed ({})", serde_json::to_string(&r)?.trim_matches('"')),
+            None => format!("alert #{id} acknowledged"),
+        })
+    }
+
+    fn explain(&mut self, alert_id: u64, regenerate: bool) -> Result<()> {
+        let store = &self.ctx.store;
+        if !regenerate && let Some(e) = crate::explain::load(store, alert_id)? {
+            let has_text = e.generated.is_some();
+            send(self.ctx, PipelineEvent::Explanation(Box::new(e.clone())));
+            if has_text {
+                return Ok(());
+            }
+        }
+        let e = match crate::explain::template_for(store, alert_id, &self.responder.actions()?) {
+            Ok(e) => e,
+            Err(err) => {
+                send(
+                    self.ctx,
+                    PipelineEvent::Notice {
+                        level: Level::Error,
+                        text: format!("{err:#}"),
+                    },
+                );
+                return Ok(());
+            }
+        };
+        crate::explain::save(store, &e)?;
+        send(self.ctx, PipelineEvent::Explanation(Box::new(e.clone())));
+        let _ = self.ctx.explain.send(ExplainJob { explanation: e });
+        Ok(())
+    }
+
+    fn timeline(&self, alert_id: u64) -> Result<()> {
+        let Some(alert) = crate::detect::stored_alert(&self.ctx.store, alert_id)? else {
+            return Ok(());
+        };
+        let refs = &alert.evidence[..alert.evidence.len().min(TIMELINE_REFS)];
+        let mut events: Vec<_> = self
+            .ctx
+            .store
+            .resolve_many(refs)?
+            .into_iter()
+            .flatten()
+            .collect();
+        events.sort_by_key(|e| (e.timestamp, e.id));
+        let (from, to) = (alert.first_seen, alert.last_seen.max(alert.first_seen));
+        let span = (to - from).num_milliseconds().max(1) as f64;
+        let mut buckets = vec![0u64; TIMELINE_BUCKETS];
+        for e in &events {
+            let at = (e.timestamp - from).num_milliseconds().max(0) as f64 / span;
+            let i = ((at * TIMELINE_BUCKETS as f64) as usize).min(TIMELINE_BUCKETS - 1);
+            buckets[i] += 1;
+        }
+        let resolved = events.len() as u64;
+        let timeline = EntityTimeline {
+            alert_id,
+            from,
+            to,
+            buckets,
+            events: events
+                .iter()
+                .take(TIMELINE_EVENTS)
+                .map(StreamLine::from_event)
+                .collect(),
+            unresolved: (alert.evidence.len() as u64 + alert.evidence_dropped)
+                .saturating_sub(resolved),
+        };
+        send(self.ctx, PipelineEvent::Timeline(Box::new(timeline)));
+        Ok(())
+    }
+
+    fn event_json(&self, event_id: u64) -> Result<()> {
+        let json = match self.ctx.store.event_by_id(event_id)? {
+            Some(event) => serde_json::to_string_pretty(&event)?,
+            None => format!("{{\n  \"missing\": \"event {event_id} is not stored\"\n}}"),
+        };
+        send(self.ctx, PipelineEvent::EventJson { event_id, json });
+        Ok(())
+    }
+}

@@ -1,0 +1,345 @@
+//! The live pipeline behind the console: ingest (following sources), detection, retrieval,
+//! response and explanations run as background tokio tasks over one sled store. Typed events
+//! flow to the front end and typed commands come back; the front end never touches sled,
+//! a model or the network itself, so it never blocks on them.
+
+pub mod demo;
+mod engine;
+mod explainer;
+mod rag;
+mod stream;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::domain::{Action, Alert, CloseReason, Format, SecurityEvent, Status};
+use crate::explain::{Explanation, Generated};
+use crate::respond::audit::AuditRecord;
+
+/// What the pipeline tells the front end.
+#[derive(Debug, Clone)]
+pub enum PipelineEvent {
+    /// Events stored since the last message; `lines` are the newest of them.
+    Stored {
+        stored: u64,
+        rejected: u64,
+        lines: Vec<StreamLine>,
+    },
+    /// An alert was raised, grew, changed status or got its intel.
+    Alert(Box<Alert>),
+    /// A response action was proposed or changed state.
+    Action(Box<Action>),
+    /// Audit records appended, oldest first.
+    Audit(Vec<AuditRecord>),
+    /// The grounded (template) explanation of an alert, or the stored full one.
+    Explanation(Box<Explanation>),
+    /// Model-written text as it streams (an unverified draft until `Generated`).
+    Draft { alert_id: u64, text: String },
+    /// The model finished; its text passed verification (or was rejected, labelled).
+    Generated {
+        alert_id: u64,
+        generated: Box<Generated>,
+    },
+    /// Explanation by the model is not available for this alert (the reason).
+    ModelUnavailable { alert_id: u64, reason: String },
+    /// An alert's evidence over time.
+    Timeline(Box<EntityTimeline>),
+    /// One stored event as pretty JSON (log content: the front end escapes it).
+    EventJson { event_id: u64, json: String },
+    /// One part of the engine's status changed.
+    Status(StatusPart),
+    /// Something to tell the person (a decision failed, the demo ended …).
+    Notice { level: Level, text: String },
+    /// Demo replay progress.
+    DemoProgress { sent: u64, total: u64 },
+}
+
+/// What the front end asks of the pipeline. Decisions arrive here only after the console's
+/// confirmation step; the response engine audits and performs them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineCommand {
+    /// Approve a RED action (confirmed by the person).
+    Approve {
+        action_id: u64,
+        by: String,
+        reason: Option<String>,
+        confirm_closed: bool,
+    },
+    /// Reject an action waiting for approval.
+    Reject {
+        action_id: u64,
+        by: String,
+        reason: Option<String>,
+    },
+    /// Roll an action back (confirmed by the person).
+    Rollback { action_id: u64, by: String },
+    /// Acknowledge an alert.
+    Acknowledge { alert_id: u64 },
+    /// Close an alert with a reason.
+    Close { alert_id: u64, reason: CloseReason },
+    /// Send the alert's explanation (the stored one, or build it); `regenerate` asks the
+    /// model again.
+    Explain { alert_id: u64, regenerate: bool },
+    /// Send the alert's evidence timeline.
+    Timeline { alert_id: u64 },
+    /// Send one stored event as JSON.
+    Event { event_id: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// One log line as the stream pane shows it (pseudonymised already when privacy is on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamLine {
+    pub id: u64,
+    pub timestamp: DateTime<Utc>,
+    pub format: Format,
+    pub status: Status,
+    pub source_ip: String,
+    pub user: String,
+    pub action: String,
+    pub resource: String,
+    /// The source file's name (not its path).
+    pub source: String,
+}
+
+/// Longest field kept for a stream line: a hostile 1 MB field must not cost every frame.
+const FIELD_MAX: usize = 200;
+
+impl StreamLine {
+    pub fn from_event(e: &SecurityEvent) -> StreamLine {
+        let cut = |s: &str| -> String {
+            if s.len() <= FIELD_MAX {
+                return s.to_string();
+            }
+            let mut end = FIELD_MAX;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}…", &s[..end])
+        };
+        let source = e
+            .origin
+            .source
+            .rsplit('/')
+            .next()
+            .unwrap_or(&e.origin.source);
+        StreamLine {
+            id: e.id,
+            timestamp: e.timestamp,
+            format: e.format,
+            status: e.status,
+            source_ip: cut(e.source_ip.as_deref().unwrap_or("")),
+            user: cut(e.user_id.as_deref().unwrap_or("")),
+            action: cut(&e.action),
+            resource: cut(&e.resource),
+            source: cut(source),
+        }
+    }
+}
+
+/// An alert's evidence over time: counts per bucket and the first events in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityTimeline {
+    pub alert_id: u64,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub buckets: Vec<u64>,
+    /// Up to `TIMELINE_EVENTS` evidence events, oldest first.
+    pub events: Vec<StreamLine>,
+    /// Evidence refs not resolved (dropped beyond the cap, or no longer stored).
+    pub unresolved: u64,
+}
+
+/// A change to one field of [`EngineStatus`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusPart {
+    Embedding(String),
+    Llm(String),
+    Detection(String),
+}
+
+/// What the status bar shows about the engine.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EngineStatus {
+    pub privacy: bool,
+    /// Real commands run (LIVE); otherwise the sandbox records what would run.
+    pub live: bool,
+    pub demo: bool,
+    /// `all-MiniLM-L6-v2`, `embedding corpus 120/389`, or `lexical (reason)`.
+    pub embedding: String,
+    /// The explanation model, or `template only (reason)`.
+    pub llm: String,
+    /// What is being followed (file names).
+    pub sources: Vec<String>,
+    pub detection: String,
+}
+
+/// How to run the pipeline.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub data_dir: PathBuf,
+    pub paths: Vec<String>,
+    pub format: Option<Format>,
+    pub privacy: bool,
+    pub live: bool,
+    /// Demo replay: responses treat the replayed scenario as fresh (still sandboxed).
+    pub demo: bool,
+    /// Lines the front end keeps (the stream forwards at most this many per message).
+    pub stream_lines: usize,
+}
+
+/// The running pipeline: the front end's ends of the channels, and the tasks to wait for.
+pub struct Pipeline {
+    pub events: UnboundedReceiver<PipelineEvent>,
+    sender: UnboundedSender<PipelineEvent>,
+    commands: crossbeam_channel::Sender<EngineCommand>,
+    cancel: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+    pub status: EngineStatus,
+}
+
+impl Pipeline {
+    /// Open the store and start the tasks (needs a tokio runtime).
+    pub fn start(config: &Config, opts: PipelineOptions) -> Result<Pipeline> {
+        let privacy = opts.privacy && config.privacy.enabled;
+        let (store, redactor) = crate::commands::open_engine(config, &opts.data_dir, privacy)?;
+        let store = Arc::new(store);
+        let config = Arc::new(config.clone());
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (tx, events) = unbounded_channel();
+        let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
+        let (tap_tx, tap_rx) = crossbeam_channel::bounded(64);
+        let (rag_tx, rag_rx) = crossbeam_channel::unbounded();
+        let (explain_tx, explain_rx) = crossbeam_channel::unbounded();
+        let ingest_idle = Arc::new(AtomicBool::new(false));
+
+        let status = EngineStatus {
+            privacy,
+            live: opts.live,
+            demo: opts.demo,
+            embedding: "loading…".into(),
+            llm: "loading…".into(),
+            sources: opts
+                .paths
+                .iter()
+                .map(|p| p.rsplit('/').find(|s| !s.is_empty()).unwrap_or(p).to_string())
+                .collect(),
+            detection: "waiting for events".into(),
+        };
+        let first_new = store.event_count()? + 1;
+        let mut tasks = Vec::new();
+
+        let ingest_opts = crate::ingest::IngestOptions {
+            paths: opts.paths.clone(),
+            format: opts.format,
+            follow: true,
+            progress: false,
+            abort_after_events: None,
+            tap: Some(tap_tx),
+        };
+        {
+            let (store, config, cancel, tx) =
+                (store.clone(), config.clone(), cancel.clone(), tx.clone());
+            tasks.push(tokio::task::spawn_blocking(move || {
+                match crate::ingest::run(&store, redactor, &config, &ingest_opts, cancel) {
+                    Ok(summary) => {
+                        for e in &summary.file_errors {
+                            send_notice(&tx, Level::Warn, format!("{}: {}", e.path, e.error));
+                        }
+                    }
+                    Err(e) => send_notice(&tx, Level::Error, format!("ingest stopped: {e:#}")),
+                }
+            }));
+        }
+        {
+            let (tx, idle) = (tx.clone(), ingest_idle.clone());
+            let keep = opts.stream_lines.max(1);
+            tasks.push(tokio::task::spawn_blocking(move || {
+                stream::forward(tap_rx, &tx, keep, &idle)
+            }));
+        }
+        {
+            let ctx = engine::EngineCtx {
+                store: store.clone(),
+                config: config.clone(),
+                data_dir: opts.data_dir.clone(),
+                tx: tx.clone(),
+                commands: cmd_rx,
+                rag: rag_tx,
+                explain: explain_tx.clone(),
+                cancel: cancel.clone(),
+                ingest_idle,
+                first_new,
+                live: opts.live,
+                demo: opts.demo,
+            };
+            tasks.push(tokio::task::spawn_blocking(move || engine::run(ctx)));
+        }
+        {
+            let (store, config, tx, cancel) =
+                (store.clone(), config.clone(), tx.clone(), cancel.clone());
+            let data_dir = opts.data_dir.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                rag::run(&store, &config, &data_dir, rag_rx, &tx, &cancel)
+            }));
+        }
+        {
+            let (store, config, cancel, tx) =
+                (store.clone(), config.clone(), cancel.clone(), tx.clone());
+            let data_dir = opts.data_dir.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                explainer::run(&store, &config, &data_dir, explain_rx, &tx, &cancel)
+            }));
+        }
+        drop(explain_tx);
+        Ok(Pipeline {
+            events,
+            sender: tx,
+            commands: cmd_tx,
+            cancel,
+            tasks,
+            status,
+        })
+    }
+
+    /// A sender into the front end's event channel (the demo replay reports through it).
+    pub fn notifier(&self) -> UnboundedSender<PipelineEvent> {
+        self.sender.clone()
+    }
+
+    /// The cancellation flag every task watches.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// A handle to send commands with.
+    pub fn commands(&self) -> crossbeam_channel::Sender<EngineCommand> {
+        self.commands.clone()
+    }
+
+    /// Stop every task and wait for them: ingest stores what it read, the store is flushed.
+    pub async fn shutdown(self) {
+        self.cancel.store(true, Ordering::SeqCst);
+        drop(self.commands);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+fn send_notice(tx: &UnboundedSender<PipelineEvent>, level: Level, text: String) {
+    let _ = tx.send(PipelineEvent::Notice { level, text });
+}

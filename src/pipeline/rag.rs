@@ -1,0 +1,135 @@
+//! The retrieval task: loads the embedding model and intel index (embedding the corpus once
+//! per store, in the background), then attaches techniques, incidents and CVEs to alerts as
+//! the engine hands them over.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Result;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{Level, PipelineEvent, StatusPart};
+use crate::config::Config;
+use crate::intel::{Intel, ModelState};
+use crate::store::Store;
+
+pub(super) fn run(
+    store: &Store,
+    config: &Config,
+    data_dir: &Path,
+    ids: Receiver<u64>,
+    tx: &UnboundedSender<PipelineEvent>,
+    cancel: &AtomicBool,
+) {
+    if !config.intel.attach_on_ingest {
+        let _ = tx.send(status("off (intel.attach_on_ingest = false)".into()));
+        return;
+    }
+    let intel = match open(store, config, data_dir, tx, cancel) {
+        Ok(i) => i,
+        Err(e) => {
+            let _ = tx.send(PipelineEvent::Notice {
+                level: Level::Error,
+                text: format!("intel unavailable: {e:#}"),
+            });
+            return;
+        }
+    };
+    loop {
+        let first = match ids.recv_timeout(Duration::from_millis(200)) {
+            Ok(id) => id,
+            Err(RecvTimeoutError::Timeout) if cancel.load(Ordering::Relaxed) => return,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        // An alert that grew twice while we worked needs one retrieval, not two.
+        let mut batch = vec![first];
+        batch.extend(ids.try_iter());
+        batch.sort_unstable();
+        batch.dedup();
+        for id in batch {
+            if let Err(e) = attach(&intel, store, config, id, tx) {
+                let _ = tx.send(PipelineEvent::Notice {
+                    level: Level::Warn,
+                    text: format!("intel for alert #{id}: {e:#}"),
+                });
+            }
+        }
+    }
+}
+
+fn status(text: String) -> PipelineEvent {
+    PipelineEvent::Status(StatusPart::Embedding(text))
+}
+
+fn open(
+    store: &Store,
+    config: &Config,
+    data_dir: &Path,
+    tx: &UnboundedSender<PipelineEvent>,
+    cancel: &AtomicBool,
+) -> Result<Intel> {
+    let model = ModelState::load(&config.intel, data_dir);
+    let name = match &model {
+        ModelState::Ready(e) => e.model_id().to_string(),
+        ModelState::Unavailable(reason) => {
+            let _ = tx.send(status(format!("lexical (BM25): {reason}")));
+            String::new()
+        }
+    };
+    let mut intel = Intel::open(store, &config.intel, model)?;
+    let pending = intel.pending_passages();
+    if pending > 0 {
+        let _ = tx.send(status(format!("embedding corpus 0/{pending}")));
+        let mut last = 0;
+        intel.embed_pending(store, |done, total| {
+            // A progress line every ~5%: the status bar, not a flood.
+            if done >= last + total.div_ceil(20) || done == total {
+                last = done;
+                let _ = tx.send(status(format!("embedding corpus {done}/{total}")));
+            }
+        })?;
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(intel);
+    }
+    if intel.index_is_stale()
+        && let Some(handle) = intel.spawn_rebuild()
+    {
+        let _ = tx.send(status(format!("{name} (building index)")));
+        let snapshot = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the index build thread panicked"))?;
+        intel.save_and_install(store, snapshot)?;
+    }
+    if !name.is_empty() {
+        let ranking = intel.effective_ranking(None).as_str();
+        let _ = tx.send(status(format!("{name} ({ranking})")));
+    }
+    Ok(intel)
+}
+
+fn attach(
+    intel: &Intel,
+    store: &Store,
+    config: &Config,
+    id: u64,
+    tx: &UnboundedSender<PipelineEvent>,
+) -> Result<()> {
+    let Some(alert) = crate::detect::stored_alert(store, id)? else {
+        return Ok(());
+    };
+    let query = crate::intel::retrieve::alert_query(&alert);
+    if alert.intel.as_ref().is_some_and(|i| i.query == query) {
+        return Ok(());
+    }
+    let found = intel.retrieve_for_alert(&alert, config.intel.k)?;
+    if let Some(updated) =
+        crate::detect::update_alert(store, id, |a| a.intel = Some(found.clone()))?
+    {
+        let _ = tx.send(PipelineEvent::Alert(Box::new(updated)));
+    }
+    Ok(())
+}
