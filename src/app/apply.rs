@@ -97,7 +97,11 @@ pub fn apply(s: &mut AppState, event: PipelineEvent) -> Vec<Effect> {
         PipelineEvent::Notice { level, text } => say(s, level, text),
         PipelineEvent::DemoProgress { sent, total } => {
             if sent >= total && s.demo_progress.is_some_and(|(d, _)| d < total) {
-                say(s, Level::Info, "demo replay complete: the console stays open");
+                say(
+                    s,
+                    Level::Info,
+                    "demo replay complete: the console stays open",
+                );
             }
             s.demo_progress = Some((sent, total));
         }
@@ -109,10 +113,15 @@ pub fn apply(s: &mut AppState, event: PipelineEvent) -> Vec<Effect> {
 pub fn tick(s: &mut AppState, now: DateTime<Utc>) {
     s.now = now;
     let m = &mut s.metrics;
-    push_capped(&mut m.events_per_sec, std::mem::take(&mut m.events_this_second));
-    push_capped(&mut m.new_alerts, std::mem::take(&mut m.new_alerts_this_second));
-    if s
-        .message
+    push_capped(
+        &mut m.events_per_sec,
+        std::mem::take(&mut m.events_this_second),
+    );
+    push_capped(
+        &mut m.new_alerts,
+        std::mem::take(&mut m.new_alerts_this_second),
+    );
+    if s.message
         .as_ref()
         .is_some_and(|msg| msg.level == Level::Info && (now - msg.at).num_seconds() >= MESSAGE_SECS)
     {
@@ -162,7 +171,11 @@ pub fn resort(s: &mut AppState) {
     });
     s.alert_order = order;
     s.alert_selected = keep
-        .and_then(|id| s.alert_order.iter().position(|&i| s.alerts[i].alert_id == id))
+        .and_then(|id| {
+            s.alert_order
+                .iter()
+                .position(|&i| s.alerts[i].alert_id == id)
+        })
         .unwrap_or(s.alert_selected)
         .min(s.alert_order.len().saturating_sub(1));
 }
@@ -194,7 +207,11 @@ fn push_lines(s: &mut AppState, lines: Vec<StreamLine>) {
             st.first_seq += 1;
         }
         let seq = st.next_seq();
-        if st.filter.as_ref().is_some_and(|f| f.matches(&line_haystack(&line))) {
+        if st
+            .filter
+            .as_ref()
+            .is_some_and(|f| f.matches(&line_haystack(&line)))
+        {
             st.matches.push_back(seq);
         }
         st.lines.push_back(line);

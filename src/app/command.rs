@@ -13,9 +13,18 @@ pub const COMMANDS: [(&str, &str); 12] = [
     (":actions", "every response action"),
     (":audit", "the audit chain"),
     (":alert ID", "open one alert"),
-    (":sort COLUMN", "severity, confidence, age, events, threat, entity, id"),
-    (":filter REGEX", "filter the focused list (! inverts; empty clears)"),
-    (":theme NAME", "dark, light, high-contrast, 16-colour, or yours"),
+    (
+        ":sort COLUMN",
+        "severity, confidence, age, events, threat, entity, id",
+    ),
+    (
+        ":filter REGEX",
+        "filter the focused list (! inverts; empty clears)",
+    ),
+    (
+        ":theme NAME",
+        "dark, light, high-contrast, 16-colour, or yours",
+    ),
     (":help", "keys for this view"),
     (":quit", "leave (also :q)"),
 ];

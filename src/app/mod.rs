@@ -4,6 +4,8 @@
 mod apply;
 pub mod command;
 pub mod driver;
+#[doc(hidden)]
+pub mod fixture;
 pub mod state;
 pub mod update;
 

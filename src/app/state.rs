@@ -68,17 +68,28 @@ pub enum Popup {
     Help,
     Confirm(Confirm),
     /// Reject an action: an optional reason is typed.
-    RejectReason { action_id: u64, text: String },
+    RejectReason {
+        action_id: u64,
+        text: String,
+    },
     /// Close an alert: pick the reason.
-    CloseAlert { alert_id: u64, choice: usize },
+    CloseAlert {
+        alert_id: u64,
+        choice: usize,
+    },
 }
 
 /// What a confirmation would do when confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirm {
     /// Approve a RED action: `closed_alert` warns that its alert was closed.
-    Approve { action_id: u64, closed_alert: bool },
-    Rollback { action_id: u64 },
+    Approve {
+        action_id: u64,
+        closed_alert: bool,
+    },
+    Rollback {
+        action_id: u64,
+    },
 }
 
 /// The bottom line: typing a command or a filter.
@@ -372,7 +383,7 @@ impl AppState {
                     .is_none_or(|f| f.matches(&action_haystack(a)))
             })
             .collect();
-        out.sort_by(|a, b| b.action_id.cmp(&a.action_id));
+        out.sort_by_key(|a| std::cmp::Reverse(a.action_id));
         out
     }
 

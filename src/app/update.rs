@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::command;
 use super::apply;
+use super::command;
 use super::state::{
     AppState, Confirm, Filter, Focus, Message, ModelProgress, Popup, Prompt, SortKey, View,
 };
@@ -239,7 +239,9 @@ fn on_action(s: &mut AppState, action: KeyAction) -> Vec<Effect> {
         K::Help => s.popup = Some(Popup::Help),
         K::CommandMode => s.prompt = Some(Prompt::Command(String::new())),
         K::Filter => {
-            let current = focused_filter(s).map(|f| f.text.clone()).unwrap_or_default();
+            let current = focused_filter(s)
+                .map(|f| f.text.clone())
+                .unwrap_or_default();
             s.prompt = Some(Prompt::Filter(current));
         }
         K::ClearFilter => set_filter(s, ""),
@@ -478,11 +480,7 @@ pub(super) fn evidence_request(s: &AppState, alert_id: u64) -> Vec<Effect> {
     s.timelines
         .get(&alert_id)
         .and_then(|t| t.events.get(s.evidence_selected))
-        .map(|line| {
-            vec![Effect::Engine(EngineCommand::Event {
-                event_id: line.id,
-            })]
-        })
+        .map(|line| vec![Effect::Engine(EngineCommand::Event { event_id: line.id })])
         .unwrap_or_default()
 }
 

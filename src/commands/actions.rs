@@ -53,8 +53,9 @@ pub fn build_responder<'a>(
             )
         }
         (ExecutionMode::Live, false) => {
-            notice =
-                Some("respond: mode is live in the config but --live was not given: SANDBOX".into());
+            notice = Some(
+                "respond: mode is live in the config but --live was not given: SANDBOX".into(),
+            );
             None
         }
         (ExecutionMode::Sandbox, false) => None,

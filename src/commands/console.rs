@@ -57,7 +57,10 @@ pub fn console(config: &Config, data_dir: &Path, flags: &Flags, args: &ConsoleAr
 /// `autosec demo`: the bundled scenario replayed into a temporary dir, always sandboxed.
 pub fn demo(config: &Config, flags: &Flags, speed: f64) -> Result<u8> {
     if !(speed > 0.0 && speed.is_finite()) {
-        bail!("--speed must be a positive number (1 = {} events/s)", config.ui.demo_events_per_sec);
+        bail!(
+            "--speed must be a positive number (1 = {} events/s)",
+            config.ui.demo_events_per_sec
+        );
     }
     ensure_terminal()?;
     let tmp = tempfile::Builder::new()
@@ -70,7 +73,10 @@ pub fn demo(config: &Config, flags: &Flags, speed: f64) -> Result<u8> {
     std::fs::create_dir_all(tmp.path().join("keys"))?;
     let logs = tmp.path().join("logs");
     let replay = Demo::load()?.prepare(&logs)?;
-    let mut notices = vec!["DEMO: a synthetic scenario (datasets/demo) replayed as live logs; responses are sandboxed".to_string()];
+    let mut notices = vec![
+        "DEMO: a synthetic scenario (datasets/demo) replayed as live logs; responses are sandboxed"
+            .to_string(),
+    ];
     if flags.live {
         notices.push("--live is ignored in the demo: it always runs in the sandbox".into());
     }
@@ -239,7 +245,9 @@ fn configured_format(config: &Config) -> Result<Option<Format>> {
             "syslog" => Ok(Some(Format::Syslog)),
             "jsonl" => Ok(Some(Format::Jsonl)),
             "csv" => Ok(Some(Format::Csv)),
-            other => bail!("[[ingest.sources]] format = {other:?}: use auto, cloudtrail, syslog, jsonl or csv"),
+            other => bail!(
+                "[[ingest.sources]] format = {other:?}: use auto, cloudtrail, syslog, jsonl or csv"
+            ),
         },
         _ => bail!(
             "[[ingest.sources]] name different formats; the console reads every source with one setting: use format = \"auto\" (detected per file)"

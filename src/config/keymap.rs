@@ -84,7 +84,14 @@ pub enum KeyAction {
 
 /// The contexts a binding can live in; `global` applies everywhere outside popups.
 pub const SECTIONS: [&str; 8] = [
-    "global", "dashboard", "stream", "alerts", "detail", "actions", "audit", "popup",
+    "global",
+    "dashboard",
+    "stream",
+    "alerts",
+    "detail",
+    "actions",
+    "audit",
+    "popup",
 ];
 
 /// One binding as written in a keymap file.
@@ -126,15 +133,12 @@ struct FileEntry {
 impl Keymap {
     /// A shipped keymap by name.
     pub fn shipped(name: &str) -> Result<Keymap, String> {
-        let (_, text) = SHIPPED
-            .iter()
-            .find(|(n, _)| *n == name)
-            .ok_or_else(|| {
-                format!(
-                    "no keymap named `{name}` (shipped: {})",
-                    SHIPPED.map(|(n, _)| n).join(", ")
-                )
-            })?;
+        let (_, text) = SHIPPED.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+            format!(
+                "no keymap named `{name}` (shipped: {})",
+                SHIPPED.map(|(n, _)| n).join(", ")
+            )
+        })?;
         let mut map = Keymap {
             name: name.to_string(),
             ..Default::default()
@@ -211,7 +215,11 @@ impl Keymap {
 
     /// Bindings of one section, in file order.
     pub fn bindings(&self, section: &str) -> impl Iterator<Item = &Binding> {
-        self.sections.get(section).into_iter().flatten().map(|(_, b)| b)
+        self.sections
+            .get(section)
+            .into_iter()
+            .flatten()
+            .map(|(_, b)| b)
     }
 
     /// The first key bound to `action` in `section` or `global` (for hints like "y confirm").
@@ -225,7 +233,11 @@ impl Keymap {
 
     /// Every action bound anywhere.
     pub fn bound_actions(&self) -> std::collections::BTreeSet<KeyAction> {
-        self.sections.values().flatten().map(|(_, b)| b.run).collect()
+        self.sections
+            .values()
+            .flatten()
+            .map(|(_, b)| b.run)
+            .collect()
     }
 }
 
@@ -472,7 +484,9 @@ mod tests {
             .patch("[[alerts]]\non = \"ctrl-\"\nrun = \"quit\"\n", "k.toml")
             .unwrap_err();
         assert!(err.contains("line 2") && err.contains("ctrl-"), "{err}");
-        let err = map.patch("[[panes]]\non = \"x\"\nrun = \"quit\"\n", "k.toml").unwrap_err();
+        let err = map
+            .patch("[[panes]]\non = \"x\"\nrun = \"quit\"\n", "k.toml")
+            .unwrap_err();
         assert!(err.contains("[panes]"), "{err}");
         let err = map.patch("[[alerts]\n", "k.toml").unwrap_err();
         assert!(err.contains("k.toml: line 1"), "{err}");
@@ -501,7 +515,10 @@ mod tests {
         assert_eq!(KeySpec::parse("-").unwrap().code, KeyCode::Char('-'));
         assert!(KeySpec::parse("f13").is_err());
         assert!(KeySpec::parse("hello").is_err());
-        let ev = key(KeyCode::Char('D'), KeyModifiers::CONTROL | KeyModifiers::SHIFT);
+        let ev = key(
+            KeyCode::Char('D'),
+            KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+        );
         assert_eq!(KeySpec::from_event(&ev), k);
     }
 }

@@ -10,7 +10,10 @@ use ratatui::style::{Color, Modifier, Style};
 pub const SHIPPED: [(&str, &str); 4] = [
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     ("16-colour", include_str!("../../themes/16-colour.toml")),
 ];
 
@@ -116,18 +119,23 @@ impl Theme {
 
     /// Apply a theme file's keys; returns the keys it set. Errors name file, line and key.
     pub fn patch(&mut self, text: &str, origin: &str) -> Result<Vec<String>, String> {
-        let table: toml::Spanned<toml::Table> = toml::from_str(text).map_err(|e| {
-            match e.span() {
-                Some(s) => format!("{origin}: line {}: {}", line_of(text, s.start), e.message().trim()),
+        let table: toml::Spanned<toml::Table> =
+            toml::from_str(text).map_err(|e| match e.span() {
+                Some(s) => format!(
+                    "{origin}: line {}: {}",
+                    line_of(text, s.start),
+                    e.message().trim()
+                ),
                 None => format!("{origin}: {}", e.message().trim()),
-            }
-        })?;
+            })?;
         // Spans of individual keys: toml::Table drops them, so find each key's line by text.
         let mut set = Vec::new();
         for (key, value) in table.get_ref() {
             let line = key_line(text, key);
             let Some(colour) = value.as_str() else {
-                return Err(format!("{origin}: line {line}: `{key}` must be a colour string"));
+                return Err(format!(
+                    "{origin}: line {line}: `{key}` must be a colour string"
+                ));
             };
             let c = Color::from_str(colour).map_err(|_| {
                 format!(
@@ -201,16 +209,27 @@ impl Theme {
         if self.monochrome {
             Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
         } else {
-            Style::default().fg(self.bg).bg(c).add_modifier(Modifier::BOLD)
+            Style::default()
+                .fg(self.bg)
+                .bg(c)
+                .add_modifier(Modifier::BOLD)
         }
     }
 }
 
 /// The configured theme patched by the user's file, with NO_COLOR applied. On a bad name or
 /// file the shipped `dark` theme is used and the error returned for the console to show.
-pub fn load(name: &str, user_dir: Option<&std::path::Path>, no_color: bool) -> (Theme, Option<String>) {
+pub fn load(
+    name: &str,
+    user_dir: Option<&std::path::Path>,
+    no_color: bool,
+) -> (Theme, Option<String>) {
     let (theme, err) = resolve(name, user_dir);
-    let theme = if no_color { theme.without_colour() } else { theme };
+    let theme = if no_color {
+        theme.without_colour()
+    } else {
+        theme
+    };
     (theme, err)
 }
 
@@ -229,7 +248,12 @@ fn resolve(name: &str, user_dir: Option<&std::path::Path>) -> (Theme, Option<Str
     theme.name = name.to_string();
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) => return (dark(), Some(format!("{}: {e}; using `dark`", path.display()))),
+        Err(e) => {
+            return (
+                dark(),
+                Some(format!("{}: {e}; using `dark`", path.display())),
+            );
+        }
     };
     match theme.patch(&text, &path.display().to_string()) {
         Ok(_) => (theme, None),
@@ -310,10 +334,18 @@ mod tests {
     fn severities_are_distinct_in_every_theme() {
         for (name, _) in SHIPPED {
             let t = Theme::shipped(name).unwrap();
-            let sev = [t.severity_low, t.severity_medium, t.severity_high, t.severity_critical];
+            let sev = [
+                t.severity_low,
+                t.severity_medium,
+                t.severity_high,
+                t.severity_critical,
+            ];
             for i in 0..sev.len() {
                 for j in i + 1..sev.len() {
-                    assert_ne!(sev[i], sev[j], "{name}: severities {i} and {j} share a colour");
+                    assert_ne!(
+                        sev[i], sev[j],
+                        "{name}: severities {i} and {j} share a colour"
+                    );
                 }
             }
             assert_ne!(t.live, t.sandbox, "{name}: LIVE must not look like SANDBOX");
@@ -331,21 +363,35 @@ mod tests {
     #[test]
     fn user_theme_patches_and_bad_ones_fall_back_with_a_located_error() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("dark.toml"), "# mine\nseverity_high = \"#ff00ff\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("dark.toml"),
+            "# mine\nseverity_high = \"#ff00ff\"\n",
+        )
+        .unwrap();
         let (t, err) = load("dark", Some(dir.path()), false);
         assert!(err.is_none(), "{err:?}");
         assert_eq!(t.severity_high, Color::Rgb(255, 0, 255));
         assert_eq!(t.severity_low, Theme::shipped("dark").unwrap().severity_low);
 
-        std::fs::write(dir.path().join("mine.toml"), "fg = \"white\"\n\nsevrity_high = \"red\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("mine.toml"),
+            "fg = \"white\"\n\nsevrity_high = \"red\"\n",
+        )
+        .unwrap();
         let (t, err) = load("mine", Some(dir.path()), false);
         let err = err.unwrap();
-        assert!(err.contains("mine.toml: line 3: unknown key `sevrity_high`"), "{err}");
+        assert!(
+            err.contains("mine.toml: line 3: unknown key `sevrity_high`"),
+            "{err}"
+        );
         assert_eq!(t.name, "dark");
 
         std::fs::write(dir.path().join("bad.toml"), "fg = \"blurple\"\n").unwrap();
         let (_, err) = load("bad", Some(dir.path()), false);
-        assert!(err.unwrap().contains("line 1: `fg`: `blurple` is not a colour"));
+        assert!(
+            err.unwrap()
+                .contains("line 1: `fg`: `blurple` is not a colour")
+        );
         assert!(names(Some(dir.path())).contains(&"mine".to_string()));
     }
 }

@@ -56,7 +56,11 @@ impl Demo {
             if !entry.header().entry_type().is_file() {
                 continue;
             }
-            let path = entry.path()?.to_string_lossy().trim_start_matches("./").to_string();
+            let path = entry
+                .path()?
+                .to_string_lossy()
+                .trim_start_matches("./")
+                .to_string();
             let mut data = Vec::new();
             entry.read_to_end(&mut data)?;
             files.push((path, data));
@@ -69,12 +73,17 @@ impl Demo {
         let mut files = Vec::new();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+            for entry in
+                std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
+            {
                 let path = entry?.path();
                 if path.is_dir() {
                     stack.push(path);
                 } else if let Ok(rel) = path.strip_prefix(root) {
-                    files.push((rel.to_string_lossy().replace('\\', "/"), std::fs::read(&path)?));
+                    files.push((
+                        rel.to_string_lossy().replace('\\', "/"),
+                        std::fs::read(&path)?,
+                    ));
                 }
             }
         }
@@ -91,7 +100,9 @@ impl Demo {
         let labels = files
             .iter()
             .find(|(p, _)| p == "labels.jsonl")
-            .map_or(0, |(_, d)| d.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count());
+            .map_or(0, |(_, d)| {
+                d.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count()
+            });
         let events_of = |rel: &str| -> Option<u64> {
             manifest["files"]
                 .as_array()?
@@ -134,7 +145,11 @@ impl Demo {
             }
         }
         // CloudTrail files are named by delivery time: that order, spread over the replay.
-        whole.sort_by(|a, b| delivery_time(&a.0).cmp(&delivery_time(&b.0)).then(a.0.cmp(&b.0)));
+        whole.sort_by(|a, b| {
+            delivery_time(&a.0)
+                .cmp(delivery_time(&b.0))
+                .then(a.0.cmp(&b.0))
+        });
         let n = whole.len().max(1) as f64;
         for (i, (rel, bytes, events)) in whole.into_iter().enumerate() {
             demo.items.push(Scheduled {
@@ -271,7 +286,11 @@ mod tests {
         assert!(demo.labels > 0);
         assert!(demo.line_files.iter().any(|f| f.ends_with(".log")));
         assert!(demo.line_files.iter().any(|f| f.ends_with(".csv")));
-        assert!(demo.items.iter().any(|s| matches!(s.item, Item::Whole { .. })));
+        assert!(
+            demo.items
+                .iter()
+                .any(|s| matches!(s.item, Item::Whole { .. }))
+        );
         // Scheduled in replay order.
         assert!(demo.items.windows(2).all(|w| w[0].at <= w[1].at));
     }
@@ -284,10 +303,21 @@ mod tests {
         let total = demo.total_events;
         let replay = demo.prepare(&out).unwrap();
         let warm = replay.sent_events;
-        assert!(warm >= (total as f64 * WARMUP) as u64 && warm < total / 2, "{warm}");
-        let csv = std::fs::read_dir(out.join("flows")).unwrap().next().unwrap().unwrap().path();
+        assert!(
+            warm >= (total as f64 * WARMUP) as u64 && warm < total / 2,
+            "{warm}"
+        );
+        let csv = std::fs::read_dir(out.join("flows"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let text = std::fs::read_to_string(csv).unwrap();
-        assert!(text.lines().next().unwrap().contains(','), "CSV header first");
+        assert!(
+            text.lines().next().unwrap().contains(','),
+            "CSV header first"
+        );
         let cancel = AtomicBool::new(false);
         let mut last = (0, 0);
         replay

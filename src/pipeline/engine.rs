@@ -13,9 +13,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::explainer::ExplainJob;
-use super::{
-    EngineCommand, EntityTimeline, Level, PipelineEvent, StatusPart, StreamLine,
-};
+use super::{EngineCommand, EntityTimeline, Level, PipelineEvent, StatusPart, StreamLine};
 use crate::config::Config;
 use crate::detect::{Detection, Mode};
 use crate::domain::{ActionState, AlertStatus};
@@ -70,14 +68,16 @@ struct Engine<'a> {
 }
 
 fn run_inner(ctx: &EngineCtx) -> Result<()> {
-    let (responder, notice) = crate::commands::build_responder(
-        &ctx.config,
-        &ctx.data_dir,
-        &ctx.store,
-        ctx.live,
-    )?;
+    let (responder, notice) =
+        crate::commands::build_responder(&ctx.config, &ctx.data_dir, &ctx.store, ctx.live)?;
     if let Some(text) = notice {
-        send(ctx, PipelineEvent::Notice { level: Level::Warn, text });
+        send(
+            ctx,
+            PipelineEvent::Notice {
+                level: Level::Warn,
+                text,
+            },
+        );
     }
     let mut engine = Engine {
         ctx,
@@ -143,8 +143,12 @@ impl Engine<'_> {
                 if new == 0 || (new < START_BATCH && !idle) {
                     return Ok(());
                 }
-                let (d, summary) =
-                    Detection::start(store, &self.ctx.config.detect, self.ctx.first_new, Mode::Fused)?;
+                let (d, summary) = Detection::start(
+                    store,
+                    &self.ctx.config.detect,
+                    self.ctx.first_new,
+                    Mode::Fused,
+                )?;
                 let forest = if summary.forest_trained {
                     "forest trained"
                 } else {
@@ -210,7 +214,12 @@ impl Engine<'_> {
             }
         }
         let mut records = Vec::new();
-        for item in self.ctx.store.audit.range((self.audit_seq + 1).to_be_bytes()..) {
+        for item in self
+            .ctx
+            .store
+            .audit
+            .range((self.audit_seq + 1).to_be_bytes()..)
+        {
             let (_, v) = item?;
             let record: crate::respond::audit::AuditRecord = serde_json::from_slice(&v)?;
             self.audit_seq = record.seq;
@@ -262,7 +271,13 @@ impl Engine<'_> {
             EngineCommand::Event { event_id } => return self.event_json(event_id),
         };
         match outcome {
-            Ok(text) => send(self.ctx, PipelineEvent::Notice { level: Level::Info, text }),
+            Ok(text) => send(
+                self.ctx,
+                PipelineEvent::Notice {
+                    level: Level::Info,
+                    text,
+                },
+            ),
             Err(e) => send(
                 self.ctx,
                 PipelineEvent::Notice {
@@ -287,7 +302,10 @@ impl Engine<'_> {
         .ok_or_else(|| anyhow!("no alert {id}"))?;
         send(self.ctx, PipelineEvent::Alert(Box::new(alert)));
         Ok(match reason {
-            Some(r) => format!("alert #{id} closed ({})", serde_json::to_string(&r)?.trim_matches('"')),
+            Some(r) => format!(
+                "alert #{id} closed ({})",
+                serde_json::to_string(&r)?.trim_matches('"')
+            ),
             None => format!("alert #{id} acknowledged"),
         })
     }

@@ -81,8 +81,9 @@ fn write(
     let Some(alert) = crate::detect::stored_alert(store, alert_id)? else {
         return Ok(());
     };
-    let known: std::collections::HashSet<String> =
-        crate::explain::technique_names(store)?.into_keys().collect();
+    let known: std::collections::HashSet<String> = crate::explain::technique_names(store)?
+        .into_keys()
+        .collect();
     let budget = crate::explain::llm::Budget {
         max_tokens: config.explain.max_tokens,
         timeout: Duration::from_secs(config.explain.timeout_secs),

@@ -235,7 +235,12 @@ impl Pipeline {
             sources: opts
                 .paths
                 .iter()
-                .map(|p| p.rsplit('/').find(|s| !s.is_empty()).unwrap_or(p).to_string())
+                .map(|p| {
+                    p.rsplit('/')
+                        .find(|s| !s.is_empty())
+                        .unwrap_or(p)
+                        .to_string()
+                })
                 .collect(),
             detection: "waiting for events".into(),
         };
@@ -253,16 +258,16 @@ impl Pipeline {
         {
             let (store, config, cancel, tx) =
                 (store.clone(), config.clone(), cancel.clone(), tx.clone());
-            tasks.push(tokio::task::spawn_blocking(move || {
-                match crate::ingest::run(&store, redactor, &config, &ingest_opts, cancel) {
+            tasks.push(tokio::task::spawn_blocking(
+                move || match crate::ingest::run(&store, redactor, &config, &ingest_opts, cancel) {
                     Ok(summary) => {
                         for e in &summary.file_errors {
                             send_notice(&tx, Level::Warn, format!("{}: {}", e.path, e.error));
                         }
                     }
                     Err(e) => send_notice(&tx, Level::Error, format!("ingest stopped: {e:#}")),
-                }
-            }));
+                },
+            ));
         }
         {
             let (tx, idle) = (tx.clone(), ingest_idle.clone());

@@ -347,7 +347,10 @@ impl Store {
     }
 
     /// Resolve many refs, decoding each chunk once (an alert's evidence shares chunks).
-    pub fn resolve_many(&self, refs: &[EventRef]) -> Result<Vec<Option<SecurityEvent>>, StoreError> {
+    pub fn resolve_many(
+        &self,
+        refs: &[EventRef],
+    ) -> Result<Vec<Option<SecurityEvent>>, StoreError> {
         let mut entries: std::collections::HashMap<String, Vec<ChunkEntry>> = Default::default();
         let mut decoded: std::collections::HashMap<u64, Vec<SecurityEvent>> = Default::default();
         let mut out = Vec::with_capacity(refs.len());
@@ -374,12 +377,12 @@ impl Store {
                 {
                     continue;
                 }
-                if !decoded.contains_key(&entry.chunk) {
-                    let events = match self.events.get(entry.chunk.to_be_bytes())? {
+                if let std::collections::hash_map::Entry::Vacant(slot) = decoded.entry(entry.chunk)
+                {
+                    slot.insert(match self.events.get(entry.chunk.to_be_bytes())? {
                         Some(bytes) => decode_chunk(entry.chunk, &bytes)?,
                         None => Vec::new(),
-                    };
-                    decoded.insert(entry.chunk, events);
+                    });
                 }
                 found = decoded.get(&entry.chunk).and_then(|events| {
                     events

@@ -71,8 +71,10 @@ pub fn view(f: &mut Frame, s: &AppState, area: Rect, approvals: bool) {
                     row.style(t.text())
                 }
             });
-        let header = Row::new(vec!["  ID", "TIER", "KIND", "TARGET", "ALERT", "STATE", "WHEN"])
-            .style(t.muted().add_modifier(Modifier::BOLD));
+        let header = Row::new(vec![
+            "  ID", "TIER", "KIND", "TARGET", "ALERT", "STATE", "WHEN",
+        ])
+        .style(t.muted().add_modifier(Modifier::BOLD));
         let widths = [
             Constraint::Length(4),
             Constraint::Length(6),
@@ -103,14 +105,23 @@ fn action_detail(f: &mut Frame, s: &AppState, area: Rect, a: Option<&Action>) {
             Span::styled(a.state.as_str(), action_state(t, a.state)),
             Span::styled(format!(" — {}", safe(&a.state_reason)), t.muted()),
         ]),
-        Line::from(vec![label("alert   "), Span::styled(safe(&a.alert_summary).into_owned(), t.text())]),
-        Line::from(vec![label("runs    "), Span::styled(safe(&a.preview).into_owned(), t.text())]),
+        Line::from(vec![
+            label("alert   "),
+            Span::styled(safe(&a.alert_summary).into_owned(), t.text()),
+        ]),
+        Line::from(vec![
+            label("runs    "),
+            Span::styled(safe(&a.preview).into_owned(), t.text()),
+        ]),
     ];
     let rollback = match &a.rollback {
         Rollback::Inverse { kind, preview } => format!("{kind}: {}", safe(preview)),
         Rollback::None { reason } => format!("none ({})", safe(reason)),
     };
-    lines.push(Line::from(vec![label("rollback "), Span::styled(rollback, t.text())]));
+    lines.push(Line::from(vec![
+        label("rollback "),
+        Span::styled(rollback, t.text()),
+    ]));
     if let Some(d) = &a.decision {
         lines.push(Line::from(vec![
             label("decided "),
@@ -120,55 +131,87 @@ fn action_detail(f: &mut Frame, s: &AppState, area: Rect, a: Option<&Action>) {
                     if d.approved { "approved" } else { "rejected" },
                     safe(&d.by),
                     d.at.format("%Y-%m-%d %H:%M:%S"),
-                    d.reason.as_deref().map(|r| format!(": {}", safe(r))).unwrap_or_default()
+                    d.reason
+                        .as_deref()
+                        .map(|r| format!(": {}", safe(r)))
+                        .unwrap_or_default()
                 ),
                 t.text(),
             ),
         ]));
     }
     let mode = if s.engine.live {
-        Span::styled("LIVE: approving runs this for real", t.fg(t.live).add_modifier(Modifier::BOLD))
+        Span::styled(
+            "LIVE: approving runs this for real",
+            t.fg(t.live).add_modifier(Modifier::BOLD),
+        )
     } else {
-        Span::styled("SANDBOX: approving records what would run; nothing runs", t.fg(t.sandbox))
+        Span::styled(
+            "SANDBOX: approving records what would run; nothing runs",
+            t.fg(t.sandbox),
+        )
     };
     lines.push(Line::from(vec![label("mode    "), mode]));
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
 }
 
 pub fn audit(f: &mut Frame, s: &AppState, area: Rect) {
     let t = &s.theme;
     let block = pane_block(
         s,
-        title(s, "audit", format!("{} newest records (MAC-chained; verify with `autosec audit verify`)", s.audit.len())),
+        title(
+            s,
+            "audit",
+            format!(
+                "{} newest records (MAC-chained; verify with `autosec audit verify`)",
+                s.audit.len()
+            ),
+        ),
         true,
     );
     let inner = block.inner(area);
     f.render_widget(block, area);
     if s.audit.is_empty() {
-        f.render_widget(Paragraph::new(Span::styled("no audit records yet", t.muted())), inner);
+        f.render_widget(
+            Paragraph::new(Span::styled("no audit records yet", t.muted())),
+            inner,
+        );
         return;
     }
     let rows_h = inner.height.saturating_sub(1) as usize;
     let selected = s.audit_selected.unwrap_or(s.audit.len() - 1);
     let offset = scroll_offset(selected, rows_h);
-    let rows = s.audit.iter().enumerate().skip(offset).take(rows_h).map(|(i, r)| {
-        let row = Row::new(vec![
-            Cell::from(format!("{:>5}", r.seq)),
-            Cell::from(r.at.format("%m-%d %H:%M:%S").to_string()),
-            Cell::from(r.event.clone()),
-            Cell::from(r.action_id.map(|a| format!("#{a}")).unwrap_or_default()),
-            Cell::from(r.alert_id.map(|a| format!("#{a}")).unwrap_or_default()),
-            Cell::from(safe(&r.actor).into_owned()),
-            Cell::from(safe(&r.detail).into_owned()),
-        ]);
-        if i == selected && s.audit_selected.is_some() {
-            row.style(t.selected())
-        } else {
-            row.style(t.text())
-        }
-    });
-    let header = Row::new(vec!["  SEQ", "TIME", "EVENT", "ACTION", "ALERT", "ACTOR", "DETAIL"])
-        .style(t.muted().add_modifier(Modifier::BOLD));
+    let rows = s
+        .audit
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(rows_h)
+        .map(|(i, r)| {
+            let row = Row::new(vec![
+                Cell::from(format!("{:>5}", r.seq)),
+                Cell::from(r.at.format("%m-%d %H:%M:%S").to_string()),
+                Cell::from(r.event.clone()),
+                Cell::from(r.action_id.map(|a| format!("#{a}")).unwrap_or_default()),
+                Cell::from(r.alert_id.map(|a| format!("#{a}")).unwrap_or_default()),
+                Cell::from(safe(&r.actor).into_owned()),
+                Cell::from(safe(&r.detail).into_owned()),
+            ]);
+            if i == selected && s.audit_selected.is_some() {
+                row.style(t.selected())
+            } else {
+                row.style(t.text())
+            }
+        });
+    let header = Row::new(vec![
+        "  SEQ", "TIME", "EVENT", "ACTION", "ALERT", "ACTOR", "DETAIL",
+    ])
+    .style(t.muted().add_modifier(Modifier::BOLD));
     let widths = [
         Constraint::Length(5),
         Constraint::Length(14),

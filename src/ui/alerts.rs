@@ -85,7 +85,9 @@ pub fn table(f: &mut Frame, s: &AppState, area: Rect, focused: bool) {
         Constraint::Length(4),
         Constraint::Length(6),
     ];
-    let mut header = vec!["  ID", "SEVERITY", "CONF", "THREAT", "ENTITY", "EVENTS", " AGE", "STATUS"];
+    let mut header = vec![
+        "  ID", "SEVERITY", "CONF", "THREAT", "ENTITY", "EVENTS", " AGE", "STATUS",
+    ];
     if wide {
         widths[4] = Constraint::Length(28);
         widths.push(Constraint::Length(22));

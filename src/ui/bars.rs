@@ -28,8 +28,13 @@ pub fn header(f: &mut Frame, s: &AppState, area: Rect) {
     }
     if s.engine.live {
         right.push(Span::raw(" "));
+        let text = if area.width >= 120 {
+            " ⚠ LIVE: actions run for real "
+        } else {
+            " ⚠ LIVE "
+        };
         right.push(Span::styled(
-            " ⚠ LIVE: actions run for real ",
+            text,
             t.badge(t.live).add_modifier(Modifier::SLOW_BLINK),
         ));
     }
@@ -126,7 +131,10 @@ pub fn status(f: &mut Frame, s: &AppState, area: Rect) {
     let mut spans = vec![
         Span::styled(format!(" {}/s", short(rate)), t.fg(t.spark_events)),
         sep(),
-        Span::styled(format!("{} events", count(s.metrics.events_total)), t.text()),
+        Span::styled(
+            format!("{} events", count(s.metrics.events_total)),
+            t.text(),
+        ),
     ];
     if s.metrics.rejected_total > 0 {
         spans.push(Span::styled(
@@ -153,16 +161,19 @@ pub fn status(f: &mut Frame, s: &AppState, area: Rect) {
             t.fg(t.demo),
         ));
     }
-    spans.push(sep());
-    spans.push(Span::styled(
-        format!("embed {}", short_model(&s.engine.embedding)),
-        t.muted(),
-    ));
-    spans.push(sep());
-    spans.push(Span::styled(
-        format!("llm {}", short_model(&s.engine.llm)),
-        t.muted(),
-    ));
+    // Narrow terminals keep the counts; the model status is in the help (?).
+    if left.width >= 100 {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("embed {}", short_model(&s.engine.embedding)),
+            t.muted(),
+        ));
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("llm {}", short_model(&s.engine.llm)),
+            t.muted(),
+        ));
+    }
     f.render_widget(Paragraph::new(Line::from(spans)), left);
     f.render_widget(Paragraph::new(Line::from(badges)), right);
 }

@@ -9,7 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::highlight::JsonClass;
-use super::text::{action_state, age, alert_status_word, clock, safe, severity, status, status_word, tier};
+use super::text::{
+    action_state, age, alert_status_word, clock, safe, severity, status, status_word, tier,
+};
 use super::{pane_block, scroll_offset, timeline, title};
 use crate::app::state::{AppState, ExplainState, Focus, ModelProgress};
 use crate::domain::Alert;
@@ -17,7 +19,10 @@ use crate::domain::Alert;
 pub fn view(f: &mut Frame, s: &AppState, area: Rect, id: u64) {
     let Some(alert) = s.alert(id) else {
         f.render_widget(
-            Paragraph::new(Span::styled(format!("alert #{id} is not loaded"), s.theme.muted())),
+            Paragraph::new(Span::styled(
+                format!("alert #{id} is not loaded"),
+                s.theme.muted(),
+            )),
             area,
         );
         return;
@@ -27,7 +32,8 @@ pub fn view(f: &mut Frame, s: &AppState, area: Rect, id: u64) {
     let timeline = s.timelines.get(&id);
     if body.width >= 140 {
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(body);
         explanation(f, s, left, id);
         let [spark, list, json] = Layout::vertical([
             Constraint::Length(5),
@@ -43,7 +49,8 @@ pub fn view(f: &mut Frame, s: &AppState, area: Rect, id: u64) {
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
         explanation(f, s, top, id);
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(bottom);
         let [spark, list] =
             Layout::vertical([Constraint::Length(4), Constraint::Min(3)]).areas(left);
         timeline::entity(f, s, spark, timeline);
@@ -55,12 +62,18 @@ pub fn view(f: &mut Frame, s: &AppState, area: Rect, id: u64) {
 fn heading<'a>(s: &AppState, a: &'a Alert) -> Vec<Line<'a>> {
     let t = &s.theme;
     let first = Line::from(vec![
-        Span::styled(format!(" #{} ", a.alert_id), t.fg(t.title).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!(" #{} ", a.alert_id),
+            t.fg(t.title).add_modifier(Modifier::BOLD),
+        ),
         Span::styled(
             format!(" {} ", a.severity.as_str().to_uppercase()),
             severity(t, a.severity).add_modifier(Modifier::REVERSED),
         ),
-        Span::styled(format!(" {} ", a.threat_type), t.text().add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!(" {} ", a.threat_type),
+            t.text().add_modifier(Modifier::BOLD),
+        ),
         Span::styled(format!("{} ", safe(&a.entity)), t.fg(t.accent)),
         Span::styled(
             format!(
@@ -123,7 +136,10 @@ fn lines(s: &AppState, id: u64) -> Vec<Line<'static>> {
     let state = s.explanations.get(&id).unwrap_or(&empty);
     let mut out: Vec<Line<'static>> = Vec::new();
     let Some(e) = &state.explanation else {
-        out.push(Line::from(Span::styled("building the explanation…", t.muted())));
+        out.push(Line::from(Span::styled(
+            "building the explanation…",
+            t.muted(),
+        )));
         return out;
     };
     out.push(heading_line(s, "Summary"));
@@ -138,7 +154,10 @@ fn lines(s: &AppState, id: u64) -> Vec<Line<'static>> {
         out.push(heading_line(s, "ATT&CK techniques"));
         for x in &e.techniques {
             out.push(Line::from(vec![
-                Span::styled(format!("  {} ", x.id), t.fg(t.accent).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!("  {} ", x.id),
+                    t.fg(t.accent).add_modifier(Modifier::BOLD),
+                ),
                 Span::styled(safe(&x.name).into_owned(), t.text()),
                 Span::styled(format!(" — {}", safe(&x.why)), t.muted()),
             ]));
@@ -156,7 +175,10 @@ fn lines(s: &AppState, id: u64) -> Vec<Line<'static>> {
         }
     }
     out.push(Line::default());
-    out.push(heading_line(s, "Response (from policy, never from the model)"));
+    out.push(heading_line(
+        s,
+        "Response (from policy, never from the model)",
+    ));
     let mut mine: Vec<_> = s.actions.iter().filter(|a| a.alert_id == id).collect();
     mine.sort_by_key(|a| a.action_id);
     if mine.is_empty() {
@@ -203,10 +225,18 @@ fn lines(s: &AppState, id: u64) -> Vec<Line<'static>> {
 
 fn model_section(s: &AppState, state: &ExplainState, out: &mut Vec<Line<'static>>) {
     let t = &s.theme;
-    let label = |text: String| Line::from(Span::styled(text, t.fg(t.generated).add_modifier(Modifier::BOLD)));
+    let label = |text: String| {
+        Line::from(Span::styled(
+            text,
+            t.fg(t.generated).add_modifier(Modifier::BOLD),
+        ))
+    };
     match (&state.generated, &state.model) {
         (Some(g), _) if g.rejected => {
-            out.push(label(format!("Model text ({}) was rejected by verification:", safe(&g.backend))));
+            out.push(label(format!(
+                "Model text ({}) was rejected by verification:",
+                safe(&g.backend)
+            )));
             for r in &g.removed {
                 out.push(bullet(t.muted(), safe(r).into_owned()));
             }
@@ -239,17 +269,28 @@ fn model_section(s: &AppState, state: &ExplainState, out: &mut Vec<Line<'static>
             format!("Grounded template only: {}", safe(reason)),
             t.muted(),
         ))),
-        (None, _) => out.push(Line::from(Span::styled("Waiting for the model…", t.muted()))),
+        (None, _) => out.push(Line::from(Span::styled(
+            "Waiting for the model…",
+            t.muted(),
+        ))),
     }
 }
 
 fn evidence(f: &mut Frame, s: &AppState, area: Rect, id: u64) {
     let t = &s.theme;
     let focused = s.focus == Focus::Evidence;
-    let events = s.timelines.get(&id).map(|tl| tl.events.as_slice()).unwrap_or(&[]);
+    let events = s
+        .timelines
+        .get(&id)
+        .map(|tl| tl.events.as_slice())
+        .unwrap_or(&[]);
     let block = pane_block(
         s,
-        title(s, "evidence", format!("{} events · Enter/Tab to browse", events.len())),
+        title(
+            s,
+            "evidence",
+            format!("{} events · Enter/Tab to browse", events.len()),
+        ),
         focused,
     );
     let inner = block.inner(area);
@@ -264,7 +305,10 @@ fn evidence(f: &mut Frame, s: &AppState, area: Rect, id: u64) {
         .map(|(i, l)| {
             let line = Line::from(vec![
                 Span::styled(l.timestamp.format("%H:%M:%S ").to_string(), t.muted()),
-                Span::styled(format!("{:<6} ", status_word(l.status)), status(t, l.status)),
+                Span::styled(
+                    format!("{:<6} ", status_word(l.status)),
+                    status(t, l.status),
+                ),
                 Span::styled(format!("{} ", safe(&l.action)), t.text()),
                 Span::styled(format!("{} ", safe(&l.user)), t.text()),
                 Span::styled(safe(&l.source_ip).into_owned(), t.muted()),
@@ -309,9 +353,17 @@ fn event_json(f: &mut Frame, s: &AppState, area: Rect) {
         ),
         None => (
             String::new(),
-            vec![Line::from(Span::styled("select an evidence event", t.muted()))],
+            vec![Line::from(Span::styled(
+                "select an evidence event",
+                t.muted(),
+            ))],
         ),
     };
     let block = pane_block(s, title(s, "event JSON", detail), false);
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
 }

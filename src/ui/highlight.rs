@@ -27,7 +27,9 @@ const MAX_LINE_CHARS: usize = 2000;
 
 struct Grammar {
     set: SyntaxSet,
-    key: Scope,
+    /// Keys: `meta.structure.dictionary.key` in syntect's bundled JSON, `meta.mapping.key`
+    /// in newer grammars.
+    keys: [Scope; 2],
     string: Scope,
     number: Scope,
     literal: Scope,
@@ -40,7 +42,10 @@ fn grammar() -> &'static Grammar {
         let scope = |s: &str| Scope::new(s).unwrap_or_default();
         Grammar {
             set: SyntaxSet::load_defaults_newlines(),
-            key: scope("meta.mapping.key"),
+            keys: [
+                scope("meta.structure.dictionary.key"),
+                scope("meta.mapping.key"),
+            ],
             string: scope("string"),
             number: scope("constant.numeric"),
             literal: scope("constant.language"),
@@ -65,7 +70,9 @@ pub fn classify(json: &str) -> Vec<JsonLine> {
         let line = cut(raw);
         let mut tokens: JsonLine = Vec::new();
         let with_nl = format!("{line}\n");
-        let ops = state.as_mut().and_then(|st| st.parse_line(&with_nl, &g.set).ok());
+        let ops = state
+            .as_mut()
+            .and_then(|st| st.parse_line(&with_nl, &g.set).ok());
         match ops {
             Some(ops) => {
                 for (range, op) in ScopeRangeIterator::new(&ops, &with_nl) {
@@ -111,16 +118,16 @@ fn push(tokens: &mut JsonLine, class: JsonClass, text: &str) {
 fn class_of(g: &Grammar, stack: &ScopeStack) -> JsonClass {
     let scopes = stack.as_slice();
     let has = |s: Scope| scopes.iter().any(|x| s.is_prefix_of(*x));
-    if has(g.key) {
+    if g.keys.iter().any(|k| has(*k)) {
         JsonClass::Key
-    } else if has(g.punct) {
-        JsonClass::Punct
     } else if has(g.string) {
         JsonClass::String
     } else if has(g.number) {
         JsonClass::Number
     } else if has(g.literal) {
         JsonClass::Literal
+    } else if has(g.punct) {
+        JsonClass::Punct
     } else {
         JsonClass::Plain
     }
@@ -150,7 +157,10 @@ mod tests {
     fn hostile_text_is_escaped_and_huge_input_is_bounded() {
         let lines = classify("{\n  \"x\": \"\u{1b}[2J\u{202e}evil\"\n}");
         let text: String = lines.iter().flatten().map(|(_, t)| t.as_str()).collect();
-        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text}"
+        );
         assert!(text.contains("\\x1b") && text.contains("\\u202e"), "{text}");
         let big = format!("{{\n  \"x\": \"{}\"\n}}", "a".repeat(1_000_000));
         let lines = classify(&big);

@@ -64,21 +64,43 @@ fn help(f: &mut Frame, s: &AppState, area: Rect) {
     let t = &s.theme;
     let rect = centered(area, 100, 40);
     f.render_widget(Clear, rect);
-    let block = frame(s, format!("keys: {} ({} keymap)", s.view.title(), s.keymap.name), t.accent);
+    let block = frame(
+        s,
+        format!("keys: {} ({} keymap)", s.view.title(), s.keymap.name),
+        t.accent,
+    );
     let inner = block.inner(rect);
     f.render_widget(block, rect);
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
-    let key = |on: &str| Span::styled(format!("{on:>10}  "), t.fg(t.accent).add_modifier(Modifier::BOLD));
-    let heading = |x: String| Line::from(Span::styled(x, t.fg(t.title).add_modifier(Modifier::BOLD)));
+    // Two columns when there is room; one (this view first) on small terminals.
+    let (left, right) = if inner.width >= 90 {
+        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(inner);
+        (l, Some(r))
+    } else {
+        (inner, None)
+    };
+    let key = |on: &str| {
+        Span::styled(
+            format!("{on:>14}  "),
+            t.fg(t.accent).add_modifier(Modifier::BOLD),
+        )
+    };
+    let heading =
+        |x: String| Line::from(Span::styled(x, t.fg(t.title).add_modifier(Modifier::BOLD)));
     let mut l = vec![heading(format!("this view ({})", s.view.section()))];
-    for b in s.keymap.bindings(s.view.section()) {
-        l.push(Line::from(vec![key(&b.on), Span::styled(safe(&b.desc).into_owned(), t.text())]));
+    for (on, desc) in grouped(s, s.view.section()) {
+        l.push(Line::from(vec![
+            key(&on),
+            Span::styled(safe(&desc).into_owned(), t.text()),
+        ]));
     }
     l.push(Line::default());
     l.push(heading("everywhere".into()));
-    for b in s.keymap.bindings("global") {
-        l.push(Line::from(vec![key(&b.on), Span::styled(safe(&b.desc).into_owned(), t.text())]));
+    for (on, desc) in grouped(s, "global") {
+        l.push(Line::from(vec![
+            key(&on),
+            Span::styled(safe(&desc).into_owned(), t.text()),
+        ]));
     }
     let mut r = vec![heading("commands".into())];
     for (cmd, what) in COMMANDS {
@@ -89,8 +111,11 @@ fn help(f: &mut Frame, s: &AppState, area: Rect) {
     }
     r.push(Line::default());
     r.push(heading("dialogs".into()));
-    for b in s.keymap.bindings("popup") {
-        r.push(Line::from(vec![key(&b.on), Span::styled(safe(&b.desc).into_owned(), t.text())]));
+    for (on, desc) in grouped(s, "popup") {
+        r.push(Line::from(vec![
+            key(&on),
+            Span::styled(safe(&desc).into_owned(), t.text()),
+        ]));
     }
     r.push(Line::default());
     r.push(heading("engine".into()));
@@ -104,9 +129,40 @@ fn help(f: &mut Frame, s: &AppState, area: Rect) {
             Span::styled(safe(value).into_owned(), t.text()),
         ]));
     }
-    r.push(Line::from(Span::styled("any key closes this help", t.muted())));
-    f.render_widget(Paragraph::new(l), left);
-    f.render_widget(Paragraph::new(r).wrap(Wrap { trim: false }), right);
+    r.push(Line::from(Span::styled(
+        "any key closes this help",
+        t.muted(),
+    )));
+    match right {
+        Some(right) => {
+            f.render_widget(Paragraph::new(l), left);
+            f.render_widget(Paragraph::new(r).wrap(Wrap { trim: false }), right);
+        }
+        None => {
+            l.push(Line::default());
+            l.extend(r);
+            f.render_widget(Paragraph::new(l), left);
+        }
+    }
+}
+
+/// A section's bindings with the keys of one action and text joined (`up/k  Up`), in
+/// file order.
+fn grouped(s: &AppState, section: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(KeyAction, String, String)> = Vec::new();
+    for b in s.keymap.bindings(section) {
+        match out
+            .iter_mut()
+            .find(|(run, _, desc)| *run == b.run && *desc == b.desc)
+        {
+            Some((_, keys, _)) => {
+                keys.push('/');
+                keys.push_str(&b.on);
+            }
+            None => out.push((b.run, b.on.clone(), b.desc.clone())),
+        }
+    }
+    out.into_iter().map(|(_, k, d)| (k, d)).collect()
 }
 
 fn confirm(f: &mut Frame, s: &AppState, c: Confirm, area: Rect) {
@@ -120,23 +176,38 @@ fn confirm(f: &mut Frame, s: &AppState, c: Confirm, area: Rect) {
     };
     let rect = centered(area, 84, 14);
     f.render_widget(Clear, rect);
-    let accent = if s.engine.live { t.live } else { t.approval_pending };
-    let block = frame(s, format!("{verb} {} action #{id}?", a.tier.as_str()), accent);
+    let accent = if s.engine.live {
+        t.live
+    } else {
+        t.approval_pending
+    };
+    let block = frame(
+        s,
+        format!("{verb} {} action #{id}?", a.tier.as_str()),
+        accent,
+    );
     let label = |x: &'static str| Span::styled(x, t.fg(t.title).add_modifier(Modifier::BOLD));
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("{} ", a.tier.as_str()), tier(t, a.tier)),
-            Span::styled(format!("{} on {}", a.kind.as_str(), safe(&a.target.value())), t.text()),
+            Span::styled(
+                format!("{} on {}", a.kind.as_str(), safe(&a.target.value())),
+                t.text(),
+            ),
         ]),
-        Line::from(vec![label("alert    "), Span::styled(safe(&a.alert_summary).into_owned(), t.text())]),
+        Line::from(vec![
+            label("alert    "),
+            Span::styled(safe(&a.alert_summary).into_owned(), t.text()),
+        ]),
     ];
     let (runs, then) = match (c, &a.rollback) {
         (Confirm::Approve { .. }, Rollback::Inverse { preview, .. }) => {
             (a.preview.clone(), format!("rollback: {}", safe(preview)))
         }
-        (Confirm::Approve { .. }, Rollback::None { reason }) => {
-            (a.preview.clone(), format!("rollback: none ({})", safe(reason)))
-        }
+        (Confirm::Approve { .. }, Rollback::None { reason }) => (
+            a.preview.clone(),
+            format!("rollback: none ({})", safe(reason)),
+        ),
         (Confirm::Rollback { .. }, Rollback::Inverse { preview, .. }) => {
             (preview.clone(), "undoes the action above".to_string())
         }
@@ -144,9 +215,18 @@ fn confirm(f: &mut Frame, s: &AppState, c: Confirm, area: Rect) {
             (String::new(), format!("nothing to undo ({})", safe(reason)))
         }
     };
-    lines.push(Line::from(vec![label("runs     "), Span::styled(safe(&runs).into_owned(), t.text())]));
-    lines.push(Line::from(vec![label("         "), Span::styled(then, t.muted())]));
-    if let Confirm::Approve { closed_alert: true, .. } = c {
+    lines.push(Line::from(vec![
+        label("runs     "),
+        Span::styled(safe(&runs).into_owned(), t.text()),
+    ]));
+    lines.push(Line::from(vec![
+        label("         "),
+        Span::styled(then, t.muted()),
+    ]));
+    if let Confirm::Approve {
+        closed_alert: true, ..
+    } = c
+    {
         lines.push(Line::from(Span::styled(
             "Its alert is CLOSED: approving acts on a closed alert.",
             t.fg(t.warn).add_modifier(Modifier::BOLD),
@@ -170,14 +250,26 @@ fn confirm(f: &mut Frame, s: &AppState, c: Confirm, area: Rect) {
             format!(" {} ", key_hint(s, KeyAction::Confirm, "y")),
             t.badge(accent),
         ),
-        Span::styled(format!(" {} (recorded in the audit as {})   ", verb.to_lowercase(), safe(&s.operator)), t.text()),
+        Span::styled(
+            format!(
+                " {} (recorded in the audit as {})   ",
+                verb.to_lowercase(),
+                safe(&s.operator)
+            ),
+            t.text(),
+        ),
         Span::styled(
             format!(" {} ", key_hint(s, KeyAction::Cancel, "n")),
             t.selected(),
         ),
         Span::styled(" cancel", t.text()),
     ]));
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
 }
 
 fn reject(f: &mut Frame, s: &AppState, id: u64, text: &str, area: Rect) {
@@ -186,7 +278,10 @@ fn reject(f: &mut Frame, s: &AppState, id: u64, text: &str, area: Rect) {
     f.render_widget(Clear, rect);
     let block = frame(s, format!("Reject action #{id}"), t.warn);
     let lines = vec![
-        Line::from(Span::styled("Reason (optional, recorded in the audit):", t.muted())),
+        Line::from(Span::styled(
+            "Reason (optional, recorded in the audit):",
+            t.muted(),
+        )),
         Line::from(vec![
             Span::styled(safe(text).into_owned(), t.text()),
             Span::styled("█", t.fg(t.accent)),
@@ -206,7 +301,10 @@ fn close(f: &mut Frame, s: &AppState, id: u64, choice: usize, area: Rect) {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let name = serde_json::to_string(r).unwrap_or_default().replace('"', "").replace('_', " ");
+            let name = serde_json::to_string(r)
+                .unwrap_or_default()
+                .replace('"', "")
+                .replace('_', " ");
             let text = format!(" {} {name} ", if i == choice { "›" } else { " " });
             if i == choice {
                 Line::from(Span::styled(text, t.selected()))

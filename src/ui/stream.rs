@@ -21,7 +21,11 @@ pub fn pane(f: &mut Frame, s: &AppState, area: Rect, focused: bool) {
         None => "following".to_string(),
     };
     if let Some(filter) = &st.filter {
-        detail.push_str(&format!(" · /{} · {} match", safe(&filter.text), st.matches.len()));
+        detail.push_str(&format!(
+            " · /{} · {} match",
+            safe(&filter.text),
+            st.matches.len()
+        ));
     }
     if !s.engine.sources.is_empty() && area.width > 80 {
         detail.push_str(&format!(" · {}", safe(&s.engine.sources.join(", "))));
@@ -63,17 +67,29 @@ pub fn pane(f: &mut Frame, s: &AppState, area: Rect, focused: bool) {
         .map(|l| {
             let mut spans = vec![
                 Span::styled(l.timestamp.format("%H:%M:%S ").to_string(), t.muted()),
-                Span::styled(format!("{:<6} ", status_word(l.status)), status(t, l.status)),
+                Span::styled(
+                    format!("{:<6} ", status_word(l.status)),
+                    status(t, l.status),
+                ),
             ];
             if wide {
-                spans.push(Span::styled(format!("{:<10} ", l.format.as_str()), t.muted()));
+                spans.push(Span::styled(
+                    format!("{:<10} ", l.format.as_str()),
+                    t.muted(),
+                ));
             }
-            spans.push(Span::styled(format!("{:<16} ", fit(&safe(&l.source_ip), 16)), t.text()));
+            spans.push(Span::styled(
+                format!("{:<16} ", fit(&safe(&l.source_ip), 16)),
+                t.text(),
+            ));
             spans.push(Span::styled(
                 format!("{:<20} ", fit(&safe(&l.user), 20)),
                 t.text().add_modifier(Modifier::BOLD),
             ));
-            spans.push(Span::styled(format!("{} ", safe(&l.action)), status(t, l.status)));
+            spans.push(Span::styled(
+                format!("{} ", safe(&l.action)),
+                status(t, l.status),
+            ));
             spans.push(Span::styled(safe(&l.resource).into_owned(), t.muted()));
             if wide {
                 spans.push(Span::styled(format!("  {}", safe(&l.source)), t.muted()));

@@ -22,13 +22,21 @@ pub fn overview(f: &mut Frame, s: &AppState, area: Rect) {
     let peak = rates.iter().copied().max().unwrap_or(0);
     let block = pane_block(
         s,
-        title(s, "events/s", format!("now {} · peak {} · 5 min", short(now), short(peak))),
+        title(
+            s,
+            "events/s",
+            format!("now {} · peak {} · 5 min", short(now), short(peak)),
+        ),
         false,
     );
     let inner = block.inner(left);
     f.render_widget(block, left);
     let width = inner.width as usize;
-    let data: Vec<u64> = rates.iter().skip(rates.len().saturating_sub(width)).copied().collect();
+    let data: Vec<u64> = rates
+        .iter()
+        .skip(rates.len().saturating_sub(width))
+        .copied()
+        .collect();
     f.render_widget(
         Sparkline::default()
             .data(&data)
@@ -37,11 +45,20 @@ pub fn overview(f: &mut Frame, s: &AppState, area: Rect) {
         inner,
     );
 
-    let block = pane_block(s, title(s, "alerts by severity", "new · open".into()), false);
+    let block = pane_block(
+        s,
+        title(s, "alerts by severity", "new · open".into()),
+        false,
+    );
     let inner = block.inner(right);
     f.render_widget(block, right);
     let rows = Layout::vertical([Constraint::Length(1); 4]).split(inner);
-    let sevs = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low];
+    let sevs = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
     for (row, sev) in rows.iter().zip(sevs) {
         let open = s
             .alerts
@@ -55,10 +72,17 @@ pub fn overview(f: &mut Frame, s: &AppState, area: Rect) {
         ])
         .areas(*row);
         f.render_widget(
-            Paragraph::new(Span::styled(format!("{:<8}", sev.as_str()), severity(t, sev))),
+            Paragraph::new(Span::styled(
+                format!("{:<8}", sev.as_str()),
+                severity(t, sev),
+            )),
             label,
         );
-        let buckets = bucketed(&s.metrics.new_alerts, severity_rank(sev), spark.width as usize);
+        let buckets = bucketed(
+            &s.metrics.new_alerts,
+            severity_rank(sev),
+            spark.width as usize,
+        );
         f.render_widget(
             Sparkline::default()
                 .data(&buckets)
@@ -71,10 +95,7 @@ pub fn overview(f: &mut Frame, s: &AppState, area: Rect) {
         } else {
             t.muted()
         };
-        f.render_widget(
-            Paragraph::new(Span::styled(format!("{open:>4}"), style)),
-            n,
-        );
+        f.render_widget(Paragraph::new(Span::styled(format!("{open:>4}"), style)), n);
     }
 }
 
@@ -120,6 +141,9 @@ pub fn entity(f: &mut Frame, s: &AppState, area: Rect, t: Option<&EntityTimeline
             inner,
         );
     } else {
-        f.render_widget(Paragraph::new(Line::from(Span::styled("…", theme.muted()))), inner);
+        f.render_widget(
+            Paragraph::new(Line::from(Span::styled("…", theme.muted()))),
+            inner,
+        );
     }
 }

@@ -94,8 +94,7 @@ async fn demo_to_approval_to_rollback_headless() {
     )
     .expect("pipeline");
     let cancel = pipeline.cancel_flag();
-    let replay_task =
-        tokio::task::spawn_blocking(move || replay.run(1e7, &cancel, |_, _| {}));
+    let replay_task = tokio::task::spawn_blocking(move || replay.run(1e7, &cancel, |_, _| {}));
 
     let mut state = AppState::new(
         Theme::shipped("dark").expect("theme"),
@@ -125,10 +124,16 @@ async fn demo_to_approval_to_rollback_headless() {
     .await;
     let text = screen(&mut terminal, &state);
     assert!(text.contains("DEMO DATA"), "{text}");
-    assert!(text.contains("SANDBOX") && text.contains("PRIVACY"), "{text}");
+    assert!(
+        text.contains("SANDBOX") && text.contains("PRIVACY"),
+        "{text}"
+    );
     assert!(state.metrics.events_total > 0 && !state.alerts.is_empty());
     // Privacy: the stream shows pseudonyms, never the scenario's raw addresses.
-    assert!(!text.contains("24.14.189.221") && !text.contains("198.14.255.54"), "{text}");
+    assert!(
+        !text.contains("24.14.189.221") && !text.contains("198.14.255.54"),
+        "{text}"
+    );
 
     // 4 → approvals; a → a confirmation, nothing sent yet.
     perform(&mut state, key('4'), &wiring);
@@ -138,21 +143,44 @@ async fn demo_to_approval_to_rollback_headless() {
     assert_eq!(action.state, ActionState::PendingApproval);
     perform(&mut state, key('a'), &wiring);
     let text = screen(&mut terminal, &state);
-    assert!(text.contains(&format!("Approve RED action #{}?", action.action_id)), "{text}");
-    assert!(text.contains("SANDBOX: recorded exactly as it would run"), "{text}");
+    assert!(
+        text.contains(&format!("Approve RED action #{}?", action.action_id)),
+        "{text}"
+    );
+    assert!(
+        text.contains("SANDBOX: recorded exactly as it would run"),
+        "{text}"
+    );
     assert_eq!(
-        state.actions.iter().find(|a| a.action_id == action.action_id).map(|a| a.state),
+        state
+            .actions
+            .iter()
+            .find(|a| a.action_id == action.action_id)
+            .map(|a| a.state),
         Some(ActionState::PendingApproval),
         "a key alone decides nothing"
     );
     // y confirms: the decision goes to the engine, which sandboxes it.
     perform(&mut state, key('y'), &wiring);
     let id = action.action_id;
-    pump_until(&mut pipeline, &mut state, &wiring, Duration::from_secs(30), "the sandboxed approval", |s| {
-        s.actions.iter().any(|a| a.action_id == id && a.state == ActionState::Sandboxed)
-    })
+    pump_until(
+        &mut pipeline,
+        &mut state,
+        &wiring,
+        Duration::from_secs(30),
+        "the sandboxed approval",
+        |s| {
+            s.actions
+                .iter()
+                .any(|a| a.action_id == id && a.state == ActionState::Sandboxed)
+        },
+    )
     .await;
-    let approved = state.actions.iter().find(|a| a.action_id == id).expect("action");
+    let approved = state
+        .actions
+        .iter()
+        .find(|a| a.action_id == id)
+        .expect("action");
     let decision = approved.decision.as_ref().expect("decision recorded");
     assert!(decision.approved && decision.by == "e2e-tester");
 
@@ -167,15 +195,36 @@ async fn demo_to_approval_to_rollback_headless() {
     assert_eq!(state.selected_action().map(|a| a.action_id), Some(id));
     perform(&mut state, key('u'), &wiring);
     let text = screen(&mut terminal, &state);
-    assert!(text.contains(&format!("Roll back RED action #{id}?")), "{text}");
+    assert!(
+        text.contains(&format!("Roll back RED action #{id}?")),
+        "{text}"
+    );
     perform(&mut state, key('y'), &wiring);
-    pump_until(&mut pipeline, &mut state, &wiring, Duration::from_secs(30), "the rollback", |s| {
-        s.actions.iter().any(|a| a.action_id == id && a.state == ActionState::RolledBack)
-    })
+    pump_until(
+        &mut pipeline,
+        &mut state,
+        &wiring,
+        Duration::from_secs(30),
+        "the rollback",
+        |s| {
+            s.actions
+                .iter()
+                .any(|a| a.action_id == id && a.state == ActionState::RolledBack)
+        },
+    )
     .await;
-    pump_until(&mut pipeline, &mut state, &wiring, Duration::from_secs(10), "audit records", |s| {
-        s.audit.iter().any(|r| r.action_id == Some(id) && r.event == "rolled_back")
-    })
+    pump_until(
+        &mut pipeline,
+        &mut state,
+        &wiring,
+        Duration::from_secs(10),
+        "audit records",
+        |s| {
+            s.audit
+                .iter()
+                .any(|r| r.action_id == Some(id) && r.event == "rolled_back")
+        },
+    )
     .await;
     assert!(
         state
@@ -183,7 +232,11 @@ async fn demo_to_approval_to_rollback_headless() {
             .iter()
             .any(|r| r.action_id == Some(id) && r.event == "approved" && r.actor == "e2e-tester"),
         "approval audited: {:?}",
-        state.audit.iter().filter(|r| r.action_id == Some(id)).collect::<Vec<_>>()
+        state
+            .audit
+            .iter()
+            .filter(|r| r.action_id == Some(id))
+            .collect::<Vec<_>>()
     );
     perform(&mut state, key('6'), &wiring);
     let text = screen(&mut terminal, &state);
@@ -191,18 +244,34 @@ async fn demo_to_approval_to_rollback_headless() {
 
     // Enter on an alert opens its explanation (template) and evidence timeline.
     perform(&mut state, key('2'), &wiring);
-    perform(&mut state, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), &wiring);
+    perform(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        &wiring,
+    );
     let View::Detail(alert_id) = state.view else {
         panic!("Enter did not open an alert: {:?}", state.view)
     };
-    pump_until(&mut pipeline, &mut state, &wiring, Duration::from_secs(30), "explanation and evidence", |s| {
-        s.explanations.get(&alert_id).is_some_and(|e| e.explanation.is_some())
-            && s.timelines.contains_key(&alert_id)
-            && s.event_json.is_some()
-    })
+    pump_until(
+        &mut pipeline,
+        &mut state,
+        &wiring,
+        Duration::from_secs(30),
+        "explanation and evidence",
+        |s| {
+            s.explanations
+                .get(&alert_id)
+                .is_some_and(|e| e.explanation.is_some())
+                && s.timelines.contains_key(&alert_id)
+                && s.event_json.is_some()
+        },
+    )
     .await;
     let text = screen(&mut terminal, &state);
-    assert!(text.contains("Summary") && text.contains("event JSON"), "{text}");
+    assert!(
+        text.contains("Summary") && text.contains("event JSON"),
+        "{text}"
+    );
 
     assert!(perform(&mut state, key('q'), &wiring), "q quits");
     pipeline.shutdown().await;
