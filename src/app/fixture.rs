@@ -241,6 +241,11 @@ fn explanation(alert_id: u64) -> Explanation {
 /// The full fixture: `alerts` alerts, `lines` stream lines (the buffer keeps `lines`),
 /// actions (one pending RED), audit, an explanation, a timeline and an event's JSON.
 pub fn state(alerts: u64, lines: u64, demo: bool, live: bool) -> AppState {
+    state_with(alerts, lines, lines.max(1) as usize, demo, live)
+}
+
+/// `state`, with `lines` flowing through a stream buffer of `keep` lines.
+pub fn state_with(alerts: u64, lines: u64, keep: usize, demo: bool, live: bool) -> AppState {
     let mut s = AppState::new(
         Theme::shipped("dark").unwrap_or_else(|_| panic_free_theme()),
         crate::config::theme::SHIPPED
@@ -249,7 +254,7 @@ pub fn state(alerts: u64, lines: u64, demo: bool, live: bool) -> AppState {
             .collect(),
         Keymap::shipped("default").unwrap_or_default(),
         engine(demo, live),
-        lines.max(1) as usize,
+        keep,
         clock(),
     );
     s.operator = "alice".into();

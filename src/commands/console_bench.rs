@@ -58,6 +58,7 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
     eprintln!("loading {} …", args.logs.display());
     let replay = Demo::from_dir(&args.logs)?.prepare(&tmp.path().join("logs"))?;
     let total = replay.total_events();
+    let baseline = replay.sent_events;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -99,6 +100,8 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
             samples: samples.clone(),
         };
         let seconds = args.seconds;
+        let rss_samples = Arc::new(Mutex::new(Vec::new()));
+        let rss_log = rss_samples.clone();
         let sender = tokio::spawn(async move {
             let started = Instant::now();
             let mut i = 0u64;
@@ -111,6 +114,11 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
                     _ => KeyCode::Up,
                 };
                 i += 1;
+                if i % 20 == 0
+                    && let Ok(mut r) = rss_log.lock()
+                {
+                    r.push(status_mb("VmRSS:"));
+                }
                 let key = Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
                 if tx.send((Instant::now(), key)).is_err() {
                     return;
@@ -131,13 +139,18 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
         lat.sort();
         let q = |p: f64| lat.get(((lat.len().saturating_sub(1)) as f64 * p) as usize).copied().unwrap_or_default();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let rss = peak_rss_mb();
+        let rss = status_mb("VmHWM:");
+        let samples: Vec<String> = rss_samples
+            .lock()
+            .map(|r| r.iter().map(u64::to_string).collect())
+            .unwrap_or_default();
+        let live = state.metrics.events_total.saturating_sub(baseline);
         println!(
-            "console under load: {} keys over {:.0}s, {} events shown as stored ({:.0} ev/s of {} offered/s; dataset {total})",
+            "console under load: {} keys over {:.0}s; stored {} events after the {baseline}-event baseline: {:.0} ev/s of {} offered/s (dataset {total})",
             lat.len(),
             elapsed,
-            state.metrics.events_total,
-            state.metrics.events_total as f64 / elapsed,
+            live,
+            live as f64 / elapsed,
             args.events_per_sec
         );
         println!(
@@ -147,23 +160,24 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
             ms(q(1.0))
         );
         println!(
-            "stream buffer {} lines (cap {}), {} alerts, {} actions, peak RSS {rss} MB",
+            "stream buffer {} lines (cap {}), {} alerts, {} actions, peak RSS {rss} MB (the replayed dataset is held in memory by the load generator)",
             state.stream.lines.len(),
             state.stream.capacity,
             state.alerts.len(),
             state.actions.len()
         );
+        println!("RSS every 2 s (MB): {}", samples.join(" "));
         Ok(0)
     })
 }
 
-/// Peak resident memory of this process (Linux), in MB; 0 when unknown.
-fn peak_rss_mb() -> u64 {
+/// A memory figure of this process from /proc/self/status (Linux), in MB; 0 when unknown.
+fn status_mb(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)

@@ -127,7 +127,7 @@ impl Engine<'_> {
         for alert in crate::detect::stored_alerts(&self.ctx.store)? {
             self.alert_marks
                 .insert(alert.alert_id, (alert.event_count, alert.last_seen));
-            send(self.ctx, PipelineEvent::Alert(Box::new(alert)));
+            send(self.ctx, super::alert_event(alert));
         }
         self.send_changes()
     }
@@ -199,7 +199,7 @@ impl Engine<'_> {
                 self.responder.respond(&alert, &ctx, &mut summary)?;
             }
             let _ = self.ctx.rag.send(id);
-            send(self.ctx, PipelineEvent::Alert(Box::new(alert)));
+            send(self.ctx, super::alert_event(alert));
         }
         self.send_changes()
     }
@@ -300,7 +300,7 @@ impl Engine<'_> {
             a.close_reason = reason;
         })?
         .ok_or_else(|| anyhow!("no alert {id}"))?;
-        send(self.ctx, PipelineEvent::Alert(Box::new(alert)));
+        send(self.ctx, super::alert_event(alert));
         Ok(match reason {
             Some(r) => format!(
                 "alert #{id} closed ({})",

@@ -32,7 +32,7 @@ pub enum PipelineEvent {
         rejected: u64,
         lines: Vec<StreamLine>,
     },
-    /// An alert was raised, grew, changed status or got its intel.
+    /// An alert was raised, grew, changed status or got its intel (evidence refs left out).
     Alert(Box<Alert>),
     /// A response action was proposed or changed state.
     Action(Box<Action>),
@@ -343,6 +343,13 @@ impl Pipeline {
             let _ = t.await;
         }
     }
+}
+
+/// An alert for the front end, without its evidence refs (up to `detect.max_evidence` per
+/// alert: the queue needs the count, and the detail view asks for a timeline instead).
+fn alert_event(mut alert: Alert) -> PipelineEvent {
+    alert.evidence = Vec::new();
+    PipelineEvent::Alert(Box::new(alert))
 }
 
 fn send_notice(tx: &UnboundedSender<PipelineEvent>, level: Level, text: String) {

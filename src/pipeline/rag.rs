@@ -129,7 +129,7 @@ fn attach(
     if let Some(updated) =
         crate::detect::update_alert(store, id, |a| a.intel = Some(found.clone()))?
     {
-        let _ = tx.send(PipelineEvent::Alert(Box::new(updated)));
+        let _ = tx.send(super::alert_event(updated));
     }
     Ok(())
 }

@@ -277,3 +277,41 @@ async fn demo_to_approval_to_rollback_headless() {
     pipeline.shutdown().await;
     replay_task.await.expect("replay task").expect("replay");
 }
+
+#[test]
+fn the_console_refuses_without_a_terminal_and_explains_bad_arguments() {
+    let env = crate::common::Env::new();
+    // Tests run without a tty: the console says what it needs instead of garbling output.
+    let out = env.cmd().arg("demo").output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the console needs a terminal"), "{err}");
+    let out = env.cmd().arg("console").output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing to follow"), "{err}");
+    let out = env
+        .cmd()
+        .args(["demo", "--speed", "0"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--speed must be a positive number"), "{err}");
+    // No command: with no sources configured, the demo (which needs a terminal here).
+    let out = env.cmd().output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the console needs a terminal"), "{err}");
+    // A bad source format in the config names it.
+    let cfg = env.write(
+        "bad.toml",
+        "[[ingest.sources]]\npath = \"/var/log/a\"\nformat = \"xml\"\n",
+    );
+    let out = env
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("console")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("format = \"xml\""), "{err}");
+}
