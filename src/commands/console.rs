@@ -50,6 +50,7 @@ pub fn console(config: &Config, data_dir: &Path, flags: &Flags, args: &ConsoleAr
         live: flags.live,
         demo: false,
         stream_lines: config.ui.stream_lines,
+        intel_cache: None,
     };
     run(config.clone(), opts, None, notices)
 }
@@ -88,6 +89,11 @@ pub fn demo(config: &Config, flags: &Flags, speed: f64) -> Result<u8> {
         live: false,
         demo: true,
         stream_lines: config.ui.stream_lines,
+        // The demo embeds the bundled corpus once per machine, not once per run.
+        intel_cache: directories::ProjectDirs::from("dev", "autosec", "autosec").map(|d| {
+            d.cache_dir()
+                .join(format!("demo-intel-{}.bin", env!("CARGO_PKG_VERSION")))
+        }),
     };
     let rate = f64::from(config.ui.demo_events_per_sec.max(1)) * speed;
     let code = run(config, opts, Some((replay, rate)), notices)?;

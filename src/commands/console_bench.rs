@@ -72,6 +72,7 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
             live: false,
             demo: true,
             stream_lines: config.ui.stream_lines,
+            intel_cache: None,
         };
         let mut pipeline = Pipeline::start(&config, opts)?;
         let mut state = AppState::new(
@@ -114,7 +115,7 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
                     _ => KeyCode::Up,
                 };
                 i += 1;
-                if i % 20 == 0
+                if i.is_multiple_of(20)
                     && let Ok(mut r) = rss_log.lock()
                 {
                     r.push(status_mb("VmRSS:"));

@@ -66,6 +66,7 @@ pub fn ingest(
         progress: !args.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
         abort_after_events: args.abort_after_events,
         tap: None,
+        backlog: None,
     };
     let first_new = store.event_count()? + 1;
     let started = std::time::Instant::now();

@@ -16,6 +16,6 @@ mod summary;
 pub mod syslog;
 mod worker;
 
-pub use pipeline::{IngestOptions, TapBatch, run};
+pub use pipeline::{Backlog, IngestOptions, TapBatch, run};
 pub use reject::{Reject, RejectKind};
 pub use summary::IngestSummary;

@@ -29,8 +29,35 @@ pub struct IngestOptions {
     /// Fault injection for resume tests: abort the process (no flush, like `kill -9`) once
     /// this many events have been handed to the store.
     pub abort_after_events: Option<u64>,
-    /// A live view of what is stored (the console's log stream); see [`Tap`].
+    /// A live view of what is stored (the console's log stream); see [`TapBatch`].
     pub tap: Option<Sender<TapBatch>>,
+    /// Tells a live consumer when what the sources held at start is stored (detection learns
+    /// its baseline from that backlog before it follows).
+    pub backlog: Option<Arc<Backlog>>,
+}
+
+/// Progress of the start-up backlog: the reader's batch count once the initial pass is
+/// handed out, and how many batches the writer has stored.
+#[derive(Debug)]
+pub struct Backlog {
+    target: AtomicU64,
+    stored: AtomicU64,
+}
+
+impl Default for Backlog {
+    fn default() -> Self {
+        Backlog {
+            target: AtomicU64::new(u64::MAX),
+            stored: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Backlog {
+    /// Everything the sources held when ingest started is stored.
+    pub fn done(&self) -> bool {
+        self.stored.load(Ordering::Acquire) >= self.target.load(Ordering::Acquire)
+    }
 }
 
 /// What the writer hands a tap after each stored batch. The tap never slows ingest: when its
@@ -102,7 +129,8 @@ pub fn run(
         drop(work_rx);
         let abort_after = opts.abort_after_events;
         let tap = opts.tap.clone();
-        let writer = scope.spawn(move || write_loop(store, done_rx, abort_after, tap));
+        let backlog = opts.backlog.clone();
+        let writer = scope.spawn(move || write_loop(store, done_rx, abort_after, tap, backlog));
 
         let mut reader = Reader {
             tx: work_tx,
@@ -122,6 +150,9 @@ pub fn run(
                 break;
             }
             reader.ingest_input(input, opts.format, opts.follow, &mut summary, &mut follower);
+        }
+        if let Some(b) = &opts.backlog {
+            b.target.store(reader.seq, Ordering::Release);
         }
         if opts.follow {
             follower.run(&mut reader, &opts.paths, opts.format, &mut summary);
@@ -348,6 +379,7 @@ fn write_loop(
     rx: Receiver<Result<ParsedBatch>>,
     abort_after: Option<u64>,
     tap: Option<Sender<TapBatch>>,
+    backlog: Option<Arc<Backlog>>,
 ) -> Result<WriterStats> {
     let mut carry = TapBatch::default();
     let mut writer = EventWriter::new(store)?;
@@ -406,6 +438,9 @@ fn write_loop(
             }
             if let Some(tap) = &tap {
                 hand_to_tap(tap, &mut carry, b.events, first_id, b.quarantine.len());
+            }
+            if let Some(backlog) = &backlog {
+                backlog.stored.store(next_seq, Ordering::Release);
             }
             if abort_after.is_some_and(|n| stats.events >= n) {
                 std::process::abort();

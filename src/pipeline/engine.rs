@@ -30,14 +30,15 @@ pub(super) struct EngineCtx {
     pub explain: Sender<ExplainJob>,
     pub cancel: Arc<AtomicBool>,
     pub ingest_idle: Arc<AtomicBool>,
+    pub backlog: Arc<crate::ingest::Backlog>,
     pub first_new: u64,
     pub live: bool,
     pub demo: bool,
 }
 
-/// Events stored before detection starts on its own (the forest needs a baseline); an idle
-/// source starts it sooner.
-const START_BATCH: u64 = 4096;
+/// Events stored before detection starts without waiting for the backlog (a source that
+/// never pauses and had nothing at start).
+const START_BATCH: u64 = 100_000;
 const STEP_EVERY: Duration = Duration::from_millis(500);
 const TICK_EVERY: Duration = Duration::from_secs(5);
 /// Audit records sent at start (the view keeps the newest).
@@ -139,8 +140,12 @@ impl Engine<'_> {
             None => {
                 let count = store.event_count()?;
                 let new = (count + 1).saturating_sub(self.ctx.first_new);
-                let idle = self.ctx.ingest_idle.load(Ordering::Relaxed);
-                if new == 0 || (new < START_BATCH && !idle) {
+                // The baseline is what the sources held at start (as batch ingest learns from
+                // its whole batch); an idle source or a long stream starts it anyway.
+                let ready = self.ctx.backlog.done()
+                    || self.ctx.ingest_idle.load(Ordering::Relaxed)
+                    || new >= START_BATCH;
+                if new == 0 || !ready {
                     return Ok(());
                 }
                 let (d, summary) = Detection::start(

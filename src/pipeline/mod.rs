@@ -199,6 +199,8 @@ pub struct PipelineOptions {
     pub demo: bool,
     /// Lines the front end keeps (the stream forwards at most this many per message).
     pub stream_lines: usize,
+    /// A file to seed the intel index from and save it to (the demo's throwaway store).
+    pub intel_cache: Option<PathBuf>,
 }
 
 /// The running pipeline: the front end's ends of the channels, and the tasks to wait for.
@@ -225,6 +227,7 @@ impl Pipeline {
         let (rag_tx, rag_rx) = crossbeam_channel::unbounded();
         let (explain_tx, explain_rx) = crossbeam_channel::unbounded();
         let ingest_idle = Arc::new(AtomicBool::new(false));
+        let backlog = Arc::new(crate::ingest::Backlog::default());
 
         let status = EngineStatus {
             privacy,
@@ -254,6 +257,7 @@ impl Pipeline {
             progress: false,
             abort_after_events: None,
             tap: Some(tap_tx),
+            backlog: Some(backlog.clone()),
         };
         {
             let (store, config, cancel, tx) =
@@ -287,6 +291,7 @@ impl Pipeline {
                 explain: explain_tx.clone(),
                 cancel: cancel.clone(),
                 ingest_idle,
+                backlog,
                 first_new,
                 live: opts.live,
                 demo: opts.demo,
@@ -297,8 +302,17 @@ impl Pipeline {
             let (store, config, tx, cancel) =
                 (store.clone(), config.clone(), tx.clone(), cancel.clone());
             let data_dir = opts.data_dir.clone();
+            let cache = opts.intel_cache.clone();
             tasks.push(tokio::task::spawn_blocking(move || {
-                rag::run(&store, &config, &data_dir, rag_rx, &tx, &cancel)
+                rag::run(
+                    &store,
+                    &config,
+                    &data_dir,
+                    cache.as_deref(),
+                    rag_rx,
+                    &tx,
+                    &cancel,
+                )
             }));
         }
         {

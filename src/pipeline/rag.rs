@@ -19,6 +19,7 @@ pub(super) fn run(
     store: &Store,
     config: &Config,
     data_dir: &Path,
+    cache: Option<&Path>,
     ids: Receiver<u64>,
     tx: &UnboundedSender<PipelineEvent>,
     cancel: &AtomicBool,
@@ -26,6 +27,9 @@ pub(super) fn run(
     if !config.intel.attach_on_ingest {
         let _ = tx.send(status("off (intel.attach_on_ingest = false)".into()));
         return;
+    }
+    if let Some(path) = cache {
+        seed_from_cache(store, path);
     }
     let intel = match open(store, config, data_dir, tx, cancel) {
         Ok(i) => i,
@@ -37,6 +41,15 @@ pub(super) fn run(
             return;
         }
     };
+    if let Some(path) = cache
+        && intel.model().embedder().is_some()
+        && let Err(e) = save_cache(store, path)
+    {
+        let _ = tx.send(PipelineEvent::Notice {
+            level: Level::Warn,
+            text: format!("could not cache the demo's intel vectors: {e:#}"),
+        });
+    }
     loop {
         let first = match ids.recv_timeout(Duration::from_millis(200)) {
             Ok(id) => id,
@@ -58,6 +71,38 @@ pub(super) fn run(
             }
         }
     }
+}
+
+/// The demo's store is new each run: its intel index (vectors keyed by model and passage,
+/// and the HNSW snapshot) is kept in a cache file so the corpus is embedded once per machine,
+/// not once per demo. Keys are content-addressed, so a changed model or corpus just misses.
+fn seed_from_cache(store: &Store, path: &Path) {
+    let Ok(bytes) = std::fs::read(path) else {
+        return;
+    };
+    let Ok(entries) = postcard::from_bytes::<Vec<(Vec<u8>, Vec<u8>)>>(&bytes) else {
+        return;
+    };
+    let mut batch = sled::Batch::default();
+    for (k, v) in entries {
+        batch.insert(k, v);
+    }
+    let _ = store.intel_index.apply_batch(batch);
+}
+
+fn save_cache(store: &Store, path: &Path) -> Result<()> {
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = store
+        .intel_index
+        .iter()
+        .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        .collect::<Result<_, _>>()?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, postcard::to_allocvec(&entries)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }
 
 fn status(text: String) -> PipelineEvent {

@@ -90,6 +90,7 @@ async fn demo_to_approval_to_rollback_headless() {
             live: false,
             demo: true,
             stream_lines: 2000,
+            intel_cache: None,
         },
     )
     .expect("pipeline");
