@@ -118,7 +118,13 @@ fn open(
 ) -> Result<Intel> {
     let model = ModelState::load(&config.intel, data_dir);
     let name = match &model {
-        ModelState::Ready(e) => e.model_id().to_string(),
+        // `all-MiniLM-L6-v2:384:90868376` → the name.
+        ModelState::Ready(e) => e
+            .model_id()
+            .split(':')
+            .next()
+            .unwrap_or("model")
+            .to_string(),
         ModelState::Unavailable(reason) => {
             let _ = tx.send(status(format!("lexical (BM25): {reason}")));
             String::new()
