@@ -37,6 +37,15 @@ pub enum Command {
     Console(ConsoleArgs),
     /// The console replaying the bundled demo scenario (temporary data dir, always sandbox).
     Demo(DemoArgs),
+    /// The engine headless with the HTTP API (ingest, threats, analyze, actions, metrics).
+    Serve {
+        /// Address to listen on (default `[api] listen`, loopback).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+    },
+    /// Measurement: load the ingest endpoint of a running `autosec serve`.
+    #[command(hide = true)]
+    ApiBench(ApiBenchArgs),
     /// Measurement: input-to-screen latency of the console (headless, 200x60) while the
     /// pipeline ingests a generated dataset at a fixed rate.
     #[command(hide = true)]
@@ -122,6 +131,23 @@ pub struct DemoArgs {
     /// Replay speed: 1 = `[ui] demo_events_per_sec` (250 events/s); 10 is ten times faster.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiBenchArgs {
+    /// Base URL of the server, e.g. http://127.0.0.1:8080.
+    pub url: String,
+    /// Bearer token (default: $AUTOSEC_API_TOKEN).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Events per request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    #[arg(long, default_value_t = 15)]
+    pub seconds: u64,
 }
 
 #[derive(Debug, Args)]

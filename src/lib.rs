@@ -2,6 +2,7 @@
 //! intel, explanation, response over sled) knows nothing about terminals; the CLI and the
 //! ratatui console (`app` + `ui` over `pipeline`) are front ends over it.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod commands;

@@ -14,14 +14,14 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::state::AppState;
 use super::update::{Effect, Msg, update};
-use crate::pipeline::{EngineCommand, PipelineEvent};
+use crate::pipeline::PipelineEvent;
 
 /// Most pipeline events folded in before a redraw (keeps input responsive under a flood).
 const DRAIN_BATCH: usize = 512;
 
 /// Where the driver sends engine commands and finds the user's themes.
 pub struct Wiring {
-    pub commands: crossbeam_channel::Sender<EngineCommand>,
+    pub commands: crate::pipeline::Commands,
     pub user_themes: Option<PathBuf>,
     pub no_color: bool,
     pub max_fps: u32,

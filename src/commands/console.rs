@@ -51,6 +51,7 @@ pub fn console(config: &Config, data_dir: &Path, flags: &Flags, args: &ConsoleAr
         demo: false,
         stream_lines: config.ui.stream_lines,
         intel_cache: None,
+        http_ingest: false,
     };
     run(config.clone(), opts, None, notices)
 }
@@ -94,6 +95,7 @@ pub fn demo(config: &Config, flags: &Flags, speed: f64) -> Result<u8> {
             d.cache_dir()
                 .join(format!("demo-intel-{}.bin", env!("CARGO_PKG_VERSION")))
         }),
+        http_ingest: false,
     };
     let rate = f64::from(config.ui.demo_events_per_sec.max(1)) * speed;
     let code = run(config, opts, Some((replay, rate)), notices)?;

@@ -73,6 +73,7 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
             demo: true,
             stream_lines: config.ui.stream_lines,
             intel_cache: None,
+            http_ingest: false,
         };
         let mut pipeline = Pipeline::start(&config, opts)?;
         let mut state = AppState::new(

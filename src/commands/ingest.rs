@@ -67,6 +67,7 @@ pub fn ingest(
         abort_after_events: args.abort_after_events,
         tap: None,
         backlog: None,
+        external: None,
     };
     let first_new = store.event_count()? + 1;
     let started = std::time::Instant::now();

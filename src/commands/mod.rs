@@ -2,6 +2,7 @@
 
 mod actions;
 mod alerts;
+mod api_bench;
 mod console;
 mod console_bench;
 mod eval;
@@ -34,7 +35,15 @@ pub fn run(cli: Cli) -> Result<u8> {
     match command {
         Command::Console(args) => console::console(&config, &data_dir, &flags, &args),
         Command::Demo(args) => console::demo(&config, &flags, args.speed),
+        Command::Serve { listen } => crate::api::serve(
+            &config,
+            &data_dir,
+            flags.privacy,
+            flags.live,
+            listen.as_deref(),
+        ),
         Command::ConsoleBench(args) => console_bench::run(&config, &args),
+        Command::ApiBench(args) => api_bench::run(&args),
         Command::Ingest(args) => {
             ingest::ingest(&config, &data_dir, !cli.no_privacy, cli.live, &args)
         }

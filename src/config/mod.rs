@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod api;
 mod detect;
 mod explain;
 mod intel;
@@ -31,6 +32,7 @@ pub struct Config {
     pub respond: RespondConfig,
     pub explain: ExplainConfig,
     pub ui: UiConfig,
+    pub api: api::ApiConfig,
     /// Where the vault and audit keys live instead of the config dir (the demo keeps its
     /// throwaway keys in its temporary dir). Not a file setting.
     #[serde(skip)]

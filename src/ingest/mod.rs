@@ -2,6 +2,7 @@
 
 pub mod cloudtrail;
 pub mod csv;
+pub mod external;
 pub mod fields;
 mod follow;
 pub mod jsonl;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::follow::Follower;
 use super::source::{self, Input, Opened};
@@ -34,6 +34,8 @@ pub struct IngestOptions {
     /// Tells a live consumer when what the sources held at start is stored (detection learns
     /// its baseline from that backlog before it follows).
     pub backlog: Option<Arc<Backlog>>,
+    /// Bodies parsed elsewhere (HTTP) for the one writer to store; see `external`.
+    pub external: Option<Receiver<super::external::ExternalBatch>>,
 }
 
 /// Progress of the start-up backlog: the reader's batch count once the initial pass is
@@ -130,7 +132,9 @@ pub fn run(
         let abort_after = opts.abort_after_events;
         let tap = opts.tap.clone();
         let backlog = opts.backlog.clone();
-        let writer = scope.spawn(move || write_loop(store, done_rx, abort_after, tap, backlog));
+        let external = opts.external.clone();
+        let writer =
+            scope.spawn(move || write_loop(store, done_rx, abort_after, tap, backlog, external));
 
         let mut reader = Reader {
             tx: work_tx,
@@ -380,7 +384,9 @@ fn write_loop(
     abort_after: Option<u64>,
     tap: Option<Sender<TapBatch>>,
     backlog: Option<Arc<Backlog>>,
+    external: Option<Receiver<super::external::ExternalBatch>>,
 ) -> Result<WriterStats> {
+    let external = external.unwrap_or_else(crossbeam_channel::never);
     let mut carry = TapBatch::default();
     let mut writer = EventWriter::new(store)?;
     let mut stats = WriterStats::default();
@@ -389,16 +395,25 @@ fn write_loop(
     let mut dirty = false;
     let mut first_error = None;
     loop {
-        let batch = match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(b) => b,
-            Err(RecvTimeoutError::Timeout) => {
+        let batch = crossbeam_channel::select! {
+            recv(rx) -> b => match b {
+                Ok(b) => b,
+                Err(_) => break,
+            },
+            recv(external) -> first => {
+                if let Ok(first) = first {
+                    store_external(store, &mut writer, &external, first, &mut stats, tap.as_ref(), &mut carry)?;
+                    dirty = false;
+                }
+                continue;
+            },
+            default(Duration::from_millis(200)) => {
                 if dirty {
                     store.flush()?;
                     dirty = false;
                 }
                 continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
+            },
         };
         let batch = match batch {
             Ok(b) => b,
@@ -447,11 +462,80 @@ fn write_loop(
             }
         }
     }
+    // Bodies already handed over are stored and answered even while stopping.
+    while let Ok(first) = external.try_recv() {
+        store_external(
+            store,
+            &mut writer,
+            &external,
+            first,
+            &mut stats,
+            tap.as_ref(),
+            &mut carry,
+        )?;
+    }
     if let Some(e) = first_error {
         return Err(e);
     }
     store.flush()?;
     Ok(stats)
+}
+
+/// Store `first` and whatever else is waiting, flush once (group commit), then answer each.
+fn store_external(
+    store: &Store,
+    writer: &mut EventWriter,
+    queue: &Receiver<super::external::ExternalBatch>,
+    first: super::external::ExternalBatch,
+    stats: &mut WriterStats,
+    tap: Option<&Sender<TapBatch>>,
+    carry: &mut TapBatch,
+) -> Result<()> {
+    let mut done = Vec::new();
+    for ext in std::iter::once(first).chain(queue.try_iter().take(256)) {
+        let b = ext.batch;
+        let first_id = writer.append(Append {
+            source: &b.source.name,
+            chunk: b.chunk.as_ref(),
+            quarantine: &b.quarantine,
+            checkpoint: None,
+        })?;
+        let events = b.chunk.as_ref().map_or(0, |c| u64::from(c.count));
+        stats.events += events;
+        stats.rejected += b.quarantine.len() as u64;
+        for (format, n) in &b.formats {
+            *stats
+                .formats
+                .entry(format.as_str().to_string())
+                .or_default() += n;
+        }
+        let rejected = b
+            .quarantine
+            .iter()
+            .map(|q| (q.kind.as_str().to_string(), q.detail.clone(), q.line))
+            .collect();
+        if let Some(tap) = tap {
+            hand_to_tap(tap, carry, b.events, first_id, b.quarantine.len());
+        }
+        done.push((
+            ext.reply,
+            super::external::Stored {
+                first_id,
+                events,
+                rejected,
+            },
+        ));
+    }
+    let flushed = store.flush();
+    for (reply, stored) in done {
+        let answer = match &flushed {
+            Ok(_) => Ok(stored),
+            Err(e) => Err(format!("store flush failed: {e}")),
+        };
+        let _ = reply.send(answer);
+    }
+    flushed?;
+    Ok(())
 }
 
 /// Give the tap this batch's newest events (ids assigned) without ever blocking the writer.

@@ -273,13 +273,24 @@ fn fingerprint_of(redactor: Option<&Redactor>, bytes: &[u8]) -> String {
 
 /// Stdin as a source: no checkpoint, format detected from the first bytes.
 pub fn open_stdin(forced: Option<Format>, max_line: usize) -> Result<Opened, String> {
-    let mut stream: Stream = Box::new(std::io::BufReader::with_capacity(
+    let stream: Stream = Box::new(std::io::BufReader::with_capacity(
         256 * 1024,
         std::io::stdin(),
     ));
+    open_stream("stdin", stream, forced, max_line)
+}
+
+/// Frame any byte stream (stdin, an HTTP body) that cannot resume: no checkpoint, format
+/// detected from its first bytes unless `forced`.
+pub fn open_stream(
+    name: &str,
+    mut stream: Stream,
+    forced: Option<Format>,
+    max_line: usize,
+) -> Result<Opened, String> {
     let head = stream.fill_buf().map_err(|e| e.to_string())?.to_vec();
-    let kind = detect(&head, Path::new("stdin"), forced)
-        .ok_or_else(|| "unknown format on stdin (use --format)".to_string())?;
+    let kind = detect(&head, Path::new(name), forced)
+        .ok_or_else(|| format!("unknown format in {name} (name one)"))?;
     let mut framer = match kind {
         SourceKind::CloudTrailDocument => Framer::Records(RecordsReader::new(stream, max_line)),
         _ => Framer::Lines(LineReader::new(stream, max_line, 0, 0)),
@@ -292,7 +303,7 @@ pub fn open_stdin(forced: Option<Format>, max_line: usize) -> Result<Opened, Str
         }
     }
     let ctx = SourceCtx {
-        name: "stdin".into(),
+        name: name.into(),
         key: None,
         kind,
         reference: Utc::now(),

@@ -25,7 +25,7 @@ pub(super) struct EngineCtx {
     pub config: Arc<Config>,
     pub data_dir: PathBuf,
     pub tx: UnboundedSender<PipelineEvent>,
-    pub commands: Receiver<EngineCommand>,
+    pub commands: Receiver<super::Request>,
     pub rag: Sender<u64>,
     pub explain: Sender<ExplainJob>,
     pub cancel: Arc<AtomicBool>,
@@ -96,7 +96,12 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
             break;
         }
         match ctx.commands.recv_timeout(Duration::from_millis(100)) {
-            Ok(cmd) => engine.command(cmd)?,
+            Ok(req) => {
+                let reply = engine.command(req.cmd)?;
+                if let Some(tx) = req.reply {
+                    let _ = tx.send(reply);
+                }
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
@@ -238,9 +243,11 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn command(&mut self, cmd: EngineCommand) -> Result<()> {
+    /// Carry out one command; the reply is for callers that wait (the HTTP API).
+    fn command(&mut self, cmd: EngineCommand) -> Result<super::Reply> {
         let now = Utc::now();
-        let outcome: Result<String> = match cmd {
+        let json = |a: &crate::domain::Action| serde_json::to_value(a).unwrap_or_default();
+        let outcome: Result<(String, serde_json::Value)> = match cmd {
             EngineCommand::Approve {
                 action_id,
                 by,
@@ -249,7 +256,11 @@ impl Engine<'_> {
             } => self
                 .responder
                 .approve(action_id, &by, reason, confirm_closed, now)
-                .map(|a| format!("action #{action_id} approved by {by}: {}", a.state.as_str())),
+                .map(|a| {
+                    let text =
+                        format!("action #{action_id} approved by {by}: {}", a.state.as_str());
+                    (text, json(&a))
+                }),
             EngineCommand::Reject {
                 action_id,
                 by,
@@ -257,11 +268,13 @@ impl Engine<'_> {
             } => self
                 .responder
                 .reject(action_id, &by, reason, now)
-                .map(|_| format!("action #{action_id} rejected by {by}")),
-            EngineCommand::Rollback { action_id, by } => self
-                .responder
-                .rollback(action_id, &by, now)
-                .map(|a| format!("action #{action_id} rolled back: {}", a.state.as_str())),
+                .map(|a| (format!("action #{action_id} rejected by {by}"), json(&a))),
+            EngineCommand::Rollback { action_id, by } => {
+                self.responder.rollback(action_id, &by, now).map(|a| {
+                    let text = format!("action #{action_id} rolled back: {}", a.state.as_str());
+                    (text, json(&a))
+                })
+            }
             EngineCommand::Acknowledge { alert_id } => {
                 self.set_status(alert_id, AlertStatus::Acknowledged, None)
             }
@@ -272,26 +285,40 @@ impl Engine<'_> {
                 alert_id,
                 regenerate,
             } => return self.explain(alert_id, regenerate),
-            EngineCommand::Timeline { alert_id } => return self.timeline(alert_id),
-            EngineCommand::Event { event_id } => return self.event_json(event_id),
+            EngineCommand::Timeline { alert_id } => {
+                self.timeline(alert_id)?;
+                return Ok(Ok(serde_json::Value::Null));
+            }
+            EngineCommand::Event { event_id } => {
+                self.event_json(event_id)?;
+                return Ok(Ok(serde_json::Value::Null));
+            }
         };
-        match outcome {
-            Ok(text) => send(
-                self.ctx,
-                PipelineEvent::Notice {
-                    level: Level::Info,
-                    text,
-                },
-            ),
-            Err(e) => send(
-                self.ctx,
-                PipelineEvent::Notice {
-                    level: Level::Error,
-                    text: format!("{e:#}"),
-                },
-            ),
-        }
-        self.send_changes()
+        let reply = match outcome {
+            Ok((text, value)) => {
+                send(
+                    self.ctx,
+                    PipelineEvent::Notice {
+                        level: Level::Info,
+                        text,
+                    },
+                );
+                Ok(value)
+            }
+            Err(e) => {
+                let text = format!("{e:#}");
+                send(
+                    self.ctx,
+                    PipelineEvent::Notice {
+                        level: Level::Error,
+                        text: text.clone(),
+                    },
+                );
+                Err(text)
+            }
+        };
+        self.send_changes()?;
+        Ok(reply)
     }
 
     fn set_status(
@@ -299,48 +326,54 @@ impl Engine<'_> {
         id: u64,
         status: AlertStatus,
         reason: Option<crate::domain::CloseReason>,
-    ) -> Result<String> {
+    ) -> Result<(String, serde_json::Value)> {
         let alert = crate::detect::update_alert(&self.ctx.store, id, |a| {
             a.status = status;
             a.close_reason = reason;
         })?
         .ok_or_else(|| anyhow!("no alert {id}"))?;
+        let value = serde_json::to_value(&alert)?;
         send(self.ctx, super::alert_event(alert));
-        Ok(match reason {
+        let text = match reason {
             Some(r) => format!(
                 "alert #{id} closed ({})",
                 serde_json::to_string(&r)?.trim_matches('"')
             ),
             None => format!("alert #{id} acknowledged"),
-        })
+        };
+        Ok((text, value))
     }
 
-    fn explain(&mut self, alert_id: u64, regenerate: bool) -> Result<()> {
+    /// Send (and return) the alert's explanation: the stored one when it has the model's
+    /// text, else the template at once with the model queued behind it.
+    fn explain(&mut self, alert_id: u64, regenerate: bool) -> Result<super::Reply> {
         let store = &self.ctx.store;
         if !regenerate && let Some(e) = crate::explain::load(store, alert_id)? {
             let has_text = e.generated.is_some();
             send(self.ctx, PipelineEvent::Explanation(Box::new(e.clone())));
             if has_text {
-                return Ok(());
+                return Ok(Ok(serde_json::to_value(&e)?));
             }
         }
         let e = match crate::explain::template_for(store, alert_id, &self.responder.actions()?) {
             Ok(e) => e,
             Err(err) => {
+                let text = format!("{err:#}");
                 send(
                     self.ctx,
                     PipelineEvent::Notice {
                         level: Level::Error,
-                        text: format!("{err:#}"),
+                        text: text.clone(),
                     },
                 );
-                return Ok(());
+                return Ok(Err(text));
             }
         };
         crate::explain::save(store, &e)?;
+        let value = serde_json::to_value(&e)?;
         send(self.ctx, PipelineEvent::Explanation(Box::new(e.clone())));
         let _ = self.ctx.explain.send(ExplainJob { explanation: e });
-        Ok(())
+        Ok(Ok(value))
     }
 
     fn timeline(&self, alert_id: u64) -> Result<()> {

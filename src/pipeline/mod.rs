@@ -93,6 +93,45 @@ pub enum EngineCommand {
     Event { event_id: u64 },
 }
 
+/// The engine's answer to a command: the changed object as JSON, or why it failed.
+pub type Reply = Result<serde_json::Value, String>;
+
+/// A command and, for callers that wait for the outcome, where to send it.
+pub struct Request {
+    pub cmd: EngineCommand,
+    pub reply: Option<tokio::sync::oneshot::Sender<Reply>>,
+}
+
+/// The sending end of the engine's command queue (cheap to clone).
+#[derive(Clone)]
+pub struct Commands(crossbeam_channel::Sender<Request>);
+
+impl Commands {
+    /// Send without waiting (the console learns the outcome from events).
+    pub fn send(&self, cmd: EngineCommand) -> Result<(), EngineStopped> {
+        self.0
+            .send(Request { cmd, reply: None })
+            .map_err(|_| EngineStopped)
+    }
+
+    /// Send and wait for the engine's answer.
+    pub async fn ask(&self, cmd: EngineCommand) -> Result<Reply, EngineStopped> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.0
+            .send(Request {
+                cmd,
+                reply: Some(tx),
+            })
+            .map_err(|_| EngineStopped)?;
+        rx.await.map_err(|_| EngineStopped)
+    }
+}
+
+/// The engine task is gone (it stopped on an error, or the pipeline shut down).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the engine has stopped")]
+pub struct EngineStopped;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Info,
@@ -201,13 +240,48 @@ pub struct PipelineOptions {
     pub stream_lines: usize,
     /// A file to seed the intel index from and save it to (the demo's throwaway store).
     pub intel_cache: Option<PathBuf>,
+    /// Accept bodies from the HTTP API (`Pipeline::ingest`).
+    pub http_ingest: bool,
+}
+
+/// Stores bodies posted to the API through the pipeline's one writer.
+#[derive(Clone)]
+pub struct IngestHandle {
+    writer: crossbeam_channel::Sender<crate::ingest::external::ExternalBatch>,
+    redactor: Option<crate::privacy::Redactor>,
+    config: Arc<Config>,
+}
+
+impl IngestHandle {
+    /// Parse, redact and store one body; returns once it is durable. Blocking: call it on
+    /// the blocking pool.
+    pub fn ingest(
+        &self,
+        source: &str,
+        body: &[u8],
+        format: Option<Format>,
+    ) -> Result<crate::ingest::external::Stored, String> {
+        use crate::ingest::external;
+        let decoded = external::decode_body(body)?;
+        let batches = external::parse_body(
+            source,
+            decoded,
+            format,
+            &self.config,
+            self.redactor.as_ref(),
+        )?;
+        external::store(&self.writer, batches)
+    }
 }
 
 /// The running pipeline: the front end's ends of the channels, and the tasks to wait for.
 pub struct Pipeline {
     pub events: UnboundedReceiver<PipelineEvent>,
+    /// Present with `http_ingest`.
+    pub ingest: Option<IngestHandle>,
+    pub store: Arc<crate::store::Store>,
     sender: UnboundedSender<PipelineEvent>,
-    commands: crossbeam_channel::Sender<EngineCommand>,
+    commands: Commands,
     cancel: Arc<AtomicBool>,
     tasks: Vec<JoinHandle<()>>,
     pub status: EngineStatus,
@@ -250,6 +324,12 @@ impl Pipeline {
         let first_new = store.event_count()? + 1;
         let mut tasks = Vec::new();
 
+        let (ext_tx, ext_rx) = crossbeam_channel::bounded(64);
+        let ingest = opts.http_ingest.then(|| IngestHandle {
+            writer: ext_tx,
+            redactor: redactor.clone(),
+            config: config.clone(),
+        });
         let ingest_opts = crate::ingest::IngestOptions {
             paths: opts.paths.clone(),
             format: opts.format,
@@ -258,6 +338,7 @@ impl Pipeline {
             abort_after_events: None,
             tap: Some(tap_tx),
             backlog: Some(backlog.clone()),
+            external: Some(ext_rx),
         };
         {
             let (store, config, cancel, tx) =
@@ -326,8 +407,10 @@ impl Pipeline {
         drop(explain_tx);
         Ok(Pipeline {
             events,
+            ingest,
+            store: store.clone(),
             sender: tx,
-            commands: cmd_tx,
+            commands: Commands(cmd_tx),
             cancel,
             tasks,
             status,
@@ -345,7 +428,7 @@ impl Pipeline {
     }
 
     /// A handle to send commands with.
-    pub fn commands(&self) -> crossbeam_channel::Sender<EngineCommand> {
+    pub fn commands(&self) -> Commands {
         self.commands.clone()
     }
 

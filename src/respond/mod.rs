@@ -48,6 +48,16 @@ pub struct Summary {
     pub auto_state_changing: usize,
 }
 
+/// Every stored action, by id (a read: safe beside the responder that writes them).
+pub fn stored_actions(store: &Store) -> Result<Vec<Action>> {
+    store
+        .actions
+        .scan_prefix([b'a'])
+        .values()
+        .map(|v| Ok(serde_json::from_slice(&v?)?))
+        .collect()
+}
+
 pub struct Responder<'a> {
     store: &'a Store,
     config: &'a RespondConfig,
@@ -142,12 +152,7 @@ impl<'a> Responder<'a> {
     }
 
     pub fn actions(&self) -> Result<Vec<Action>> {
-        self.store
-            .actions
-            .scan_prefix([b'a'])
-            .values()
-            .map(|v| Ok(serde_json::from_slice(&v?)?))
-            .collect()
+        stored_actions(self.store)
     }
 
     fn record(&self, event: &str, action: &Action, actor: &str, detail: String) -> Result<()> {

@@ -91,6 +91,7 @@ async fn demo_to_approval_to_rollback_headless() {
             demo: true,
             stream_lines: 2000,
             intel_cache: None,
+            http_ingest: false,
         },
     )
     .expect("pipeline");

@@ -1,6 +1,7 @@
 //! Integration tests: one harness binary (one link, one process) driving the real `autosec`
 //! binary and the library over real sled stores in temp dirs.
 
+mod api;
 mod common;
 mod console;
 mod detect;

@@ -1,0 +1,139 @@
+//! Ingest of bodies that arrive whole (an HTTP POST): framed and parsed on the caller's
+//! thread with the same framers, parsers and redaction as files, then stored by the one
+//! writer, which answers once the batch is durable (flushed). No checkpoints: a body that was
+//! not acknowledged is the sender's to retry.
+
+use std::io::Read;
+
+use anyhow::Result;
+use crossbeam_channel::Sender;
+
+use super::source::{self, Opened};
+use super::worker::{Item, ParsedBatch, WorkBatch, process};
+use crate::config::Config;
+use crate::domain::Format;
+use crate::privacy::Redactor;
+
+/// A parsed body for the writer; `reply` gets the outcome once it is durable.
+pub struct ExternalBatch {
+    pub(super) batch: ParsedBatch,
+    pub(super) reply: Sender<Result<Stored, String>>,
+}
+
+/// What the writer stored for one batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stored {
+    pub first_id: u64,
+    pub events: u64,
+    /// Rejected records: (reason, detail, line).
+    pub rejected: Vec<(String, String, Option<u64>)>,
+}
+
+/// Largest body accepted once decompressed (a gzip bomb stops here).
+pub const MAX_DECODED: usize = 64 << 20;
+
+/// Decode a body: gzip (by magic bytes) is inflated; a JSON array of records becomes one
+/// record per line; a single object, NDJSON and CloudTrail `{"Records": […]}` pass through.
+pub fn decode_body(body: &[u8]) -> Result<Vec<u8>, String> {
+    let raw = if body.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(body)
+            .take(MAX_DECODED as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("bad gzip body: {e}"))?;
+        if out.len() > MAX_DECODED {
+            return Err(format!("body inflates past {} MiB", MAX_DECODED >> 20));
+        }
+        out
+    } else {
+        body.to_vec()
+    };
+    let start = raw.iter().position(|b| !b.is_ascii_whitespace());
+    if start.is_some_and(|i| raw[i] == b'[') {
+        let items: Vec<serde_json::Value> =
+            serde_json::from_slice(&raw).map_err(|e| format!("bad JSON array: {e}"))?;
+        let mut out = Vec::with_capacity(raw.len());
+        for item in items {
+            serde_json::to_writer(&mut out, &item).map_err(|e| e.to_string())?;
+            out.push(b'\n');
+        }
+        return Ok(out);
+    }
+    Ok(raw)
+}
+
+/// Frame and parse a decoded body into batches for the writer.
+pub fn parse_body(
+    name: &str,
+    body: Vec<u8>,
+    format: Option<Format>,
+    config: &Config,
+    redactor: Option<&Redactor>,
+) -> Result<Vec<ParsedBatch>, String> {
+    let stream: super::reader::Stream = Box::new(std::io::Cursor::new(body));
+    let mut opened: Opened =
+        source::open_stream(name, stream, format, config.ingest.max_line_bytes)?;
+    let chunk = config.storage.chunk_events.max(16);
+    let mut out = Vec::new();
+    loop {
+        let mut data = Vec::new();
+        let mut items = Vec::with_capacity(chunk);
+        let mut eof = false;
+        while items.len() < chunk {
+            let start = data.len();
+            match opened
+                .framer
+                .next_into(&mut data, true)
+                .map_err(|e| e.to_string())?
+            {
+                Some((pos, kind)) => items.push(Item {
+                    start,
+                    end: data.len(),
+                    line: pos.line,
+                    offset: pos.offset,
+                    kind,
+                }),
+                None => {
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        if !items.is_empty() {
+            let work = WorkBatch {
+                seq: 0,
+                source: opened.ctx.clone(),
+                data,
+                items,
+                checkpoint: None,
+            };
+            out.push(
+                process(work, &config.ingest.mapping, redactor, true)
+                    .map_err(|e| format!("{e:#}"))?,
+            );
+        }
+        if eof {
+            return Ok(out);
+        }
+    }
+}
+
+/// Hand parsed batches to the writer and wait until they are durable.
+pub fn store(writer: &Sender<ExternalBatch>, batches: Vec<ParsedBatch>) -> Result<Stored, String> {
+    let mut total = Stored::default();
+    for batch in batches {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        writer
+            .send(ExternalBatch { batch, reply: tx })
+            .map_err(|_| "the store writer has stopped".to_string())?;
+        let stored = rx
+            .recv()
+            .map_err(|_| "the store writer stopped before storing".to_string())??;
+        if total.first_id == 0 {
+            total.first_id = stored.first_id;
+        }
+        total.events += stored.events;
+        total.rejected.extend(stored.rejected);
+    }
+    Ok(total)
+}
