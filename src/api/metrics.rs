@@ -18,6 +18,8 @@ pub struct Metrics {
     pub http_events: AtomicU64,
     pub http_rejected: AtomicU64,
     pub http_requests_limited: AtomicU64,
+    /// Highest event id detection has processed.
+    pub detected_through: AtomicU64,
     state: Mutex<Inner>,
 }
 
@@ -26,12 +28,20 @@ struct Inner {
     alerts: HashMap<u64, (String, String)>,
     actions: HashMap<u64, String>,
     last_stored: Option<Instant>,
+    /// Highest stored event id seen.
+    stored_through: u64,
     embedding: String,
     llm: String,
     detection: String,
 }
 
 impl Metrics {
+    /// Stored events not yet through detection (for /health).
+    pub fn lag(&self) -> u64 {
+        let stored = self.with(|i| i.stored_through);
+        stored.saturating_sub(self.detected_through.load(Ordering::Relaxed))
+    }
+
     pub fn count_limited(&self) {
         self.http_requests_limited.fetch_add(1, Ordering::Relaxed);
     }
@@ -109,6 +119,11 @@ impl Metrics {
             for (s, n) in states {
                 let _ = writeln!(out, "autosec_actions{{state=\"{s}\"}} {n}");
             }
+            let _ = writeln!(
+                out,
+                "# HELP autosec_detection_lag_events Stored events detection has not processed yet.\n# TYPE autosec_detection_lag_events gauge\nautosec_detection_lag_events {}",
+                i.stored_through.saturating_sub(self.detected_through.load(Ordering::Relaxed))
+            );
             let idle = i.last_stored.map_or(-1.0, |t| t.elapsed().as_secs_f64());
             let _ = writeln!(out, "# HELP autosec_pipeline_idle_seconds Seconds since the pipeline last stored events (-1: never).\n# TYPE autosec_pipeline_idle_seconds gauge\nautosec_pipeline_idle_seconds {idle:.3}");
         });
@@ -121,12 +136,18 @@ pub async fn consume(mut events: UnboundedReceiver<PipelineEvent>, m: std::sync:
     while let Some(ev) = events.recv().await {
         match ev {
             PipelineEvent::Stored {
-                stored, rejected, ..
+                stored,
+                rejected,
+                lines,
             } => {
                 m.events.fetch_add(stored, Ordering::Relaxed);
                 m.rejected.fetch_add(rejected, Ordering::Relaxed);
                 if stored > 0 {
-                    m.with(|i| i.last_stored = Some(Instant::now()));
+                    let newest = lines.iter().map(|l| l.id).max().unwrap_or(0);
+                    m.with(|i| {
+                        i.last_stored = Some(Instant::now());
+                        i.stored_through = i.stored_through.max(newest);
+                    });
                 }
             }
             PipelineEvent::Alert(a) => m.with(|i| {
@@ -140,6 +161,9 @@ pub async fn consume(mut events: UnboundedReceiver<PipelineEvent>, m: std::sync:
             PipelineEvent::Action(a) => m.with(|i| {
                 i.actions.insert(a.action_id, a.state.as_str().to_string());
             }),
+            PipelineEvent::Detected { through } => {
+                m.detected_through.store(through, Ordering::Relaxed);
+            }
             PipelineEvent::Status(part) => m.with(|i| match part {
                 StatusPart::Embedding(t) => i.embedding = t,
                 StatusPart::Llm(t) => i.llm = t,

@@ -39,6 +39,9 @@ pub struct ApiState {
     pub ingest_slots: tokio::sync::Semaphore,
     pub metrics: Arc<Metrics>,
     pub timeout: Duration,
+    /// The control socket: reachable only by the data dir's owner (mode 0600), so its
+    /// callers act as `local:$USER` with every scope and no token.
+    pub local: bool,
 }
 
 impl ApiState {
@@ -59,6 +62,7 @@ impl ApiState {
             ingest_slots: tokio::sync::Semaphore::new(config.api.max_concurrent_ingest.max(1)),
             metrics,
             timeout: Duration::from_secs(config.api.request_timeout_secs.max(1)),
+            local: false,
         }
     }
 }
@@ -132,7 +136,7 @@ async fn guard(State(state): State<Arc<ApiState>>, mut req: Request, next: Next)
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if !state.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+    if !state.local && !state.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
         return error(
             StatusCode::MISDIRECTED_REQUEST,
             format!("unexpected Host {host:?}"),
@@ -163,7 +167,13 @@ async fn guard(State(state): State<Arc<ApiState>>, mut req: Request, next: Next)
             "no such endpoint (see /api/v1/openapi.json)",
         );
     };
-    if let Some(scope) = scope {
+    if state.local {
+        let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+        req.extensions_mut().insert(Caller {
+            name: format!("local:{user}"),
+            scopes: vec![Scope::Ingest, Scope::Read, Scope::Approve],
+        });
+    } else if let Some(scope) = scope {
         let token = bearer(req.headers());
         let Some(caller) = token.and_then(|t| state.tokens.check(t)).cloned() else {
             let mut r = error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
@@ -276,7 +286,23 @@ pub fn serve(
             tokio::sync::mpsc::unbounded_channel().1,
         );
         let consumer = tokio::spawn(metrics::consume(events, metrics.clone()));
+        let local_state = Arc::new(ApiState {
+            local: true,
+            ..ApiState::new(
+                config,
+                &pipeline,
+                Tokens::from_pairs(Vec::new()),
+                bound,
+                metrics.clone(),
+            )
+        });
         let state = Arc::new(ApiState::new(config, &pipeline, tokens, bound, metrics));
+        let socket = data_dir.join(crate::store::CONTROL_SOCKET);
+        let uds = bind_socket(&socket)?;
+        eprintln!(
+            "autosec serve: control socket {} (mode 0600; no token)",
+            socket.display()
+        );
         eprintln!(
             "autosec serve: listening on http://{bound} (token: {}; see /api/v1/openapi.json)",
             if std::env::var_os("AUTOSEC_API_TOKEN").is_some() {
@@ -288,17 +314,43 @@ pub fn serve(
             }
         );
         let app = router(state, config.api.max_body_bytes);
-        axum::serve(
+        let local_app = router(local_state, config.api.max_body_bytes);
+        // One signal stops both listeners; each finishes its requests in flight.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let tcp = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+        let unix = axum::serve(uds, local_app.into_make_service())
+            .with_graceful_shutdown(stopped(stop_rx));
+        let (a, b) = tokio::join!(tcp, unix);
+        let _ = std::fs::remove_file(&socket);
+        a?;
+        b?;
         eprintln!("autosec serve: stopping (storing what was read, flushing)");
         pipeline.shutdown().await;
         consumer.abort();
         Ok(0)
     })
+}
+
+/// Bind the control socket, replacing a stale one, readable by this user only.
+fn bind_socket(path: &std::path::Path) -> Result<tokio::net::UnixListener> {
+    // We own the store (its lock is held), so a socket file left here is stale.
+    let _ = std::fs::remove_file(path);
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("cannot bind the control socket {}", path.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
 }
 
 async fn shutdown_signal() {

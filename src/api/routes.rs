@@ -27,7 +27,7 @@ pub async fn health(State(s): State<Arc<ApiState>>) -> Response {
         "storage": { "ok": ok, "events": events.unwrap_or(0) },
         "models": { "embedding": embedding, "llm": llm },
         "detection": detection,
-        "pipeline": { "seconds_since_last_stored": idle },
+        "pipeline": { "seconds_since_last_stored": idle, "detection_lag_events": s.metrics.lag() },
     });
     let status = if ok {
         StatusCode::OK

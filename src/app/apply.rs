@@ -95,6 +95,7 @@ pub fn apply(s: &mut AppState, event: PipelineEvent) -> Vec<Effect> {
             StatusPart::Detection(t) => s.engine.detection = t,
         },
         PipelineEvent::Notice { level, text } => say(s, level, text),
+        PipelineEvent::Detected { .. } => {}
         PipelineEvent::DemoProgress { sent, total } => {
             if sent >= total && s.demo_progress.is_some_and(|(d, _)| d < total) {
                 say(

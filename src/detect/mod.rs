@@ -117,6 +117,11 @@ impl Detection {
         Ok((events, changed))
     }
 
+    /// Events with ids below this have been through detection.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
     /// Every alert this run raised or updated.
     pub fn alerts(&self) -> Vec<Alert> {
         self.engine.book.all()

@@ -171,10 +171,24 @@ impl Engine<'_> {
                         summary.events
                     ))),
                 );
+                send(
+                    self.ctx,
+                    PipelineEvent::Detected {
+                        through: d.next_id().saturating_sub(1),
+                    },
+                );
                 *detection = Some(d);
             }
             Some(d) => {
                 let (events, changed) = d.step(store)?;
+                if events > 0 {
+                    send(
+                        self.ctx,
+                        PipelineEvent::Detected {
+                            through: d.next_id().saturating_sub(1),
+                        },
+                    );
+                }
                 if events == 0 || changed == 0 {
                     return Ok(());
                 }

@@ -59,6 +59,8 @@ pub enum PipelineEvent {
     Notice { level: Level, text: String },
     /// Demo replay progress.
     DemoProgress { sent: u64, total: u64 },
+    /// Detection has processed every stored event up to this id (lag = stored − this).
+    Detected { through: u64 },
 }
 
 /// What the front end asks of the pipeline. Decisions arrive here only after the console's

@@ -22,11 +22,12 @@ const OWNER_FILE: &str = "owner.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "data dir {dir} is in use by {owner}; stop it or use another --data-dir \
-         (a control socket to share it comes with `autosec serve`)"
-    )]
-    Locked { dir: PathBuf, owner: String },
+    #[error("data dir {dir} is in use by {owner}; {hint}")]
+    Locked {
+        dir: PathBuf,
+        owner: String,
+        hint: String,
+    },
     #[error(
         "data dir {dir} has schema version {found}, newer than this autosec ({supported}); upgrade autosec"
     )]
@@ -97,6 +98,7 @@ impl Store {
                     StoreError::Locked {
                         dir: dir.to_path_buf(),
                         owner: describe_owner(dir),
+                        hint: locked_hint(dir),
                     }
                 }
                 _ => StoreError::Open {
@@ -213,6 +215,22 @@ fn write_owner(dir: &Path) {
         let _ = std::fs::write(dir.join(OWNER_FILE), json);
     }
 }
+
+/// What to do about a locked store: an owner running `serve` answers on its control socket.
+fn locked_hint(dir: &Path) -> String {
+    let sock = dir.join(CONTROL_SOCKET);
+    if sock.exists() {
+        format!(
+            "it serves the API on its control socket: curl --unix-socket {} http://localhost/api/v1/threats (see README, HTTP API)",
+            sock.display()
+        )
+    } else {
+        "stop it or use another --data-dir".to_string()
+    }
+}
+
+/// The owner's local API socket in the data dir (mode 0600).
+pub const CONTROL_SOCKET: &str = "control.sock";
 
 fn describe_owner(dir: &Path) -> String {
     std::fs::read(dir.join(OWNER_FILE))
