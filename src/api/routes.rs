@@ -60,16 +60,15 @@ pub async fn ingest(
     };
     let format = match q.format.as_deref() {
         None | Some("auto") => None,
-        Some("cloudtrail") => Some(Format::Cloudtrail),
-        Some("jsonl") | Some("json") => Some(Format::Jsonl),
-        Some("syslog") => Some(Format::Syslog),
-        Some("csv") => Some(Format::Csv),
-        Some(other) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("format {other:?}: use auto, cloudtrail, jsonl, syslog or csv"),
-            );
-        }
+        Some(name) => match Format::parse(name) {
+            Some(f) => Some(f),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("format {name:?}: use auto, cloudtrail, jsonl, syslog or csv"),
+                );
+            }
+        },
     };
     if body.is_empty() {
         return error(StatusCode::BAD_REQUEST, "empty body");

@@ -248,13 +248,10 @@ fn configured_format(config: &Config) -> Result<Option<Format>> {
     formats.dedup();
     match formats.as_slice() {
         [] => Ok(None),
-        [one] => match *one {
-            "cloudtrail" => Ok(Some(Format::Cloudtrail)),
-            "syslog" => Ok(Some(Format::Syslog)),
-            "jsonl" => Ok(Some(Format::Jsonl)),
-            "csv" => Ok(Some(Format::Csv)),
-            other => bail!(
-                "[[ingest.sources]] format = {other:?}: use auto, cloudtrail, syslog, jsonl or csv"
+        [one] => match Format::parse(one) {
+            Some(f) => Ok(Some(f)),
+            None => bail!(
+                "[[ingest.sources]] format = {one:?}: use auto, cloudtrail, syslog, jsonl or csv"
             ),
         },
         _ => bail!(

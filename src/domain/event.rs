@@ -30,6 +30,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// `cloudtrail`, `syslog`, `jsonl` (or `json`), `csv`.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "cloudtrail" => Some(Format::Cloudtrail),
+            "syslog" => Some(Format::Syslog),
+            "jsonl" | "json" => Some(Format::Jsonl),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Cloudtrail => "cloudtrail",

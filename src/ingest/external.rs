@@ -9,7 +9,7 @@ use anyhow::Result;
 use crossbeam_channel::Sender;
 
 use super::source::{self, Opened};
-use super::worker::{Item, ParsedBatch, WorkBatch, process};
+use super::worker::{ParsedBatch, WorkBatch, process};
 use crate::config::Config;
 use crate::domain::Format;
 use crate::privacy::Redactor;
@@ -76,29 +76,8 @@ pub fn parse_body(
     let chunk = config.storage.chunk_events.max(16);
     let mut out = Vec::new();
     loop {
-        let mut data = Vec::new();
-        let mut items = Vec::with_capacity(chunk);
-        let mut eof = false;
-        while items.len() < chunk {
-            let start = data.len();
-            match opened
-                .framer
-                .next_into(&mut data, true)
-                .map_err(|e| e.to_string())?
-            {
-                Some((pos, kind)) => items.push(Item {
-                    start,
-                    end: data.len(),
-                    line: pos.line,
-                    offset: pos.offset,
-                    kind,
-                }),
-                None => {
-                    eof = true;
-                    break;
-                }
-            }
-        }
+        let (data, items, eof) =
+            super::pipeline::frame_batch(&mut opened, chunk, true).map_err(|e| e.to_string())?;
         if !items.is_empty() {
             let work = WorkBatch {
                 seq: 0,

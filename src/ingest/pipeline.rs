@@ -293,25 +293,7 @@ impl Reader<'_> {
             if self.cancel.load(Ordering::Relaxed) {
                 return Ok(sent);
             }
-            let mut data = Vec::with_capacity(BATCH_BYTES + 4096);
-            let mut items = Vec::with_capacity(self.chunk_events);
-            let mut eof = false;
-            while items.len() < self.chunk_events && data.len() < BATCH_BYTES {
-                let start = data.len();
-                match opened.framer.next_into(&mut data, at_end)? {
-                    Some((pos, kind)) => items.push(Item {
-                        start,
-                        end: data.len(),
-                        line: pos.line,
-                        offset: pos.offset,
-                        kind,
-                    }),
-                    None => {
-                        eof = true;
-                        break;
-                    }
-                }
-            }
+            let (data, items, eof) = frame_batch(opened, self.chunk_events, at_end)?;
             if let Some(p) = self.progress {
                 p.set_position(self.bytes.load(Ordering::Relaxed));
             }
@@ -366,6 +348,31 @@ impl Reader<'_> {
     pub(super) fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+}
+
+/// Frame up to `max_items` records (and about `BATCH_BYTES`) of `opened` into one buffer;
+/// true when the input is exhausted for now.
+pub(super) fn frame_batch(
+    opened: &mut Opened,
+    max_items: usize,
+    at_end: bool,
+) -> std::io::Result<(Vec<u8>, Vec<Item>, bool)> {
+    let mut data = Vec::with_capacity(BATCH_BYTES + 4096);
+    let mut items = Vec::with_capacity(max_items);
+    while items.len() < max_items && data.len() < BATCH_BYTES {
+        let start = data.len();
+        match opened.framer.next_into(&mut data, at_end)? {
+            Some((pos, kind)) => items.push(Item {
+                start,
+                end: data.len(),
+                line: pos.line,
+                offset: pos.offset,
+                kind,
+            }),
+            None => return Ok((data, items, true)),
+        }
+    }
+    Ok((data, items, false))
 }
 
 #[derive(Default)]
