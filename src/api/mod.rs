@@ -4,9 +4,13 @@
 //! once durable.
 
 mod auth;
+pub mod client;
+mod detail;
+pub mod hub;
 mod metrics;
 pub mod openapi;
 mod routes;
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub use auth::{Caller, RateLimiter, Tokens};
+pub use hub::Hub;
 pub use metrics::Metrics;
 
 use crate::config::Config;
@@ -38,6 +43,12 @@ pub struct ApiState {
     pub limiter: RateLimiter,
     pub ingest_slots: tokio::sync::Semaphore,
     pub metrics: Arc<Metrics>,
+    /// The events and their mirror (status, alerts, actions, totals).
+    pub hub: Arc<Hub>,
+    /// Who owns the data dir (this process), as attached consoles show it.
+    pub owner: String,
+    /// The audit chain's key (for `GET /api/v1/audit?verify=true`).
+    pub audit_key: Option<std::path::PathBuf>,
     pub timeout: Duration,
     /// The control socket: reachable only by the data dir's owner (mode 0600), so its
     /// callers act as `local:$USER` with every scope and no token.
@@ -51,6 +62,7 @@ impl ApiState {
         tokens: Tokens,
         bound: SocketAddr,
         metrics: Arc<Metrics>,
+        hub: Arc<Hub>,
     ) -> ApiState {
         ApiState {
             store: pipeline.store.clone(),
@@ -61,20 +73,46 @@ impl ApiState {
             limiter: RateLimiter::new(config.api.requests_per_second, config.api.burst),
             ingest_slots: tokio::sync::Semaphore::new(config.api.max_concurrent_ingest.max(1)),
             metrics,
+            hub,
+            owner: owner_name("serve"),
+            audit_key: config.audit_key_file().ok(),
             timeout: Duration::from_secs(config.api.request_timeout_secs.max(1)),
             local: false,
         }
     }
 }
 
+/// This process as attached consoles name it: `pid 123 (autosec serve)`.
+pub fn owner_name(role: &str) -> String {
+    format!("pid {} (autosec {role})", std::process::id())
+}
+
 /// The routes, each with the scope it needs (None: open). The OpenAPI test walks this list.
-pub const ROUTES: [(Method, &str, Option<Scope>); 10] = [
+pub const ROUTES: [(Method, &str, Option<Scope>); 18] = [
     (Method::GET, "/health", None),
     (Method::GET, "/api/v1/openapi.json", None),
     (Method::POST, "/api/v1/logs/ingest", Some(Scope::Ingest)),
     (Method::GET, "/api/v1/threats", Some(Scope::Read)),
+    (Method::GET, "/api/v1/threats/{id}", Some(Scope::Read)),
+    (
+        Method::GET,
+        "/api/v1/threats/{id}/timeline",
+        Some(Scope::Read),
+    ),
+    (
+        Method::POST,
+        "/api/v1/threats/{id}/ack",
+        Some(Scope::Approve),
+    ),
+    (
+        Method::POST,
+        "/api/v1/threats/{id}/close",
+        Some(Scope::Approve),
+    ),
     (Method::POST, "/api/v1/analyze", Some(Scope::Read)),
+    (Method::GET, "/api/v1/events/{id}", Some(Scope::Read)),
     (Method::GET, "/api/v1/actions", Some(Scope::Read)),
+    (Method::GET, "/api/v1/actions/{id}", Some(Scope::Read)),
     (
         Method::POST,
         "/api/v1/actions/{id}/approve",
@@ -90,6 +128,8 @@ pub const ROUTES: [(Method, &str, Option<Scope>); 10] = [
         "/api/v1/actions/{id}/rollback",
         Some(Scope::Approve),
     ),
+    (Method::GET, "/api/v1/audit", Some(Scope::Read)),
+    (Method::GET, "/api/v1/stream", Some(Scope::Read)),
     (Method::GET, "/metrics", Some(Scope::Read)),
 ];
 
@@ -99,9 +139,16 @@ pub fn router(state: Arc<ApiState>, max_body: usize) -> Router {
         .route("/api/v1/openapi.json", get(routes::openapi))
         .route("/api/v1/logs/ingest", post(routes::ingest))
         .route("/api/v1/threats", get(routes::threats))
+        .route("/api/v1/threats/{id}", get(detail::threat))
+        .route("/api/v1/threats/{id}/timeline", get(detail::timeline))
+        .route("/api/v1/threats/{id}/{op}", post(detail::triage))
         .route("/api/v1/analyze", post(routes::analyze))
+        .route("/api/v1/events/{id}", get(detail::event))
         .route("/api/v1/actions", get(routes::actions))
+        .route("/api/v1/actions/{id}", get(detail::action))
         .route("/api/v1/actions/{id}/{decision}", post(routes::decide))
+        .route("/api/v1/audit", get(detail::audit))
+        .route("/api/v1/stream", get(stream::stream))
         .route("/metrics", get(routes::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
@@ -153,7 +200,10 @@ async fn guard(State(state): State<Arc<ApiState>>, mut req: Request, next: Next)
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-    if let Err(retry) = state.limiter.take(client) {
+    // The control socket's one caller is the owner's own user: no rate limit there.
+    if !state.local
+        && let Err(retry) = state.limiter.take(client)
+    {
         state.metrics.count_limited();
         let mut r = error(StatusCode::TOO_MANY_REQUESTS, "rate limit: slow down");
         r.headers_mut()
@@ -281,28 +331,26 @@ pub fn serve(
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
         let metrics = Arc::new(Metrics::default());
+        let hub = Arc::new(Hub::new(pipeline.status.clone()));
         let events = std::mem::replace(
             &mut pipeline.events,
             tokio::sync::mpsc::unbounded_channel().1,
         );
-        let consumer = tokio::spawn(metrics::consume(events, metrics.clone()));
-        let local_state = Arc::new(ApiState {
-            local: true,
-            ..ApiState::new(
-                config,
-                &pipeline,
-                Tokens::from_pairs(Vec::new()),
-                bound,
-                metrics.clone(),
-            )
-        });
-        let state = Arc::new(ApiState::new(config, &pipeline, tokens, bound, metrics));
-        let socket = data_dir.join(crate::store::CONTROL_SOCKET);
-        let uds = bind_socket(&socket)?;
+        let fan_out = tokio::spawn(hub::fan_out(hub.clone(), events, None));
+        let control =
+            ControlSocket::start(config, &pipeline, hub.clone(), metrics.clone(), "serve")?;
         eprintln!(
             "autosec serve: control socket {} (mode 0600; no token)",
-            socket.display()
+            control.path().display()
         );
+        let state = Arc::new(ApiState::new(
+            config,
+            &pipeline,
+            tokens,
+            bound,
+            metrics,
+            hub.clone(),
+        ));
         eprintln!(
             "autosec serve: listening on http://{bound} (token: {}; see /api/v1/openapi.json)",
             if std::env::var_os("AUTOSEC_API_TOKEN").is_some() {
@@ -314,32 +362,78 @@ pub fn serve(
             }
         );
         let app = router(state, config.api.max_body_bytes);
-        let local_app = router(local_state, config.api.max_body_bytes);
-        // One signal stops both listeners; each finishes its requests in flight.
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        // The signal ends open event streams too, so both servers can finish their requests.
+        let closing = hub.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
-            let _ = stop_tx.send(true);
+            closing.close();
         });
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-        let tcp = axum::serve(
+        let stopping = hub.clone();
+        axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-        let unix = axum::serve(uds, local_app.into_make_service())
-            .with_graceful_shutdown(stopped(stop_rx));
-        let (a, b) = tokio::join!(tcp, unix);
-        let _ = std::fs::remove_file(&socket);
-        a?;
-        b?;
+        .with_graceful_shutdown(async move { stopping.closing().await })
+        .await?;
+        control.finish().await?;
         eprintln!("autosec serve: stopping (storing what was read, flushing)");
         pipeline.shutdown().await;
-        consumer.abort();
+        let _ = fan_out.await;
         Ok(0)
     })
+}
+
+/// The owner's control socket, `DATA_DIR/control.sock` (DESIGN.md, "Process model"): the
+/// same router as the HTTP API, for CLI commands and attached consoles. Mode 0600, so its
+/// callers are this user: they act as `local:$USER` with every scope and no token.
+pub struct ControlSocket {
+    path: std::path::PathBuf,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl ControlSocket {
+    /// Bind and serve until the hub closes.
+    pub fn start(
+        config: &Config,
+        pipeline: &crate::pipeline::Pipeline,
+        hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
+        role: &str,
+    ) -> Result<ControlSocket> {
+        let path = pipeline.store.dir().join(crate::store::CONTROL_SOCKET);
+        let listener = bind_socket(&path)?;
+        let state = Arc::new(ApiState {
+            local: true,
+            owner: owner_name(role),
+            ..ApiState::new(
+                config,
+                pipeline,
+                Tokens::from_pairs(Vec::new()),
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                metrics,
+                hub.clone(),
+            )
+        });
+        let app = router(state, config.api.max_body_bytes);
+        let server = tokio::spawn(
+            axum::serve(listener, app.into_make_service())
+                .with_graceful_shutdown(async move { hub.closing().await })
+                .into_future(),
+        );
+        Ok(ControlSocket { path, server })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Wait for the server to finish (after the hub closed) and remove the socket file.
+    pub async fn finish(self) -> Result<()> {
+        let served = self.server.await;
+        let _ = std::fs::remove_file(&self.path);
+        served??;
+        Ok(())
+    }
 }
 
 /// Bind the control socket, replacing a stale one, readable by this user only.

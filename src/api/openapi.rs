@@ -30,19 +30,76 @@ fn decision(summary: &str) -> Value {
     })
 }
 
+/// A GET of one object by id.
+fn get_one(summary: &str, what: &str) -> Value {
+    json!({ "get": {
+        "summary": summary,
+        "security": [{ "bearer": ["read"] }],
+        "parameters": [id_param()],
+        "responses": { "200": { "description": what }, "401": error_response("no or bad token"), "404": error_response("not found") }
+    } })
+}
+
+/// What the CLI and attached consoles use beyond the list endpoints.
+fn detail_paths() -> Value {
+    json!({
+        "/api/v1/threats/{id}": get_one("One alert (up to 1,000 evidence refs) and its stored explanation", "{\"alert\": Alert, \"explanation\": object or null}"),
+        "/api/v1/threats/{id}/timeline": get_one("An alert's evidence over time: counts per bucket and the first events", "the timeline"),
+        "/api/v1/threats/{id}/ack": { "post": {
+            "summary": "Acknowledge an alert (someone is on it)",
+            "security": [{ "bearer": ["approve"] }],
+            "parameters": [id_param()],
+            "responses": { "200": { "description": "the alert" }, "404": error_response("no such alert") }
+        } },
+        "/api/v1/threats/{id}/close": { "post": {
+            "summary": "Close an alert with a reason",
+            "security": [{ "bearer": ["approve"] }],
+            "parameters": [id_param()],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["reason"], "properties": { "reason": { "type": "string", "enum": ["true_positive", "false_positive", "benign", "duplicate"] } } } } } },
+            "responses": { "200": { "description": "the alert" }, "400": error_response("no or bad reason"), "404": error_response("no such alert") }
+        } },
+        "/api/v1/events/{id}": get_one("One stored event (pseudonymised when privacy is on)", "the event"),
+        "/api/v1/actions/{id}": get_one("One response action", "the action"),
+        "/api/v1/audit": { "get": {
+            "summary": "The MAC-chained audit log in order, paged by sequence number; verify=true checks the chain",
+            "security": [{ "bearer": ["read"] }],
+            "parameters": [
+                { "name": "after", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
+                { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 10000 } },
+                { "name": "verify", "in": "query", "schema": { "type": "boolean" } }
+            ],
+            "responses": { "200": { "description": "{\"records\": [...], \"next_after\": integer or null, \"verify\": report or null}" } }
+        } },
+        "/api/v1/stream": { "get": {
+            "summary": "The pipeline's events as Server-Sent Events: `hello` (the owner's status), the current picture (unless replay=false), then live `pipeline` events",
+            "security": [{ "bearer": ["read"] }],
+            "parameters": [ { "name": "replay", "in": "query", "schema": { "type": "boolean" } } ],
+            "responses": { "200": { "description": "an event stream", "content": { "text/event-stream": {} } } }
+        } }
+    })
+}
+
 pub fn document() -> Value {
+    let mut doc = base();
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), detail_paths()) {
+        paths.extend(more);
+    }
+    doc
+}
+
+fn base() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "AutoSec API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Headless AutoSec: ingest logs, read threats and actions, decide on RED actions. Bearer token required except for /health and this document; requests with an Origin header or an unexpected Host are refused; POST bodies must be JSON or NDJSON."
+            "description": "Headless AutoSec: ingest logs, read threats and actions, decide on RED actions. Bearer token required except for /health and this document; requests with an Origin header or an unexpected Host are refused; POST bodies must be JSON or NDJSON. The same API answers on the data dir's control socket (control.sock, mode 0600) without a token."
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
-                "Decision": { "type": "object", "properties": { "reason": { "type": "string" }, "confirm_closed": { "type": "boolean" } } },
+                "Decision": { "type": "object", "properties": { "reason": { "type": "string" }, "confirm_closed": { "type": "boolean" }, "by": { "type": "string", "description": "who decided; honoured on the control socket only (a token's name otherwise)" } } },
                 "Action": { "type": "object", "description": "A response action (see README, Response)", "required": ["action_id", "alert_id", "kind", "tier", "state", "preview"] },
                 "Alert": { "type": "object", "description": "A threat alert; evidence is cut to 20 refs", "required": ["alert_id", "severity", "confidence", "threat_type", "description", "timestamp"] },
                 "IngestResult": {
@@ -96,7 +153,8 @@ pub fn document() -> Value {
                     { "name": "severity", "in": "query", "description": "minimum", "schema": { "type": "string", "enum": ["low", "medium", "high", "critical"] } },
                     { "name": "since", "in": "query", "description": "last seen at or after (RFC 3339)", "schema": { "type": "string", "format": "date-time" } },
                     { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } },
-                    { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0 } }
+                    { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
+                    { "name": "evidence", "in": "query", "description": "evidence refs listed per alert (default 20)", "schema": { "type": "integer", "minimum": 0 } }
                 ],
                 "responses": {
                     "200": { "description": "a page of alerts", "content": { "application/json": { "schema": { "type": "object", "properties": {

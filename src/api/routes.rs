@@ -19,15 +19,20 @@ use crate::pipeline::EngineCommand;
 
 pub async fn health(State(s): State<Arc<ApiState>>) -> Response {
     let events = s.store.event_count();
-    let (embedding, llm, detection) = s.metrics.engine();
-    let idle = s.metrics.idle_seconds();
+    let (status, idle, lag) = s.hub.with(|m| {
+        let idle = m.last_stored.map(|t| t.elapsed().as_secs_f64());
+        (m.status.clone(), idle, m.lag())
+    });
     let ok = events.is_ok();
     let body = json!({
         "status": if ok { "ok" } else { "degraded" },
+        "owner": s.owner,
         "storage": { "ok": ok, "events": events.unwrap_or(0) },
-        "models": { "embedding": embedding, "llm": llm },
-        "detection": detection,
-        "pipeline": { "seconds_since_last_stored": idle, "detection_lag_events": s.metrics.lag() },
+        "models": { "embedding": status.embedding, "llm": status.llm },
+        "detection": status.detection,
+        "respond": { "mode": if status.live { "live" } else { "sandbox" } },
+        "privacy": status.privacy,
+        "pipeline": { "seconds_since_last_stored": idle, "detection_lag_events": lag },
     });
     let status = if ok {
         StatusCode::OK
@@ -137,6 +142,8 @@ pub struct ThreatQuery {
     since: Option<DateTime<Utc>>,
     limit: Option<usize>,
     offset: Option<usize>,
+    /// Evidence refs listed per alert (default 20).
+    evidence: Option<usize>,
 }
 
 pub async fn threats(State(s): State<Arc<ApiState>>, Query(q): Query<ThreatQuery>) -> Response {
@@ -157,15 +164,16 @@ pub async fn threats(State(s): State<Arc<ApiState>>, Query(q): Query<ThreatQuery
     let total = matching.len();
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let offset = q.offset.unwrap_or(0);
+    let listed = q.evidence.unwrap_or(20).min(100_000);
     let page: Vec<Value> = matching
         .into_iter()
         .skip(offset)
         .take(limit)
         .map(|mut a| {
             let refs = a.evidence.len();
-            a.evidence.truncate(20);
+            a.evidence.truncate(listed);
             let mut v = serde_json::to_value(&a).unwrap_or_default();
-            v["evidence_listed"] = json!(refs.min(20));
+            v["evidence_listed"] = json!(refs.min(listed));
             v
         })
         .collect();
@@ -224,7 +232,7 @@ pub async fn analyze(
             explanation = serde_json::to_value(&e).unwrap_or(explanation);
         }
     }
-    let (_, llm, _) = s.metrics.engine();
+    let llm = s.hub.with(|m| m.status.llm.clone());
     let model = if explanation.get("generated").is_some_and(|g| !g.is_null()) {
         "done"
     } else if llm.starts_with("template") {
@@ -261,6 +269,9 @@ pub struct DecisionBody {
     reason: Option<String>,
     #[serde(default)]
     confirm_closed: bool,
+    /// Who decided, as the CLI's `--by` or the console's operator names them. Honoured only
+    /// on the control socket (its callers are the owner's user); a token's name otherwise.
+    by: Option<String>,
 }
 
 pub async fn decide(
@@ -277,7 +288,13 @@ pub async fn decide(
             Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad decision body: {e}")),
         }
     };
-    let by = caller.name.clone();
+    let by = match req.by.filter(|b| s.local && !b.trim().is_empty()) {
+        Some(b) => crate::sanitize::visible(b.trim())
+            .chars()
+            .take(64)
+            .collect(),
+        None => caller.name.clone(),
+    };
     let cmd = match decision.as_str() {
         "approve" => EngineCommand::Approve {
             action_id: id,
@@ -309,7 +326,7 @@ pub async fn decide(
 pub async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
+        s.metrics.render(&s.hub),
     )
         .into_response()
 }

@@ -96,6 +96,10 @@ pub fn apply(s: &mut AppState, event: PipelineEvent) -> Vec<Effect> {
         },
         PipelineEvent::Notice { level, text } => say(s, level, text),
         PipelineEvent::Detected { .. } => {}
+        PipelineEvent::Totals { events, rejected } => {
+            s.metrics.events_total = events;
+            s.metrics.rejected_total = rejected;
+        }
         PipelineEvent::DemoProgress { sent, total } => {
             if sent >= total && s.demo_progress.is_some_and(|(d, _)| d < total) {
                 say(

@@ -75,7 +75,7 @@ pub fn build_responder<'a>(
     ))
 }
 
-fn whoami(by: &Option<String>) -> String {
+pub(super) fn whoami(by: &Option<String>) -> String {
     by.clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into())
@@ -121,24 +121,29 @@ pub fn actions(config: &Config, data_dir: &Path, live: bool, args: &ActionsArgs)
 }
 
 fn list(responder: &Responder, args: &ActionsArgs) -> Result<()> {
-    let mut out = std::io::stdout().lock();
     let mut actions = responder.actions()?;
     if let Some(state) = args.state {
         actions.retain(|a| a.state == state);
     }
-    if args.json {
-        for a in &actions {
+    print_list(responder.mode(), &actions, args.json)
+}
+
+/// The action table (or JSON lines) under the responder's mode.
+pub(super) fn print_list(mode: &str, actions: &[Action], json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        for a in actions {
             writeln!(out, "{}", serde_json::to_string(a)?)?;
         }
         return Ok(());
     }
-    writeln!(out, "mode: {}", responder.mode().to_uppercase())?;
+    writeln!(out, "mode: {}", mode.to_uppercase())?;
     writeln!(
         out,
         "{:>5}  {:>5}  {:<6}  {:<19}  {:<24}  {:<16}  PREVIEW",
         "ID", "ALERT", "TIER", "ACTION", "TARGET", "STATE"
     )?;
-    for a in &actions {
+    for a in actions {
         writeln!(
             out,
             "{:>5}  {:>5}  {:<6}  {:<19}  {:<24}  {:<16}  {}",
@@ -154,7 +159,7 @@ fn list(responder: &Responder, args: &ActionsArgs) -> Result<()> {
     Ok(())
 }
 
-fn show(a: &Action, json: bool) -> Result<()> {
+pub(super) fn show(a: &Action, json: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string(a)?)?;
@@ -210,30 +215,9 @@ pub fn audit(config: &Config, data_dir: &Path, command: &AuditCommand) -> Result
     let store = Store::open(data_dir, config.storage.cache_mb)?;
     let audit = Audit::open(store.audit.clone(), &config.audit_key_file()?, data_dir)?;
     match command {
-        AuditCommand::Verify { json } => {
-            let report = audit.verify()?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else if let Some((seq, why)) = &report.first_bad {
-                println!(
-                    "audit chain BROKEN at record {seq}: {why} ({} records readable)",
-                    report.records
-                );
-            } else {
-                println!(
-                    "audit chain OK: {} records, head {} {}",
-                    report.records,
-                    report.head.as_ref().map_or(0, |h| h.seq),
-                    report.head.as_ref().map_or("", |h| h.mac.as_str())
-                );
-            }
-            Ok(if report.ok { 0 } else { 1 })
-        }
+        AuditCommand::Verify { json } => print_verify(&audit.verify()?, *json),
         AuditCommand::Export { out } => {
-            let mut sink: Box<dyn Write> = match out {
-                Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
-                None => Box::new(std::io::stdout().lock()),
-            };
+            let mut sink = export_sink(out.as_deref())?;
             for record in audit.records() {
                 writeln!(sink, "{}", serde_json::to_string(&record?)?)?;
             }
@@ -241,6 +225,34 @@ pub fn audit(config: &Config, data_dir: &Path, command: &AuditCommand) -> Result
             Ok(0)
         }
     }
+}
+
+/// Where `audit export` writes: the file, or stdout.
+pub(super) fn export_sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match out {
+        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+/// `audit verify`'s report; exit 1 when the chain is broken.
+pub(super) fn print_verify(report: &crate::respond::audit::VerifyReport, json: bool) -> Result<u8> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else if let Some((seq, why)) = &report.first_bad {
+        println!(
+            "audit chain BROKEN at record {seq}: {why} ({} records readable)",
+            report.records
+        );
+    } else {
+        println!(
+            "audit chain OK: {} records, head {} {}",
+            report.records,
+            report.head.as_ref().map_or(0, |h| h.seq),
+            report.head.as_ref().map_or("", |h| h.mac.as_str())
+        );
+    }
+    Ok(if report.ok { 0 } else { 1 })
 }
 
 pub fn report(config: &Config, data_dir: &Path, args: &ReportArgs) -> Result<u8> {

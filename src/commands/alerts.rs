@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use crate::cli::{AlertsArgs, AlertsCommand};
 use crate::config::Config;
 use crate::detect::stored_alerts;
-use crate::domain::{AlertStatus, Severity};
+use crate::domain::{Alert, AlertStatus, Severity};
 use crate::sanitize::visible;
 use crate::store::Store;
 
@@ -25,7 +25,6 @@ pub fn alerts(config: &Config, data_dir: &Path, args: &AlertsArgs) -> Result<u8>
 }
 
 fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
-    let mut out = std::io::stdout().lock();
     let mut alerts = stored_alerts(store)?;
     if let Some(status) = args.status {
         alerts.retain(|a| a.status == status);
@@ -33,8 +32,14 @@ fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
     if let Some(min) = args.min_severity {
         alerts.retain(|a| a.severity >= min);
     }
-    if args.json {
-        for a in &alerts {
+    print(&alerts, args.json)
+}
+
+/// The alert table (or JSON lines), for the store's alerts or the owner's.
+pub(super) fn print(alerts: &[Alert], json: bool) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        for a in alerts {
             writeln!(out, "{}", serde_json::to_string(a)?)?;
         }
         return Ok(0);
@@ -44,7 +49,7 @@ fn list(store: &Store, args: &AlertsArgs) -> Result<u8> {
         "{:>5}  {:<8}  {:>4}  {:<20}  {:<24}  {:>6}  {:<20}  STATUS",
         "ID", "SEVERITY", "CONF", "THREAT", "ENTITY", "EVENTS", "LAST SEEN"
     )?;
-    for a in &alerts {
+    for a in alerts {
         writeln!(
             out,
             "{:>5}  {:<8}  {:>4.2}  {:<20}  {:<24}  {:>6}  {:<20}  {}",
@@ -95,15 +100,16 @@ fn set_status(
         bail!("no alert with id {id} (see `autosec alerts`)");
     }
     store.flush()?;
-    println!(
-        "alert {id}: {}",
-        if status == AlertStatus::Closed {
-            "closed"
-        } else {
-            "acknowledged"
-        }
-    );
+    println!("alert {id}: {}", status_word(status));
     Ok(0)
+}
+
+pub(super) fn status_word(status: AlertStatus) -> &'static str {
+    match status {
+        AlertStatus::Closed => "closed",
+        AlertStatus::Acknowledged => "acknowledged",
+        AlertStatus::Open => "open",
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -11,7 +11,12 @@ use crate::app::state::AppState;
 use crate::cli::ConsoleArgs;
 use crate::config::{Config, keymap, theme};
 use crate::domain::Format;
-use crate::pipeline::{Level, Pipeline, PipelineEvent, PipelineOptions, demo::Demo};
+use std::sync::Arc;
+
+use crate::api::client::Control;
+use crate::api::{ControlSocket, Hub, Metrics, hub};
+use crate::pipeline::remote::RemotePipeline;
+use crate::pipeline::{EngineStatus, Level, Pipeline, PipelineEvent, PipelineOptions, demo::Demo};
 
 /// Global flags that matter to the console.
 pub struct Flags {
@@ -21,6 +26,9 @@ pub struct Flags {
 
 /// `autosec` alone: the configured sources, or the demo when there are none.
 pub fn default_console(config: &Config, data_dir: &Path, flags: &Flags) -> Result<u8> {
+    if let Some(owner) = super::remote::owner(data_dir) {
+        return attach(config, owner);
+    }
     if config.ingest.sources.is_empty() {
         return demo(config, flags, 1.0);
     }
@@ -32,6 +40,15 @@ pub fn default_console(config: &Config, data_dir: &Path, flags: &Flags) -> Resul
 }
 
 pub fn console(config: &Config, data_dir: &Path, flags: &Flags, args: &ConsoleArgs) -> Result<u8> {
+    if let Some(owner) = super::remote::owner(data_dir) {
+        if !args.paths.is_empty() {
+            bail!(
+                "another process owns {} and follows its own sources; attach without paths (`autosec console`), or use another --data-dir",
+                data_dir.display()
+            );
+        }
+        return attach(config, owner);
+    }
     let (paths, notices) = sources(config, &args.paths)?;
     if paths.is_empty() {
         bail!(
@@ -122,49 +139,152 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// The console's look and keys, with what went wrong loading the user's files.
+struct Looks {
+    theme: theme::Theme,
+    themes: Vec<String>,
+    keymap: keymap::Keymap,
+    user_themes: Option<PathBuf>,
+    no_color: bool,
+    errors: Vec<String>,
+}
+
+fn looks(config: &Config) -> Looks {
+    let config_dir = crate::config::config_dir().ok();
+    let no_color = theme::no_color_requested();
+    let user_themes = config_dir.as_ref().map(|d| d.join("themes"));
+    let (theme, theme_err) = theme::load(&config.ui.theme, user_themes.as_deref(), no_color);
+    let keymap_file = config_dir.as_ref().map(|d| d.join("keymap.toml"));
+    let (keymap, keymap_err) = keymap::load(&config.ui.keymap, keymap_file.as_deref());
+    Looks {
+        theme,
+        themes: theme::names(user_themes.as_deref()),
+        keymap,
+        user_themes,
+        no_color,
+        errors: theme_err.into_iter().chain(keymap_err).collect(),
+    }
+}
+
+impl Looks {
+    fn state(self, config: &Config, status: EngineStatus) -> (AppState, Vec<String>, Wiring0) {
+        let state = AppState::new(
+            self.theme,
+            self.themes,
+            self.keymap,
+            status,
+            config.ui.stream_lines,
+            chrono::Utc::now(),
+        );
+        let wiring = Wiring0 {
+            user_themes: self.user_themes,
+            no_color: self.no_color,
+            max_fps: config.ui.max_fps,
+        };
+        (state, self.errors, wiring)
+    }
+}
+
+/// The wiring minus the command queue (which depends on owning or attaching).
+struct Wiring0 {
+    user_themes: Option<PathBuf>,
+    no_color: bool,
+    max_fps: u32,
+}
+
+impl Wiring0 {
+    fn with(self, commands: crate::pipeline::Commands) -> Wiring {
+        Wiring {
+            commands,
+            user_themes: self.user_themes,
+            no_color: self.no_color,
+            max_fps: self.max_fps,
+        }
+    }
+}
+
+/// Take over the terminal, drive the console until it quits, put the terminal back.
+async fn drive_terminal(
+    state: &mut AppState,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<PipelineEvent>,
+    wiring: &Wiring,
+) -> Result<()> {
+    let _guard = TerminalGuard;
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    driver::drive(
+        &mut terminal,
+        state,
+        driver::terminal_input(),
+        events,
+        wiring,
+    )
+    .await
+}
+
+fn summary(state: &AppState) {
+    println!(
+        "autosec: {} events, {} alerts ({} open), {} actions ({} awaiting approval)",
+        crate::ui::text::count(state.metrics.events_total),
+        state.alerts.len(),
+        state.open_alerts(),
+        state.actions.len(),
+        state.pending_approvals()
+    );
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// The console owning the data dir: the pipeline, its events through the hub, and the
+/// control socket so CLI commands and other consoles can join.
 fn run(
     config: Config,
     opts: PipelineOptions,
     replay: Option<(crate::pipeline::demo::Replay, f64)>,
-    notices: Vec<String>,
+    mut notices: Vec<String>,
 ) -> Result<u8> {
     ensure_terminal()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let config_dir = crate::config::config_dir().ok();
-        let no_color = theme::no_color_requested();
-        let user_themes = config_dir.as_ref().map(|d| d.join("themes"));
-        let (theme, theme_err) = theme::load(&config.ui.theme, user_themes.as_deref(), no_color);
-        let keymap_file = config_dir.as_ref().map(|d| d.join("keymap.toml"));
-        let (keymap, keymap_err) = keymap::load(&config.ui.keymap, keymap_file.as_deref());
+    runtime()?.block_on(async move {
+        let looks = looks(&config);
         tokio::task::spawn_blocking(crate::ui::highlight::warm);
 
+        let demo_run = opts.demo;
         let mut pipeline = Pipeline::start(&config, opts)?;
-        let mut state = AppState::new(
-            theme,
-            theme::names(user_themes.as_deref()),
-            keymap,
-            pipeline.status.clone(),
-            config.ui.stream_lines,
-            chrono::Utc::now(),
+        let hub = Arc::new(Hub::new(pipeline.status.clone()));
+        let (local, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let raw = std::mem::replace(
+            &mut pipeline.events,
+            tokio::sync::mpsc::unbounded_channel().1,
         );
-        let wiring = Wiring {
-            commands: pipeline.commands(),
-            user_themes,
-            no_color,
-            max_fps: config.ui.max_fps,
+        let fan_out = tokio::spawn(hub::fan_out(hub.clone(), raw, Some(local.clone())));
+        let control = match ControlSocket::start(
+            &config,
+            &pipeline,
+            hub.clone(),
+            Arc::new(Metrics::default()),
+            if demo_run { "demo" } else { "console" },
+        ) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                notices.push(format!(
+                    "no control socket ({e:#}): CLI commands cannot reach this console"
+                ));
+                None
+            }
         };
-        let notifier = pipeline.notifier();
+        let (mut state, errors, wiring) = looks.state(&config, pipeline.status.clone());
+        let wiring = wiring.with(pipeline.commands());
+        // Said to this console only, not to attached ones.
         for (level, text) in notices
             .into_iter()
             .map(|n| (Level::Info, n))
-            .chain(theme_err.map(|e| (Level::Error, e)))
-            .chain(keymap_err.map(|e| (Level::Error, e)))
+            .chain(errors.into_iter().map(|e| (Level::Error, e)))
         {
-            let _ = notifier.send(PipelineEvent::Notice { level, text });
+            let _ = local.send(PipelineEvent::Notice { level, text });
         }
         let replay_task = replay.map(|(replay, rate)| {
             let cancel = pipeline.cancel_flag();
@@ -182,31 +302,54 @@ fn run(
             })
         });
 
-        let result = {
-            let _guard = TerminalGuard;
-            let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
-            driver::drive(
-                &mut terminal,
-                &mut state,
-                driver::terminal_input(),
-                &mut pipeline.events,
-                &wiring,
-            )
-            .await
-        };
+        let result = drive_terminal(&mut state, &mut events, &wiring).await;
+        hub.close();
+        if let Some(c) = control {
+            let _ = c.finish().await;
+        }
         pipeline.shutdown().await;
+        let _ = fan_out.await;
         if let Some(t) = replay_task {
             let _ = t.await;
         }
         result?;
-        println!(
-            "autosec: {} events, {} alerts ({} open), {} actions ({} awaiting approval)",
-            crate::ui::text::count(state.metrics.events_total),
-            state.alerts.len(),
-            state.open_alerts(),
-            state.actions.len(),
-            state.pending_approvals()
-        );
+        summary(&state);
+        Ok(0)
+    })
+}
+
+/// A second console: another process owns the data dir, so this one shows its pipeline and
+/// sends decisions to it through the control socket.
+fn attach(config: &Config, control: Control) -> Result<u8> {
+    ensure_terminal()?;
+    runtime()?.block_on(async move {
+        let looks = looks(config);
+        tokio::task::spawn_blocking(crate::ui::highlight::warm);
+        let mut remote = RemotePipeline::attach(control).await?;
+        let (mut state, errors, wiring) = looks.state(config, remote.status.clone());
+        let wiring = wiring.with(remote.commands());
+        let owner = remote.status.attached.clone().unwrap_or_default();
+        let mut said = vec![(
+            Level::Info,
+            format!(
+                "attached to {}: decisions run there (its mode: {})",
+                crate::sanitize::visible(&owner),
+                if remote.status.live {
+                    "LIVE"
+                } else {
+                    "SANDBOX"
+                }
+            ),
+        )];
+        said.extend(errors.into_iter().map(|e| (Level::Error, e)));
+        let notifier = remote.notifier();
+        for (level, text) in said {
+            let _ = notifier.send(PipelineEvent::Notice { level, text });
+        }
+        let result = drive_terminal(&mut state, &mut remote.events, &wiring).await;
+        remote.detach();
+        result?;
+        summary(&state);
         Ok(0)
     })
 }

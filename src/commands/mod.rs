@@ -9,6 +9,7 @@ mod eval;
 mod ingest;
 mod intel;
 mod intel_bench;
+mod remote;
 
 pub use actions::build_responder;
 pub use ingest::open_engine;
@@ -47,19 +48,38 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Ingest(args) => {
             ingest::ingest(&config, &data_dir, !cli.no_privacy, cli.live, &args)
         }
-        Command::Alerts(args) => alerts::alerts(&config, &data_dir, &args),
+        Command::Alerts(args) => match remote::owner(&data_dir) {
+            Some(owner) => remote::alerts(&owner, &args),
+            None => alerts::alerts(&config, &data_dir, &args),
+        },
         Command::Eval(EvalCommand::Detect(args)) => eval::detect(&config, &args),
         Command::Eval(EvalCommand::Rag(args)) => eval::rag(&config, &data_dir, &args),
         Command::Intel(cmd) => intel::intel(&config, &data_dir, &cmd),
-        Command::Actions(args) => actions::actions(&config, &data_dir, cli.live, &args),
-        Command::Audit(cmd) => actions::audit(&config, &data_dir, &cmd),
+        Command::Actions(args) => match remote::owner(&data_dir) {
+            Some(owner) => remote::actions(&owner, cli.live, &args),
+            None => actions::actions(&config, &data_dir, cli.live, &args),
+        },
+        Command::Audit(cmd) => match remote::owner(&data_dir) {
+            Some(owner) => remote::audit(&owner, &cmd),
+            None => actions::audit(&config, &data_dir, &cmd),
+        },
         Command::Report(args) => actions::report(&config, &data_dir, &args),
         Command::ExplainBench { limit } => actions::explain_bench(&config, &data_dir, limit),
         Command::Explain {
             alert_id,
             json,
             regenerate,
-        } => actions::explain(&config, &data_dir, alert_id, json, regenerate),
+        } => match remote::owner(&data_dir) {
+            // The owner's model may queue behind other alerts: wait a little beyond its budget.
+            Some(owner) => remote::explain(
+                &owner,
+                alert_id,
+                json,
+                regenerate,
+                std::time::Duration::from_secs(config.explain.timeout_secs + 60),
+            ),
+            None => actions::explain(&config, &data_dir, alert_id, json, regenerate),
+        },
         Command::Quarantine(args) => ingest::quarantine(&config, &data_dir, &args),
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&args),
         Command::Config(ConfigCommand::Show) => {

@@ -117,6 +117,17 @@ pub enum AlertStatus {
     Closed,
 }
 
+impl AlertStatus {
+    /// The serde name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Open => "open",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::Closed => "closed",
+        }
+    }
+}
+
 /// Why an alert was closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]

@@ -308,6 +308,8 @@ impl Engine<'_> {
                 return Ok(Ok(serde_json::Value::Null));
             }
         };
+        // A decision or triage is durable before anyone is told it happened.
+        self.ctx.store.flush()?;
         let reply = match outcome {
             Ok((text, value)) => {
                 send(
@@ -391,41 +393,9 @@ impl Engine<'_> {
     }
 
     fn timeline(&self, alert_id: u64) -> Result<()> {
-        let Some(alert) = crate::detect::stored_alert(&self.ctx.store, alert_id)? else {
-            return Ok(());
-        };
-        let refs = &alert.evidence[..alert.evidence.len().min(TIMELINE_REFS)];
-        let mut events: Vec<_> = self
-            .ctx
-            .store
-            .resolve_many(refs)?
-            .into_iter()
-            .flatten()
-            .collect();
-        events.sort_by_key(|e| (e.timestamp, e.id));
-        let (from, to) = (alert.first_seen, alert.last_seen.max(alert.first_seen));
-        let span = (to - from).num_milliseconds().max(1) as f64;
-        let mut buckets = vec![0u64; TIMELINE_BUCKETS];
-        for e in &events {
-            let at = (e.timestamp - from).num_milliseconds().max(0) as f64 / span;
-            let i = ((at * TIMELINE_BUCKETS as f64) as usize).min(TIMELINE_BUCKETS - 1);
-            buckets[i] += 1;
+        if let Some(t) = timeline_of(&self.ctx.store, alert_id)? {
+            send(self.ctx, PipelineEvent::Timeline(Box::new(t)));
         }
-        let resolved = events.len() as u64;
-        let timeline = EntityTimeline {
-            alert_id,
-            from,
-            to,
-            buckets,
-            events: events
-                .iter()
-                .take(TIMELINE_EVENTS)
-                .map(StreamLine::from_event)
-                .collect(),
-            unresolved: (alert.evidence.len() as u64 + alert.evidence_dropped)
-                .saturating_sub(resolved),
-        };
-        send(self.ctx, PipelineEvent::Timeline(Box::new(timeline)));
         Ok(())
     }
 
@@ -437,4 +407,36 @@ impl Engine<'_> {
         send(self.ctx, PipelineEvent::EventJson { event_id, json });
         Ok(())
     }
+}
+
+/// An alert's evidence over time (None: no such alert). A read, so the API serves it without
+/// the engine task.
+pub fn timeline_of(store: &Store, alert_id: u64) -> Result<Option<EntityTimeline>> {
+    let Some(alert) = crate::detect::stored_alert(store, alert_id)? else {
+        return Ok(None);
+    };
+    let refs = &alert.evidence[..alert.evidence.len().min(TIMELINE_REFS)];
+    let mut events: Vec<_> = store.resolve_many(refs)?.into_iter().flatten().collect();
+    events.sort_by_key(|e| (e.timestamp, e.id));
+    let (from, to) = (alert.first_seen, alert.last_seen.max(alert.first_seen));
+    let span = (to - from).num_milliseconds().max(1) as f64;
+    let mut buckets = vec![0u64; TIMELINE_BUCKETS];
+    for e in &events {
+        let at = (e.timestamp - from).num_milliseconds().max(0) as f64 / span;
+        let i = ((at * TIMELINE_BUCKETS as f64) as usize).min(TIMELINE_BUCKETS - 1);
+        buckets[i] += 1;
+    }
+    let resolved = events.len() as u64;
+    Ok(Some(EntityTimeline {
+        alert_id,
+        from,
+        to,
+        buckets,
+        events: events
+            .iter()
+            .take(TIMELINE_EVENTS)
+            .map(StreamLine::from_event)
+            .collect(),
+        unresolved: (alert.evidence.len() as u64 + alert.evidence_dropped).saturating_sub(resolved),
+    }))
 }

@@ -7,7 +7,10 @@ pub mod demo;
 mod engine;
 mod explainer;
 mod rag;
+pub mod remote;
 mod stream;
+
+pub use engine::timeline_of;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
@@ -23,8 +27,10 @@ use crate::domain::{Action, Alert, CloseReason, Format, SecurityEvent, Status};
 use crate::explain::{Explanation, Generated};
 use crate::respond::audit::AuditRecord;
 
-/// What the pipeline tells the front end.
-#[derive(Debug, Clone)]
+/// What the pipeline tells the front end. Serialisable: attached consoles receive these over
+/// the control socket's event stream (`GET /api/v1/stream`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum PipelineEvent {
     /// Events stored since the last message; `lines` are the newest of them.
     Stored {
@@ -61,6 +67,8 @@ pub enum PipelineEvent {
     DemoProgress { sent: u64, total: u64 },
     /// Detection has processed every stored event up to this id (lag = stored − this).
     Detected { through: u64 },
+    /// The owner's running totals (sent to a console that attaches; replaces its counts).
+    Totals { events: u64, rejected: u64 },
 }
 
 /// What the front end asks of the pipeline. Decisions arrive here only after the console's
@@ -109,6 +117,12 @@ pub struct Request {
 pub struct Commands(crossbeam_channel::Sender<Request>);
 
 impl Commands {
+    /// A command queue and its receiving end (an attached console forwards what arrives).
+    pub fn channel() -> (Commands, crossbeam_channel::Receiver<Request>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        (Commands(tx), rx)
+    }
+
     /// Send without waiting (the console learns the outcome from events).
     pub fn send(&self, cmd: EngineCommand) -> Result<(), EngineStopped> {
         self.0
@@ -134,7 +148,8 @@ impl Commands {
 #[error("the engine has stopped")]
 pub struct EngineStopped;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Level {
     Info,
     Warn,
@@ -142,7 +157,7 @@ pub enum Level {
 }
 
 /// One log line as the stream pane shows it (pseudonymised already when privacy is on).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamLine {
     pub id: u64,
     pub timestamp: DateTime<Utc>,
@@ -192,7 +207,7 @@ impl StreamLine {
 }
 
 /// An alert's evidence over time: counts per bucket and the first events in order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntityTimeline {
     pub alert_id: u64,
     pub from: DateTime<Utc>,
@@ -205,7 +220,7 @@ pub struct EntityTimeline {
 }
 
 /// A change to one field of [`EngineStatus`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StatusPart {
     Embedding(String),
     Llm(String),
@@ -213,7 +228,7 @@ pub enum StatusPart {
 }
 
 /// What the status bar shows about the engine.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct EngineStatus {
     pub privacy: bool,
     /// Real commands run (LIVE); otherwise the sandbox records what would run.
@@ -226,6 +241,9 @@ pub struct EngineStatus {
     /// What is being followed (file names).
     pub sources: Vec<String>,
     pub detection: String,
+    /// Set in a console attached to another process's pipeline: who owns it.
+    #[serde(default)]
+    pub attached: Option<String>,
 }
 
 /// How to run the pipeline.
@@ -322,6 +340,7 @@ impl Pipeline {
                 })
                 .collect(),
             detection: "waiting for events".into(),
+            attached: None,
         };
         let first_new = store.event_count()? + 1;
         let mut tasks = Vec::new();

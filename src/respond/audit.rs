@@ -41,7 +41,7 @@ pub struct Head {
     pub mac: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct VerifyReport {
     pub records: u64,
     pub ok: bool,

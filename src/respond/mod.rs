@@ -58,6 +58,15 @@ pub fn stored_actions(store: &Store) -> Result<Vec<Action>> {
         .collect()
 }
 
+/// One stored action (a read, like [`stored_actions`]).
+pub fn stored_action(store: &Store, id: u64) -> Result<Option<Action>> {
+    Ok(store
+        .actions
+        .get(key(b'a', &[&id.to_be_bytes()]))?
+        .map(|v| serde_json::from_slice(&v))
+        .transpose()?)
+}
+
 pub struct Responder<'a> {
     store: &'a Store,
     config: &'a RespondConfig,
@@ -143,12 +152,7 @@ impl<'a> Responder<'a> {
     }
 
     pub fn get(&self, id: u64) -> Result<Option<Action>> {
-        Ok(self
-            .store
-            .actions
-            .get(key(b'a', &[&id.to_be_bytes()]))?
-            .map(|v| serde_json::from_slice(&v))
-            .transpose()?)
+        stored_action(self.store, id)
     }
 
     pub fn actions(&self) -> Result<Vec<Action>> {

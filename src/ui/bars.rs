@@ -26,6 +26,15 @@ pub fn header(f: &mut Frame, s: &AppState, area: Rect) {
     if s.engine.demo {
         right.push(Span::styled(" DEMO DATA ", t.badge(t.demo)));
     }
+    if let Some(owner) = &s.engine.attached {
+        // An attached console shows whose engine it drives: decisions run there.
+        let text = if area.width >= 120 {
+            format!(" ATTACHED to {} ", crate::sanitize::visible(owner))
+        } else {
+            " ATTACHED ".to_string()
+        };
+        right.push(Span::styled(text, t.badge(t.accent)));
+    }
     if s.engine.live {
         right.push(Span::raw(" "));
         let text = if area.width >= 120 {

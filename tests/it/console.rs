@@ -18,11 +18,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-fn key(c: char) -> Msg {
+pub(crate) fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
-fn screen(terminal: &mut Terminal<TestBackend>, state: &AppState) -> String {
+pub(crate) fn screen(terminal: &mut Terminal<TestBackend>, state: &AppState) -> String {
     terminal
         .draw(|f| autosec::ui::draw(f, state))
         .expect("draw");
@@ -42,8 +42,8 @@ fn screen(terminal: &mut Terminal<TestBackend>, state: &AppState) -> String {
 }
 
 /// Fold pipeline events into the state until `done` holds (or fail after `limit`).
-async fn pump_until(
-    pipeline: &mut Pipeline,
+pub(crate) async fn pump_until(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<autosec::pipeline::PipelineEvent>,
     state: &mut AppState,
     wiring: &Wiring,
     limit: Duration,
@@ -57,7 +57,7 @@ async fn pump_until(
             "timed out waiting for {what}; last message: {:?}",
             state.message
         );
-        match tokio::time::timeout(Duration::from_millis(200), pipeline.events.recv()).await {
+        match tokio::time::timeout(Duration::from_millis(200), events.recv()).await {
             Ok(Some(ev)) => {
                 perform(state, Msg::Pipeline(ev), wiring);
             }
@@ -116,7 +116,7 @@ async fn demo_to_approval_to_rollback_headless() {
     let mut terminal = Terminal::new(TestBackend::new(120, 36)).expect("terminal");
 
     pump_until(
-        &mut pipeline,
+        &mut pipeline.events,
         &mut state,
         &wiring,
         Duration::from_secs(240),
@@ -166,7 +166,7 @@ async fn demo_to_approval_to_rollback_headless() {
     perform(&mut state, key('y'), &wiring);
     let id = action.action_id;
     pump_until(
-        &mut pipeline,
+        &mut pipeline.events,
         &mut state,
         &wiring,
         Duration::from_secs(30),
@@ -203,7 +203,7 @@ async fn demo_to_approval_to_rollback_headless() {
     );
     perform(&mut state, key('y'), &wiring);
     pump_until(
-        &mut pipeline,
+        &mut pipeline.events,
         &mut state,
         &wiring,
         Duration::from_secs(30),
@@ -216,7 +216,7 @@ async fn demo_to_approval_to_rollback_headless() {
     )
     .await;
     pump_until(
-        &mut pipeline,
+        &mut pipeline.events,
         &mut state,
         &wiring,
         Duration::from_secs(10),
@@ -255,7 +255,7 @@ async fn demo_to_approval_to_rollback_headless() {
         panic!("Enter did not open an alert: {:?}", state.view)
     };
     pump_until(
-        &mut pipeline,
+        &mut pipeline.events,
         &mut state,
         &wiring,
         Duration::from_secs(30),

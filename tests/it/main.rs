@@ -4,6 +4,7 @@
 mod api;
 mod common;
 mod console;
+mod control;
 mod detect;
 mod explain;
 mod follow;
