@@ -221,7 +221,7 @@ fn locked_hint(dir: &Path) -> String {
     let sock = dir.join(CONTROL_SOCKET);
     if sock.exists() {
         format!(
-            "it serves the API on its control socket: curl --unix-socket {} http://localhost/api/v1/threats (see README, HTTP API)",
+            "`alerts`, `actions`, `explain`, `audit` and `autosec console` go through its control socket by themselves; for the rest use the API on it: curl --unix-socket {} http://localhost/api/v1/threats (see README, HTTP API)",
             sock.display()
         )
     } else {
