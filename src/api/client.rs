@@ -76,14 +76,24 @@ impl Control {
         Err(Refused { status, message }.into())
     }
 
-    /// A request answered with JSON.
-    pub async fn call(&self, method: Method, uri: &str, body: Option<&Value>) -> Result<Value> {
+    /// A request answered with JSON, read as `T`.
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&Value>,
+    ) -> Result<T> {
         let body = self.send(method, uri, body).await?;
         let bytes = body.collect().await?.to_bytes();
-        serde_json::from_slice(&bytes).map_err(|e| anyhow!("the owner sent bad JSON: {e}"))
+        serde_json::from_slice(&bytes).map_err(|e| anyhow!("the owner's answer to {uri}: {e}"))
     }
 
     pub async fn get(&self, uri: &str) -> Result<Value> {
+        self.call(Method::GET, uri, None).await
+    }
+
+    /// A GET read straight into a type (no intermediate `Value` for large answers).
+    pub async fn get_as<T: serde::de::DeserializeOwned>(&self, uri: &str) -> Result<T> {
         self.call(Method::GET, uri, None).await
     }
 

@@ -10,7 +10,7 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ApiState, Caller, error};
@@ -146,40 +146,65 @@ pub struct ThreatQuery {
     evidence: Option<usize>,
 }
 
+/// One listed alert: its evidence cut to what was asked for, and how many refs that left.
+#[derive(Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    alert: crate::domain::Alert,
+    evidence_listed: usize,
+}
+
+#[derive(Serialize)]
+struct ThreatPage {
+    total: usize,
+    offset: usize,
+    next_offset: Option<usize>,
+    alerts: Vec<Listed>,
+}
+
 pub async fn threats(State(s): State<Arc<ApiState>>, Query(q): Query<ThreatQuery>) -> Response {
     let store = s.store.clone();
-    let listed = tokio::task::spawn_blocking(move || crate::detect::stored_alerts(&store)).await;
-    let alerts = match listed {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
-    let mut matching: Vec<_> = alerts
-        .into_iter()
-        .filter(|a| q.status.is_none_or(|st| a.status == st))
-        .filter(|a| q.severity.is_none_or(|sev| a.severity >= sev))
-        .filter(|a| q.since.is_none_or(|t| a.last_seen >= t))
-        .collect();
-    matching.sort_by_key(|a| std::cmp::Reverse(a.alert_id));
-    let total = matching.len();
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let offset = q.offset.unwrap_or(0);
-    let listed = q.evidence.unwrap_or(20).min(100_000);
-    let page: Vec<Value> = matching
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|mut a| {
-            let refs = a.evidence.len();
-            a.evidence.truncate(listed);
-            let mut v = serde_json::to_value(&a).unwrap_or_default();
-            v["evidence_listed"] = json!(refs.min(listed));
-            v
-        })
-        .collect();
-    let next = (offset + page.len() < total).then_some(offset + page.len());
-    Json(json!({ "total": total, "offset": offset, "next_offset": next, "alerts": page }))
-        .into_response()
+    // Reading, filtering and encoding run on the blocking pool: a page with every evidence ref
+    // is tens of MB and must not hold up an async worker.
+    let page = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let mut matching: Vec<_> = crate::detect::stored_alerts(&store)?
+            .into_iter()
+            .filter(|a| q.status.is_none_or(|st| a.status == st))
+            .filter(|a| q.severity.is_none_or(|sev| a.severity >= sev))
+            .filter(|a| q.since.is_none_or(|t| a.last_seen >= t))
+            .collect();
+        matching.sort_by_key(|a| std::cmp::Reverse(a.alert_id));
+        let total = matching.len();
+        let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+        let offset = q.offset.unwrap_or(0);
+        let listed = q.evidence.unwrap_or(20).min(100_000);
+        let alerts: Vec<Listed> = matching
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|mut alert| {
+                alert.evidence.truncate(listed);
+                let evidence_listed = alert.evidence.len();
+                Listed {
+                    alert,
+                    evidence_listed,
+                }
+            })
+            .collect();
+        let next_offset = (offset + alerts.len() < total).then_some(offset + alerts.len());
+        Ok(serde_json::to_vec(&ThreatPage {
+            total,
+            offset,
+            next_offset,
+            alerts,
+        })?)
+    })
+    .await;
+    match page {
+        Ok(Ok(body)) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }
 
 #[derive(Deserialize)]

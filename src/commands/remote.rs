@@ -45,22 +45,27 @@ pub fn alerts(control: &Control, args: &AlertsArgs) -> Result<u8> {
     block_on(async {
         match &args.command {
             None => {
+                #[derive(serde::Deserialize)]
+                struct Page {
+                    alerts: Vec<Alert>,
+                    next_offset: Option<u64>,
+                }
+                // The table shows counts only; JSON lines carry every evidence ref, as direct.
+                let evidence = if args.json { 100_000 } else { 0 };
                 let mut listed: Vec<Alert> = Vec::new();
                 let mut offset = 0;
                 loop {
                     let mut uri =
-                        format!("/api/v1/threats?limit=1000&offset={offset}&evidence=100000");
+                        format!("/api/v1/threats?limit=1000&offset={offset}&evidence={evidence}");
                     if let Some(st) = args.status {
                         uri.push_str(&format!("&status={}", st.as_str()));
                     }
                     if let Some(sev) = args.min_severity {
                         uri.push_str(&format!("&severity={}", sev.as_str()));
                     }
-                    let page = control.get(&uri).await?;
-                    listed.extend(serde_json::from_value::<Vec<Alert>>(
-                        page["alerts"].clone(),
-                    )?);
-                    match page["next_offset"].as_u64() {
+                    let page: Page = control.get_as(&uri).await?;
+                    listed.extend(page.alerts);
+                    match page.next_offset {
                         Some(next) => offset = next,
                         None => break,
                     }
