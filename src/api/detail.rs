@@ -73,19 +73,15 @@ pub async fn triage(
     Path((id, op)): Path<(u64, String)>,
     body: Bytes,
 ) -> Response {
-    let req: TriageBody = if body.iter().all(u8::is_ascii_whitespace) {
-        TriageBody::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(r) => r,
-            Err(e) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "expected {{\"reason\": \"true_positive|false_positive|benign|duplicate\"}}: {e}"
-                    ),
-                );
-            }
+    let req: TriageBody = match super::optional_body(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "expected {{\"reason\": \"true_positive|false_positive|benign|duplicate\"}}: {e}"
+                ),
+            );
         }
     };
     let cmd = match (op.as_str(), req.reason) {

@@ -256,6 +256,17 @@ async fn guard(State(state): State<Arc<ApiState>>, mut req: Request, next: Next)
     }
 }
 
+/// A JSON body that may be left out: empty (or only whitespace) means the defaults.
+fn optional_body<T: Default + serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<T, serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        serde_json::from_slice(body)
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

@@ -305,13 +305,9 @@ pub async fn decide(
     Path((id, decision)): Path<(u64, String)>,
     body: Bytes,
 ) -> Response {
-    let req: DecisionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        DecisionBody::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(r) => r,
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad decision body: {e}")),
-        }
+    let req: DecisionBody = match super::optional_body(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad decision body: {e}")),
     };
     let by = match req.by.filter(|b| s.local && !b.trim().is_empty()) {
         Some(b) => crate::sanitize::visible(b.trim())
