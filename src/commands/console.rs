@@ -167,7 +167,14 @@ fn looks(config: &Config) -> Looks {
 }
 
 impl Looks {
-    fn state(self, config: &Config, status: EngineStatus) -> (AppState, Vec<String>, Wiring0) {
+    /// The console's state and wiring, sending its commands to `commands`; plus what went
+    /// wrong loading the user's files (to show on screen).
+    fn into_console(
+        self,
+        config: &Config,
+        status: EngineStatus,
+        commands: crate::pipeline::Commands,
+    ) -> (AppState, Wiring, Vec<String>) {
         let state = AppState::new(
             self.theme,
             self.themes,
@@ -176,30 +183,13 @@ impl Looks {
             config.ui.stream_lines,
             chrono::Utc::now(),
         );
-        let wiring = Wiring0 {
+        let wiring = Wiring {
+            commands,
             user_themes: self.user_themes,
             no_color: self.no_color,
             max_fps: config.ui.max_fps,
         };
-        (state, self.errors, wiring)
-    }
-}
-
-/// The wiring minus the command queue (which depends on owning or attaching).
-struct Wiring0 {
-    user_themes: Option<PathBuf>,
-    no_color: bool,
-    max_fps: u32,
-}
-
-impl Wiring0 {
-    fn with(self, commands: crate::pipeline::Commands) -> Wiring {
-        Wiring {
-            commands,
-            user_themes: self.user_themes,
-            no_color: self.no_color,
-            max_fps: self.max_fps,
-        }
+        (state, wiring, self.errors)
     }
 }
 
@@ -276,8 +266,8 @@ fn run(
                 None
             }
         };
-        let (mut state, errors, wiring) = looks.state(&config, pipeline.status.clone());
-        let wiring = wiring.with(pipeline.commands());
+        let (mut state, wiring, errors) =
+            looks.into_console(&config, pipeline.status.clone(), pipeline.commands());
         // Said to this console only, not to attached ones.
         for (level, text) in notices
             .into_iter()
@@ -326,8 +316,8 @@ fn attach(config: &Config, control: Control) -> Result<u8> {
         let looks = looks(config);
         tokio::task::spawn_blocking(crate::ui::highlight::warm);
         let mut remote = RemotePipeline::attach(control).await?;
-        let (mut state, errors, wiring) = looks.state(config, remote.status.clone());
-        let wiring = wiring.with(remote.commands());
+        let (mut state, wiring, errors) =
+            looks.into_console(config, remote.status.clone(), remote.commands());
         let owner = remote.status.attached.clone().unwrap_or_default();
         let mut said = vec![(
             Level::Info,

@@ -1,0 +1,199 @@
+//! `autosec serve` and the control socket: the listeners around the router, and a shutdown
+//! that finishes requests in flight and loses no acknowledged event.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use super::{ApiState, Hub, Metrics, Tokens, hub, owner_name, router};
+use crate::config::Config;
+
+/// `autosec serve`: run until SIGTERM or Ctrl-C, then stop accepting, finish in-flight
+/// requests, stop the pipeline (which stores what it read) and flush.
+pub fn serve(
+    config: &Config,
+    data_dir: &std::path::Path,
+    privacy: bool,
+    live: bool,
+    listen: Option<&str>,
+) -> Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let addr: SocketAddr = listen
+            .unwrap_or(&config.api.listen)
+            .parse()
+            .with_context(|| {
+                format!(
+                    "--listen {:?} is not an address:port",
+                    listen.unwrap_or(&config.api.listen)
+                )
+            })?;
+        let config_dir = crate::config::config_dir()?;
+        let tokens = Tokens::load(&config.api, &config_dir)?;
+        let paths: Vec<String> = config
+            .ingest
+            .sources
+            .iter()
+            .map(|s| s.path.clone())
+            .collect();
+        let mut pipeline = crate::pipeline::Pipeline::start(
+            config,
+            crate::pipeline::PipelineOptions {
+                data_dir: data_dir.to_path_buf(),
+                paths,
+                format: None,
+                privacy,
+                live,
+                demo: false,
+                stream_lines: 1,
+                intel_cache: None,
+                http_ingest: true,
+            },
+        )?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let bound = listener.local_addr()?;
+        let metrics = Arc::new(Metrics::default());
+        let hub = Arc::new(Hub::new(pipeline.status.clone()));
+        let events = std::mem::replace(
+            &mut pipeline.events,
+            tokio::sync::mpsc::unbounded_channel().1,
+        );
+        let fan_out = tokio::spawn(hub::fan_out(hub.clone(), events, None));
+        let control =
+            ControlSocket::start(config, &pipeline, hub.clone(), metrics.clone(), "serve")?;
+        eprintln!(
+            "autosec serve: control socket {} (mode 0600; no token)",
+            control.path().display()
+        );
+        let state = Arc::new(ApiState::new(
+            config,
+            &pipeline,
+            tokens,
+            bound,
+            metrics,
+            hub.clone(),
+        ));
+        eprintln!(
+            "autosec serve: listening on http://{bound} (token: {}; see /api/v1/openapi.json)",
+            if std::env::var_os("AUTOSEC_API_TOKEN").is_some() {
+                "AUTOSEC_API_TOKEN".to_string()
+            } else if config.api.token_file.is_empty() {
+                config_dir.join("api.token").display().to_string()
+            } else {
+                config.api.token_file.clone()
+            }
+        );
+        let app = router(state, config.api.max_body_bytes);
+        // The signal ends open event streams too, so both servers can finish their requests.
+        let closing = hub.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            closing.close();
+        });
+        let stopping = hub.clone();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stopping.closing().await })
+        .await?;
+        control.finish().await?;
+        eprintln!("autosec serve: stopping (storing what was read, flushing)");
+        pipeline.shutdown().await;
+        let _ = fan_out.await;
+        Ok(0)
+    })
+}
+
+/// The owner's control socket, `DATA_DIR/control.sock` (DESIGN.md, "Process model"): the
+/// same router as the HTTP API, for CLI commands and attached consoles. Mode 0600, so its
+/// callers are this user: they act as `local:$USER` with every scope and no token.
+pub struct ControlSocket {
+    path: std::path::PathBuf,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl ControlSocket {
+    /// Bind and serve until the hub closes.
+    pub fn start(
+        config: &Config,
+        pipeline: &crate::pipeline::Pipeline,
+        hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
+        role: &str,
+    ) -> Result<ControlSocket> {
+        let path = pipeline.store.dir().join(crate::store::CONTROL_SOCKET);
+        let listener = bind_socket(&path)?;
+        let state = Arc::new(ApiState {
+            local: true,
+            owner: owner_name(role),
+            ..ApiState::new(
+                config,
+                pipeline,
+                Tokens::from_pairs(Vec::new()),
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                metrics,
+                hub.clone(),
+            )
+        });
+        let app = router(state, config.api.max_body_bytes);
+        let server = tokio::spawn(
+            axum::serve(listener, app.into_make_service())
+                .with_graceful_shutdown(async move { hub.closing().await })
+                .into_future(),
+        );
+        Ok(ControlSocket { path, server })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Wait for the server to finish (after the hub closed) and remove the socket file.
+    pub async fn finish(self) -> Result<()> {
+        let served = self.server.await;
+        let _ = std::fs::remove_file(&self.path);
+        served??;
+        Ok(())
+    }
+}
+
+/// Bind the control socket, replacing a stale one, readable by this user only.
+fn bind_socket(path: &std::path::Path) -> Result<tokio::net::UnixListener> {
+    // We own the store (its lock is held), so a socket file left here is stale.
+    let _ = std::fs::remove_file(path);
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("cannot bind the control socket {}", path.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
