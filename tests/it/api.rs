@@ -138,6 +138,21 @@ fn auth_scopes_and_refusals() {
         "ingest-only token reads nothing"
     );
     assert_eq!(s.get("/metrics", Some(TOKEN)).status(), 200);
+    // The event stream over TCP: a token with the read scope, then `hello` first.
+    assert_eq!(s.get("/api/v1/stream", None).status(), 401);
+    assert_eq!(s.get("/api/v1/stream", Some(SHIPPER)).status(), 403);
+    let mut stream = s.get("/api/v1/stream", Some(TOKEN));
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|ct| ct.starts_with("text/event-stream"))
+    );
+    let mut first = [0u8; 64];
+    let n = std::io::Read::read(&mut stream, &mut first).expect("read");
+    let head = String::from_utf8_lossy(&first[..n]);
+    assert!(head.starts_with("event: hello"), "{head}");
+    drop(stream);
     assert_eq!(
         s.post(
             "/api/v1/actions/1/approve",
