@@ -19,22 +19,9 @@ use crate::pipeline::EngineCommand;
 /// Evidence refs listed with one alert (the timeline resolves them).
 const EVIDENCE_LISTED: usize = 1000;
 
-/// Run a store read on the blocking pool; errors become 500s.
-async fn read<T: Send + 'static>(
-    s: &Arc<ApiState>,
-    f: impl FnOnce(&crate::store::Store) -> anyhow::Result<T> + Send + 'static,
-) -> Result<T, Response> {
-    let store = s.store.clone();
-    match tokio::task::spawn_blocking(move || f(&store)).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))),
-        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
-    }
-}
-
 /// `GET /api/v1/threats/{id}`: the alert (first evidence refs) and its stored explanation.
 pub async fn threat(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response {
-    let found = read(&s, move |store| {
+    let found = super::read(&s, move |store| {
         let alert = crate::detect::stored_alert(store, id)?;
         let explanation = crate::explain::load(store, id)?;
         Ok(alert.map(|a| (a, explanation)))
@@ -55,7 +42,7 @@ pub async fn threat(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Resp
 
 /// `GET /api/v1/threats/{id}/timeline`: evidence counts over time and the first events.
 pub async fn timeline(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response {
-    match read(&s, move |store| crate::pipeline::timeline_of(store, id)).await {
+    match super::read(&s, move |store| crate::pipeline::timeline_of(store, id)).await {
         Err(r) => r,
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no alert {id}")),
         Ok(Some(t)) => Json(t).into_response(),
@@ -108,7 +95,7 @@ pub async fn triage(
 
 /// `GET /api/v1/events/{id}`: one stored event (pseudonymised when privacy is on).
 pub async fn event(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response {
-    match read(&s, move |store| Ok(store.event_by_id(id)?)).await {
+    match super::read(&s, move |store| Ok(store.event_by_id(id)?)).await {
         Err(r) => r,
         Ok(None) => error(StatusCode::NOT_FOUND, format!("event {id} is not stored")),
         Ok(Some(e)) => Json(e).into_response(),
@@ -117,7 +104,7 @@ pub async fn event(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Respo
 
 /// `GET /api/v1/actions/{id}`.
 pub async fn action(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response {
-    match read(&s, move |store| crate::respond::stored_action(store, id)).await {
+    match super::read(&s, move |store| crate::respond::stored_action(store, id)).await {
         Err(r) => r,
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no action {id}")),
         Ok(Some(a)) => Json(a).into_response(),
@@ -144,7 +131,7 @@ pub async fn audit(State(s): State<Arc<ApiState>>, Query(q): Query<AuditQuery>) 
     };
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
     let after = q.after.unwrap_or(0);
-    let listed = read(&s, move |store| {
+    let listed = super::read(&s, move |store| {
         let audit = crate::respond::audit::Audit::open(store.audit.clone(), &key, store.dir())?;
         let report = if q.verify {
             Some(audit.verify()?)

@@ -206,9 +206,24 @@ impl Hub {
     }
 }
 
+/// Put a hub between the pipeline and its front end: the pipeline's events go through the
+/// hub, then to `local` (the owner's console) if there is one.
+pub fn start(
+    pipeline: &mut crate::pipeline::Pipeline,
+    local: Option<UnboundedSender<PipelineEvent>>,
+) -> (Arc<Hub>, tokio::task::JoinHandle<()>) {
+    let hub = Arc::new(Hub::new(pipeline.status.clone()));
+    let events = std::mem::replace(
+        &mut pipeline.events,
+        tokio::sync::mpsc::unbounded_channel().1,
+    );
+    let task = tokio::spawn(fan_out(hub.clone(), events, local));
+    (hub, task)
+}
+
 /// Pass the pipeline's events through the hub, then on to the owner's front end if it has
 /// one. Ends (and closes the hub) when the pipeline stops.
-pub async fn fan_out(
+async fn fan_out(
     hub: Arc<Hub>,
     mut events: UnboundedReceiver<PipelineEvent>,
     local: Option<UnboundedSender<PipelineEvent>>,

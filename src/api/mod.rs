@@ -257,6 +257,19 @@ async fn guard(State(state): State<Arc<ApiState>>, mut req: Request, next: Next)
     }
 }
 
+/// Run a store read on the blocking pool; errors become 500s.
+pub(crate) async fn read<T: Send + 'static>(
+    s: &Arc<ApiState>,
+    f: impl FnOnce(&crate::store::Store) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, Response> {
+    let store = s.store.clone();
+    match tokio::task::spawn_blocking(move || f(&store)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
 /// A JSON body that may be left out: empty (or only whitespace) means the defaults.
 fn optional_body<T: Default + serde::de::DeserializeOwned>(
     body: &[u8],

@@ -275,17 +275,15 @@ pub struct ActionQuery {
 }
 
 pub async fn actions(State(s): State<Arc<ApiState>>, Query(q): Query<ActionQuery>) -> Response {
-    let store = s.store.clone();
-    match tokio::task::spawn_blocking(move || crate::respond::stored_actions(&store)).await {
-        Ok(Ok(list)) => {
+    match super::read(&s, crate::respond::stored_actions).await {
+        Ok(list) => {
             let list: Vec<_> = list
                 .into_iter()
                 .filter(|a| q.state.is_none_or(|st| a.state == st))
                 .collect();
             Json(json!({ "total": list.len(), "actions": list })).into_response()
         }
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(r) => r,
     }
 }
 

@@ -59,12 +59,7 @@ pub fn serve(
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
         let metrics = Arc::new(Metrics::default());
-        let hub = Arc::new(Hub::new(pipeline.status.clone()));
-        let events = std::mem::replace(
-            &mut pipeline.events,
-            tokio::sync::mpsc::unbounded_channel().1,
-        );
-        let fan_out = tokio::spawn(hub::fan_out(hub.clone(), events, None));
+        let (hub, fan_out) = hub::start(&mut pipeline, None);
         let control =
             ControlSocket::start(config, &pipeline, hub.clone(), metrics.clone(), "serve")?;
         eprintln!(

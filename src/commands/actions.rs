@@ -382,13 +382,7 @@ pub fn explain(
                 },
             )?;
             if !json && let Some(g) = &e.generated {
-                println!(
-                    "
-
-After verification ({} tokens in {:.1}s):",
-                    g.tokens, g.seconds
-                );
-                print!("{}", crate::explain::render_generated(g));
+                print_generated(g);
             }
         }
     }
@@ -398,6 +392,15 @@ After verification ({} tokens in {:.1}s):",
         println!("{}", serde_json::to_string_pretty(&e)?);
     }
     Ok(0)
+}
+
+/// The model's text after verification, below its streamed draft.
+pub(super) fn print_generated(g: &crate::explain::Generated) {
+    println!(
+        "\n\nAfter verification ({} tokens in {:.1}s):",
+        g.tokens, g.seconds
+    );
+    print!("{}", crate::explain::render_generated(g));
 }
 
 /// `explain-bench`: the explanation figures README reports (a benchmark, not a test).

@@ -14,7 +14,7 @@ use crate::domain::Format;
 use std::sync::Arc;
 
 use crate::api::client::Control;
-use crate::api::{ControlSocket, Hub, Metrics, hub};
+use crate::api::{ControlSocket, Metrics, hub};
 use crate::pipeline::remote::RemotePipeline;
 use crate::pipeline::{EngineStatus, Level, Pipeline, PipelineEvent, PipelineOptions, demo::Demo};
 
@@ -244,13 +244,8 @@ fn run(
 
         let demo_run = opts.demo;
         let mut pipeline = Pipeline::start(&config, opts)?;
-        let hub = Arc::new(Hub::new(pipeline.status.clone()));
         let (local, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let raw = std::mem::replace(
-            &mut pipeline.events,
-            tokio::sync::mpsc::unbounded_channel().1,
-        );
-        let fan_out = tokio::spawn(hub::fan_out(hub.clone(), raw, Some(local.clone())));
+        let (hub, fan_out) = hub::start(&mut pipeline, Some(local.clone()));
         let control = match ControlSocket::start(
             &config,
             &pipeline,

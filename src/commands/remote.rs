@@ -12,7 +12,7 @@ use super::{actions, alerts};
 use crate::api::client::Control;
 use crate::cli::{ActionsArgs, ActionsCommand, AlertsArgs, AlertsCommand, AuditCommand};
 use crate::domain::{Action, Alert};
-use crate::explain::{Explanation, Generated};
+use crate::explain::Explanation;
 use crate::pipeline::PipelineEvent;
 use crate::sanitize::visible;
 
@@ -235,7 +235,7 @@ pub fn explain(
                     alert_id: id,
                     generated,
                 }) if id == alert_id => {
-                    print_generated(&generated);
+                    actions::print_generated(&generated);
                     return Ok(0);
                 }
                 Ok(PipelineEvent::ModelUnavailable {
@@ -253,12 +253,4 @@ pub fn explain(
             wait.as_secs()
         )
     })
-}
-
-fn print_generated(g: &Generated) {
-    println!(
-        "\n\nAfter verification ({} tokens in {:.1}s):",
-        g.tokens, g.seconds
-    );
-    print!("{}", crate::explain::render_generated(g));
 }

@@ -402,7 +402,7 @@ impl Engine<'_> {
     fn event_json(&self, event_id: u64) -> Result<()> {
         let json = match self.ctx.store.event_by_id(event_id)? {
             Some(event) => serde_json::to_string_pretty(&event)?,
-            None => format!("{{\n  \"missing\": \"event {event_id} is not stored\"\n}}"),
+            None => super::missing_event_json(event_id),
         };
         send(self.ctx, PipelineEvent::EventJson { event_id, json });
         Ok(())

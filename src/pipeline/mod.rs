@@ -463,6 +463,11 @@ impl Pipeline {
     }
 }
 
+/// What the event pane shows for an event id that is not stored.
+pub fn missing_event_json(event_id: u64) -> String {
+    format!("{{\n  \"missing\": \"event {event_id} is not stored\"\n}}")
+}
+
 /// An alert for the front end, without its evidence refs (up to `detect.max_evidence` per
 /// alert: the queue needs the count, and the detail view asks for a timeline instead).
 fn alert_event(mut alert: Alert) -> PipelineEvent {

@@ -191,9 +191,7 @@ async fn forward(
         EngineCommand::Event { event_id } => {
             let json = match control.get(&format!("/api/v1/events/{event_id}")).await {
                 Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
-                Err(e) if refused_with(&e, 404) => {
-                    format!("{{\n  \"missing\": \"event {event_id} is not stored\"\n}}")
-                }
+                Err(e) if refused_with(&e, 404) => super::missing_event_json(event_id),
                 Err(e) => return report(tx, false, e),
             };
             let _ = tx.send(PipelineEvent::EventJson { event_id, json });
