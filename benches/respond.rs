@@ -69,6 +69,7 @@ fn alerts(now: chrono::DateTime<chrono::Utc>) -> Vec<Alert> {
                 status: AlertStatus::Open,
                 close_reason: None,
                 intel: None,
+                rules: Vec::new(),
             }
         })
         .collect()

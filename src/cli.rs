@@ -91,6 +91,36 @@ pub enum Command {
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Sigma rules: list the loaded ones, check a folder, try a rule on a log file.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// The rules `[detect]` loads (embedded pack + rule_dirs), with level and techniques.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load every rule under DIR (or one file) and report what failed and why.
+    Check {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which records of LOGFILE match RULE (parsed as ingest parses them, rule evaluated
+    /// before redaction; shown redacted unless --no-privacy).
+    Test {
+        rule: PathBuf,
+        #[arg(value_name = "LOGFILE")]
+        log: String,
+        /// Log format; `auto` detects it.
+        #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+        format: FormatArg,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

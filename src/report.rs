@@ -196,6 +196,17 @@ fn sections(input: &ReportInput) -> Vec<(String, Vec<String>)> {
                 a.matched_techniques.join(", ")
             ));
         }
+        for r in &a.rules {
+            let refs = if r.references.is_empty() {
+                String::new()
+            } else {
+                format!("; references: {}", r.references.join(", "))
+            };
+            lines.push(format!(
+                "Sigma rule: {} ({}, {}){refs}",
+                r.title, r.level, r.id
+            ));
+        }
         if let Some(intel) = &a.intel {
             let matches: Vec<String> = intel
                 .matches

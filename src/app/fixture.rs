@@ -110,6 +110,7 @@ pub fn alert(id: u64) -> Alert {
         },
         close_reason: None,
         intel: None,
+        rules: Vec::new(),
     }
 }
 

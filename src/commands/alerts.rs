@@ -72,6 +72,15 @@ pub(super) fn print(alerts: &[Alert], json: bool) -> Result<u8> {
             visible(&a.description),
             a.matched_techniques.join(", ")
         )?;
+        for r in &a.rules {
+            writeln!(
+                out,
+                "       rule: {} ({}, {})",
+                visible(&r.title),
+                r.level,
+                visible(&r.id)
+            )?;
+        }
     }
     let by = |s: Severity| alerts.iter().filter(|a| a.severity == s).count();
     writeln!(

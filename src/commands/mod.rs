@@ -10,6 +10,7 @@ mod ingest;
 mod intel;
 mod intel_bench;
 mod remote;
+mod rules;
 
 pub use actions::build_responder;
 pub use ingest::open_engine;
@@ -82,6 +83,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         },
         Command::Quarantine(args) => ingest::quarantine(&config, &data_dir, &args),
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&args),
+        Command::Rules(cmd) => rules::rules(&config, !cli.no_privacy, &cmd),
         Command::Config(ConfigCommand::Show) => {
             print!("{}", toml::to_string_pretty(&config)?);
             Ok(0)

@@ -8,6 +8,10 @@ pub struct DetectConfig {
     pub enabled: bool,
     pub group_gap_minutes: i64,
     pub max_evidence: usize,
+    /// Run the embedded Sigma rule pack (`datasets/rules/`).
+    pub rules: bool,
+    /// More Sigma rule folders (read recursively, `*.yml`) or files.
+    pub rule_dirs: Vec<String>,
     pub forest: ForestConfig,
     pub brute_force: BruteForce,
     pub password_spraying: Spraying,

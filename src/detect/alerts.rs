@@ -200,10 +200,16 @@ impl AlertBook {
             open.strength = hit.strength;
             a.description = crate::sanitize::visible(&hit.summary).into_owned();
         }
-        for t in hit.techniques {
+        let rule_techniques = hit.rule.iter().flat_map(|r| r.techniques.iter());
+        for t in hit.techniques.iter().copied().chain(rule_techniques.map(String::as_str)) {
             if !a.matched_techniques.iter().any(|m| m == t) {
-                a.matched_techniques.push((*t).to_string());
+                a.matched_techniques.push(t.to_string());
             }
+        }
+        if let Some(rule) = &hit.rule
+            && !a.rules.iter().any(|r| r.id == rule.id)
+        {
+            a.rules.push(rule.to_ref());
         }
         if !a.detectors.iter().any(|d| d == hit.detector) {
             a.detectors.push(hit.detector.to_string());
@@ -250,6 +256,7 @@ impl AlertBook {
             status: AlertStatus::Open,
             close_reason: None,
             intel: None,
+            rules: Vec::new(),
         };
         let mut seen = HashSet::new();
         // What led up to it: the entity's related events in the last hour.
@@ -398,6 +405,9 @@ pub fn recommended(threat: ThreatType) -> &'static [&'static str] {
         }
         ThreatType::NetworkAnomaly => &["rate_limit_ip", "block_ip"],
         ThreatType::Anomaly => &["increase_monitoring", "log_event"],
+        ThreatType::CredentialAccess => &["revoke_access_keys", "flag_account_for_review", "notify"],
+        ThreatType::Execution => &["flag_account_for_review", "create_ticket", "notify"],
+        ThreatType::Impact => &["notify", "create_ticket", "flag_account_for_review"],
     }
 }
 

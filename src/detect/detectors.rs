@@ -80,6 +80,8 @@ pub struct Hit {
     pub summary: String,
     /// Related earlier events of the entity join the evidence (see `Related`).
     pub related: Related,
+    /// The Sigma rule behind a rule hit (its techniques and references go on the alert).
+    pub rule: Option<std::sync::Arc<super::rules::RuleInfo>>,
 }
 
 /// Which of an entity's recent events count as evidence when an alert opens.
@@ -143,6 +145,7 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 if v.failed() { "" } else { "; a login succeeded" }
             ),
             related: Related::Logins,
+            rule: None,
         });
     } else if c.ip_fails_bf >= bf.min_failures && c.ip_accounts_bf <= bf.max_accounts {
         let success = !v.failed();
@@ -173,6 +176,7 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 }
             ),
             related: Related::Logins,
+            rule: None,
         });
     } else if (c.ip_failed_accounts_spray >= spray.min_accounts
         || c.forest_unusual && c.ip_failed_accounts_spray * 3 >= spray.min_accounts * 2)
@@ -198,6 +202,7 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 c.ip_fails_spray as f32 / c.ip_failed_accounts_spray.max(1) as f32
             ),
             related: Related::Logins,
+            rule: None,
         });
     }
     // A success right after a run of failures for the same account, from somewhere new.
@@ -231,6 +236,7 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 }
             ),
             related: Related::Logins,
+            rule: None,
         });
     }
     console_login(v, c, hits);
@@ -281,6 +287,7 @@ fn console_login(v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             }
         ),
         related: Related::Logins,
+        rule: None,
     });
 }
 
@@ -322,6 +329,7 @@ fn sudo(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 if escalated { ", then became root" } else { "" }
             ),
             related: Related::Escalation,
+            rule: None,
         });
     }
 }
@@ -353,6 +361,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 if ok { "" } else { " (refused)" }
             ),
             related: Related::TrailCalls,
+            rule: None,
         });
     }
     if ok && v.admin_grant {
@@ -382,6 +391,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                     }
                 ),
                 related: Related::Escalation,
+                rule: None,
             });
         }
     }
@@ -407,6 +417,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             severity: Severity::High,
             summary: format!("{user} called {} for another account ({target})", v.action),
             related: Related::Escalation,
+            rule: None,
         });
     }
     if ok && v.action == "CreateUser" && suspicious_iam {
@@ -422,6 +433,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 v.target.as_deref().unwrap_or("?")
             ),
             related: Related::Escalation,
+            rule: None,
         });
     }
     // Discovery sweep: many distinct read calls with refusals among them.
@@ -454,6 +466,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 d.window_minutes, c.distinct_actions_window, c.denied_window, c.refused_actions_window
             ),
             related: Related::ReadCalls,
+            rule: None,
         });
     }
     // Mass download from storage, far above the account's own previous peak.
@@ -493,6 +506,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                     c.peak_objects_before
                 ),
                 related: Related::Objects,
+                rule: None,
             });
         }
     }
@@ -524,6 +538,7 @@ fn flows(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 c.dst_ports_window, n.scan_window_seconds
             ),
             related: Related::None,
+            rule: None,
         });
     } else if c.dst_flows_window >= n.flood_min_flows
         && (c.dst_flows_window as f32 >= n.flood_baseline_factor * c.dst_peak_before.max(1) as f32
@@ -543,6 +558,7 @@ fn flows(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 c.dst_flows_window, c.dst_sources_window, n.flood_window_seconds, c.dst_peak_before
             ),
             related: Related::Flows,
+            rule: None,
         });
     }
 }

@@ -10,6 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use super::alerts::{AlertBook, anomaly_severity};
 use super::detectors::{Ctx, Hit, Related, evaluate};
 use super::iforest::{ForestParams, IsolationForest};
+use super::rules::{RuleSet, rule_hits};
 use super::state::{Entities, HOUR, IpState, MAX_IPS, MAX_USERS, MINUTE, UserState};
 use super::view::{EventKind, EventView};
 use super::window::key;
@@ -53,6 +54,8 @@ pub struct Engine {
     org_ips: ahash::AHashMap<u64, i64>,
     /// IAM writes per account over the learning pass (who administers IAM).
     iam_baseline: ahash::AHashMap<String, u32>,
+    /// What the Sigma rules named on events say about themselves.
+    rules: Arc<RuleSet>,
 }
 
 impl Engine {
@@ -75,6 +78,7 @@ impl Engine {
             gate: 1.0,
             iam_baseline: Default::default(),
             org_ips: Default::default(),
+            rules: RuleSet::shared(&cfg),
             cfg,
         }
     }
@@ -189,7 +193,9 @@ impl Engine {
         let hits = if self.mode == Mode::ForestOnly {
             Vec::new()
         } else {
-            evaluate(&self.cfg, v, &ctx)
+            let mut hits = evaluate(&self.cfg, v, &ctx);
+            rule_hits(&self.rules, v, &mut hits);
+            hits
         };
         for hit in &hits {
             self.book.apply(source, v, hit, score);
@@ -229,6 +235,7 @@ impl Engine {
                 v.action
             ),
             related: Related::None,
+            rule: None,
         };
         self.book.apply(source, v, &hit, score);
     }

@@ -6,6 +6,7 @@ pub mod detectors;
 pub mod engine;
 pub mod iforest;
 pub mod replay;
+pub mod rules;
 pub mod state;
 #[cfg(test)]
 mod tests;
@@ -256,6 +257,7 @@ pub fn bench_fixtures() -> (EventView, EventView) {
         dst: None,
         dst_port: None,
         flow: Vec::new(),
+        rules: Vec::new(),
     };
     let api = EventView {
         status: Status::Success,

@@ -62,6 +62,8 @@ pub struct EventView {
     pub dst: Option<String>,
     pub dst_port: Option<u32>,
     pub flow: Vec<f32>,
+    /// Ids of the Sigma rules the raw record matched.
+    pub rules: Vec<String>,
 }
 
 impl EventView {
@@ -123,6 +125,7 @@ impl EventView {
             dst,
             dst_port,
             flow,
+            rules: ev.rules.clone(),
         }
     }
 

@@ -24,10 +24,16 @@ pub enum ThreatType {
     NetworkAnomaly,
     /// The forest alone: unusual behaviour no named detector explains.
     Anomaly,
+    /// Secrets, keys or password stores read (Sigma rules tagged credential-access).
+    CredentialAccess,
+    /// Commands run on hosts or through cloud services (SSM, Lambda, sudo shells).
+    Execution,
+    /// Destruction, denial or hijacking of resources.
+    Impact,
 }
 
 impl ThreatType {
-    pub const ALL: [ThreatType; 11] = [
+    pub const ALL: [ThreatType; 14] = [
         ThreatType::BruteForce,
         ThreatType::PasswordSpraying,
         ThreatType::CredentialStuffing,
@@ -39,6 +45,9 @@ impl ThreatType {
         ThreatType::SuspiciousLogin,
         ThreatType::NetworkAnomaly,
         ThreatType::Anomaly,
+        ThreatType::CredentialAccess,
+        ThreatType::Execution,
+        ThreatType::Impact,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +63,9 @@ impl ThreatType {
             ThreatType::SuspiciousLogin => "suspicious_login",
             ThreatType::NetworkAnomaly => "network_anomaly",
             ThreatType::Anomaly => "anomaly",
+            ThreatType::CredentialAccess => "credential_access",
+            ThreatType::Execution => "execution",
+            ThreatType::Impact => "impact",
         }
     }
 
@@ -170,6 +182,22 @@ pub struct Alert {
     /// Threat intel retrieved for this alert (techniques, past incidents, CVEs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intel: Option<AlertIntel>,
+    /// Sigma rules that fired into this alert.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleRef>,
+}
+
+/// A Sigma rule as an alert cites it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleRef {
+    pub id: String,
+    pub title: String,
+    /// Sigma level (`low` … `critical`).
+    pub level: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub falsepositives: Vec<String>,
 }
 
 /// Retrieval results attached to an alert.

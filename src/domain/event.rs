@@ -90,6 +90,10 @@ pub struct SecurityEvent {
     pub metadata: Metadata,
     pub origin: Origin,
     pub format: Format,
+    /// Ids of the Sigma rules the raw record matched (evaluated before redaction). Set by
+    /// the ingest workers only: no parser reads it from input.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -110,6 +114,7 @@ impl SecurityEvent {
             metadata: Metadata::new(),
             origin: Origin::default(),
             format,
+            rules: Vec::new(),
         }
     }
 }

@@ -5,5 +5,7 @@ mod alert;
 mod event;
 
 pub use action::{Action, ActionKind, ActionState, Decision, Execution, Rollback, Target, Tier};
-pub use alert::{Alert, AlertIntel, AlertStatus, CloseReason, IntelMatch, Severity, ThreatType};
+pub use alert::{
+    Alert, AlertIntel, AlertStatus, CloseReason, IntelMatch, RuleRef, Severity, ThreatType,
+};
 pub use event::{Format, Metadata, Origin, SecurityEvent, Status};

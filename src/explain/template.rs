@@ -35,6 +35,9 @@ fn threat_sentence(t: ThreatType) -> &'static str {
         ThreatType::Anomaly => {
             "The Isolation Forest found this entity's behaviour unlike anything in its baseline"
         }
+        ThreatType::CredentialAccess => "An identity read secrets, keys or credential stores",
+        ThreatType::Execution => "Commands were run on hosts or through a cloud service",
+        ThreatType::Impact => "Resources were destroyed, disabled or taken over",
     }
 }
 
@@ -58,6 +61,7 @@ fn detector_reason(name: &str) -> String {
         "storage_mass_download" => "far more objects downloaded than this identity's previous peak",
         "discovery_sweep" => "a burst of List/Describe/Get calls across many services",
         "sudo_abuse" => "sudo or su used to become root in an unusual way",
+        "sigma" => "a Sigma rule matched the raw record (named below)",
         "port_scan" => "connections to many ports of the same hosts",
         "flood" => "a flood of flows against one service",
         _ => "",
@@ -107,6 +111,19 @@ pub fn build(
     );
 
     let mut why: Vec<String> = alert.detectors.iter().map(|d| detector_reason(d)).collect();
+    for r in &alert.rules {
+        why.push(format!(
+            "Sigma rule \"{}\" ({}, id {}){}",
+            r.title,
+            r.level,
+            r.id,
+            if r.references.is_empty() {
+                String::new()
+            } else {
+                format!("; references: {}", r.references.join(", "))
+            }
+        ));
+    }
     let refs: Vec<String> = evidence
         .iter()
         .take(3)
@@ -202,6 +219,21 @@ pub fn build(
     if alert.event_count < 20 {
         confidence_notes.push("higher with more events from the same entity".into());
     }
+    for r in &alert.rules {
+        let known: Vec<&str> = r
+            .falsepositives
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !f.eq_ignore_ascii_case("unknown"))
+            .collect();
+        if !known.is_empty() {
+            confidence_notes.push(format!(
+                "lower if this is a known false positive of \"{}\": {}",
+                r.title,
+                known.join("; ")
+            ));
+        }
+    }
     confidence_notes.push(
         "lower if the entity is a known scanner, a pentest or a change with a ticket; close the alert as benign then".into(),
     );
@@ -251,6 +283,7 @@ mod tests {
             status: AlertStatus::Open,
             close_reason: None,
             intel: None,
+            rules: Vec::new(),
         }
     }
 

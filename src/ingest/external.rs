@@ -87,7 +87,13 @@ pub fn parse_body(
                 checkpoint: None,
             };
             out.push(
-                process(work, &config.ingest.mapping, redactor, true)
+                process(
+                    work,
+                    &config.ingest.mapping,
+                    &crate::detect::rules::RuleSet::shared(&config.detect),
+                    redactor,
+                    true,
+                )
                     .map_err(|e| format!("{e:#}"))?,
             );
         }

@@ -14,6 +14,7 @@ use super::source::{self, Input, Opened};
 use super::summary::IngestSummary;
 use super::worker::{Item, ParsedBatch, WorkBatch, process};
 use crate::config::Config;
+use crate::detect::rules::RuleSet;
 use crate::domain::Format;
 use crate::privacy::Redactor;
 use crate::store::{Append, Checkpoint, EventWriter, Store};
@@ -107,6 +108,7 @@ pub fn run(
     };
     let progress = make_progress(opts.progress, &inputs);
 
+    let rules = RuleSet::shared(&config.detect);
     let (work_tx, work_rx) = bounded::<WorkBatch>(workers * 2);
     let (done_tx, done_rx) = bounded::<Result<ParsedBatch>>(workers * 2);
     let writer_result = std::thread::scope(|scope| -> Result<WriterStats> {
@@ -116,10 +118,11 @@ pub fn run(
             let mapping = &config.ingest.mapping;
             let redactor = redactor.as_ref();
             let keep_events = opts.tap.is_some();
+            let rules = &*rules;
             scope.spawn(move || {
                 for batch in rx {
                     if tx
-                        .send(process(batch, mapping, redactor, keep_events))
+                        .send(process(batch, mapping, rules, redactor, keep_events))
                         .is_err()
                     {
                         break;

@@ -9,6 +9,7 @@ use super::source::SourceCtx;
 use super::syslog::SyslogParser;
 use super::{Reject, RejectKind, cloudtrail, csv, jsonl};
 use crate::config::FieldMapping;
+use crate::detect::rules::RuleSet;
 use crate::domain::{Format, SecurityEvent};
 use crate::privacy::Redactor;
 use crate::sanitize;
@@ -55,6 +56,7 @@ const EXCERPT_LIMIT: usize = 512;
 pub fn process(
     batch: WorkBatch,
     mapping: &FieldMapping,
+    rules: &RuleSet,
     redactor: Option<&Redactor>,
     keep_events: bool,
 ) -> anyhow::Result<ParsedBatch> {
@@ -83,6 +85,8 @@ pub fn process(
             Ok(mut ev) => {
                 ev.origin.source = ctx.name.clone();
                 ev.origin.line = item.line;
+                // Rules see the raw record; only the ids of those that matched travel on.
+                ev.rules = rules.matches(&ev);
                 if let Some(r) = redactor {
                     r.redact_event(&mut ev)?;
                 }

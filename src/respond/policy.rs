@@ -50,6 +50,7 @@ mod tests {
             status: Default::default(),
             close_reason: None,
             intel: None,
+            rules: Vec::new(),
         }
     }
 

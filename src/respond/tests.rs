@@ -94,6 +94,7 @@ fn alert(id: u64, threat: ThreatType, severity: Severity, confidence: f32, entit
         status: AlertStatus::Open,
         close_reason: None,
         intel: None,
+        rules: Vec::new(),
     }
 }
 

@@ -16,7 +16,8 @@ pub use events::{
 pub use quarantine::QuarantineEntry;
 
 /// Bumped when the on-disk layout changes; `open` refuses newer stores and migrates older ones.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: event views carry the Sigma rules each record matched.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const OWNER_FILE: &str = "owner.json";
 
@@ -32,6 +33,14 @@ pub enum StoreError {
         "data dir {dir} has schema version {found}, newer than this autosec ({supported}); upgrade autosec"
     )]
     TooNew {
+        dir: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(
+        "data dir {dir} has schema version {found}, written by an earlier autosec (this one reads {supported}); ingest into a new data dir"
+    )]
+    TooOld {
         dir: PathBuf,
         found: u32,
         supported: u32,
@@ -160,7 +169,15 @@ impl Store {
                         supported: SCHEMA_VERSION,
                     });
                 }
-                // Older layouts would be migrated here; version 1 is the first.
+                // Version 1 views lack the matched rules; their postcard encoding cannot
+                // be read as version 2, and re-ingesting is cheaper than a migration.
+                if found < SCHEMA_VERSION {
+                    return Err(StoreError::TooOld {
+                        dir: self.dir.clone(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
             }
         }
         Ok(())

@@ -1,0 +1,239 @@
+//! Sigma rules: our embedded pack (`datasets/rules/`) plus the user's `[detect] rule_dirs`,
+//! parsed and evaluated by rsigma, routed by logsource onto our records.
+//!
+//! Rules run in the ingest workers on the parsed record before redaction (so a rule that
+//! names an address or account still matches), in memory only; only the ids of the rules
+//! that matched travel on with the event. Detection turns them into alerts.
+
+mod event;
+mod load;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rsigma_eval::Engine;
+use serde::Serialize;
+
+pub use event::{SigmaEvent, linux_services, routes};
+pub use load::{RuleFailure, RuleSource};
+
+use crate::config::DetectConfig;
+use super::detectors::{Hit, Related};
+use super::view::EventView;
+use crate::domain::{Format, RuleRef, SecurityEvent, Severity, ThreatType};
+
+/// What a loaded rule says about itself: shown with its alerts, and used to raise them.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// Sigma level: `informational`, `low`, `medium`, `high`, `critical`.
+    pub level: String,
+    pub tags: Vec<String>,
+    /// ATT&CK technique ids from `attack.tNNNN[.NNN]` tags, upper-cased.
+    pub techniques: Vec<String>,
+    pub threat: ThreatType,
+    pub falsepositives: Vec<String>,
+    pub references: Vec<String>,
+    pub product: String,
+    pub service: Option<String>,
+    /// The file it came from (`builtin:cloudtrail/x.yml` for the embedded pack).
+    pub file: String,
+}
+
+impl RuleInfo {
+    /// Alert severity; `None` for informational rules, which record a match but raise nothing.
+    pub fn severity(&self) -> Option<Severity> {
+        match self.level.as_str() {
+            "informational" => None,
+            "low" => Some(Severity::Low),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => Some(Severity::Medium),
+        }
+    }
+
+    /// How strongly a match speaks for an attack, 0–1 (the alert's confidence uses it).
+    pub fn strength(&self) -> f32 {
+        match self.level.as_str() {
+            "critical" => 1.0,
+            "high" => 0.8,
+            "medium" => 0.6,
+            "low" => 0.4,
+            _ => 0.2,
+        }
+    }
+
+    pub fn to_ref(&self) -> RuleRef {
+        RuleRef {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            level: self.level.clone(),
+            references: self.references.clone(),
+            falsepositives: self.falsepositives.clone(),
+        }
+    }
+}
+
+/// Loaded rules, one rsigma engine per logsource route.
+pub struct RuleSet {
+    rules: Vec<Arc<RuleInfo>>,
+    by_id: HashMap<String, Arc<RuleInfo>>,
+    engines: HashMap<(String, Option<String>), Engine>,
+    failed: Vec<RuleFailure>,
+}
+
+/// `autosec rules check`'s answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub loaded: usize,
+    pub failed: Vec<RuleFailure>,
+}
+
+impl RuleSet {
+    /// No rules at all (rules switched off).
+    pub fn empty() -> RuleSet {
+        RuleSet {
+            rules: Vec::new(),
+            by_id: HashMap::new(),
+            engines: HashMap::new(),
+            failed: Vec::new(),
+        }
+    }
+
+    /// Load from these sources; a bad file or rule is reported and never stops the others.
+    pub fn load(sources: &[RuleSource]) -> RuleSet {
+        load::load(sources)
+    }
+
+    /// The rules `[detect]` asks for (the embedded pack when `rules` is on, plus every
+    /// `rule_dirs` folder), loaded once per process and shared.
+    pub fn shared(cfg: &DetectConfig) -> Arc<RuleSet> {
+        static CACHE: OnceLock<Mutex<HashMap<(bool, Vec<String>), Arc<RuleSet>>>> =
+            OnceLock::new();
+        let key = (cfg.rules, cfg.rule_dirs.clone());
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry(key)
+            .or_insert_with(|| Arc::new(RuleSet::load(&RuleSource::for_config(cfg))))
+            .clone()
+    }
+
+    pub fn report(&self) -> LoadReport {
+        LoadReport {
+            loaded: self.rules.len(),
+            failed: self.failed.clone(),
+        }
+    }
+
+    pub fn rules(&self) -> &[Arc<RuleInfo>] {
+        &self.rules
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<RuleInfo>> {
+        self.by_id.get(id)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Ids of the rules `ev` matches (the record as parsed, before redaction).
+    pub fn matches(&self, ev: &SecurityEvent) -> Vec<String> {
+        if self.engines.is_empty() {
+            return Vec::new();
+        }
+        let sigma = SigmaEvent::new(ev);
+        let mut out: Vec<String> = Vec::new();
+        for (product, service) in routes(ev) {
+            let key = (product.to_string(), service.map(|s| s.into_owned()));
+            let Some(engine) = self.engines.get(&key) else {
+                continue;
+            };
+            for m in engine.evaluate(&sigma) {
+                if let Some(id) = m.header.rule_id
+                    && !out.contains(&id)
+                {
+                    out.push(id);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Hits for the rules `v` matched (informational rules raise none). The entity is who
+/// acted: the principal of a cloud call, the remote address of a login line, else the
+/// account, else the host that logged it.
+pub fn rule_hits(rules: &RuleSet, v: &EventView, hits: &mut Vec<Hit>) {
+    for id in &v.rules {
+        let Some(info) = rules.get(id) else { continue };
+        let Some(severity) = info.severity() else {
+            continue;
+        };
+        let host = || v.resource.split('/').next().map(str::to_string);
+        let entity = match v.format {
+            Format::Cloudtrail => v.user.clone().or_else(|| v.ip.clone()),
+            _ => v.ip.clone().or_else(|| v.user.clone()).or_else(host),
+        };
+        let Some(entity) = entity.filter(|e| !e.is_empty()) else {
+            continue;
+        };
+        hits.push(Hit {
+            detector: "sigma",
+            threat: info.threat,
+            summary: format!(
+                "Sigma rule \"{}\" ({}) matched {} by {entity}",
+                info.title, info.level, v.action
+            ),
+            entity,
+            techniques: &[],
+            strength: info.strength(),
+            severity,
+            related: Related::None,
+            rule: Some(info.clone()),
+        });
+    }
+}
+
+/// The ATT&CK technique ids among Sigma tags (`attack.t1562.008` → `T1562.008`).
+pub fn techniques_of(tags: &[String]) -> Vec<String> {
+    tags.iter()
+        .filter_map(|t| t.strip_prefix("attack.t"))
+        .filter(|rest| rest.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .map(|rest| format!("T{}", rest.to_ascii_uppercase()))
+        .collect()
+}
+
+/// The threat type an alert from this rule is grouped under: brute force and valid-account
+/// techniques by their ids, otherwise the first ATT&CK tactic tag.
+pub fn threat_of(tags: &[String], techniques: &[String]) -> ThreatType {
+    if techniques.iter().any(|t| t.starts_with("T1110")) {
+        return ThreatType::BruteForce;
+    }
+    for tag in tags {
+        let threat = match tag.strip_prefix("attack.").unwrap_or("") {
+            "defense-evasion" | "defense-impairment" => ThreatType::DefenseEvasion,
+            "persistence" => ThreatType::Persistence,
+            "privilege-escalation" => ThreatType::PrivilegeEscalation,
+            "discovery" | "reconnaissance" => ThreatType::Discovery,
+            "exfiltration" | "collection" => ThreatType::Exfiltration,
+            "credential-access" => ThreatType::CredentialAccess,
+            "execution" => ThreatType::Execution,
+            "impact" | "resource-development" => ThreatType::Impact,
+            "initial-access" | "lateral-movement" => ThreatType::SuspiciousLogin,
+            "command-and-control" => ThreatType::NetworkAnomaly,
+            _ => continue,
+        };
+        return threat;
+    }
+    if techniques.iter().any(|t| t.starts_with("T1078")) {
+        return ThreatType::SuspiciousLogin;
+    }
+    ThreatType::Anomaly
+}
+
+#[cfg(test)]
+mod tests;
