@@ -49,6 +49,8 @@ pub struct ForestConfig {
 pub struct BruteForce {
     pub window_minutes: i64,
     pub min_failures: u64,
+    /// sshd failure lines (fail2ban's maxretry) that raise a low alert.
+    pub min_signals: u64,
     pub max_accounts: usize,
 }
 

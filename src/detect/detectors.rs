@@ -11,6 +11,10 @@ pub struct Ctx {
     /// Source IP: failed / all logins in the brute-force window, failures and accounts in
     /// the spraying window, accounts tried in the stuffing window.
     pub ip_fails_bf: u64,
+    /// sshd failure lines from the source in the brute-force window (fail2ban's count).
+    pub ip_signals_bf: u64,
+    /// The account logged in successfully from this source before (its typos are its own).
+    pub known_good_source: bool,
     pub ip_accounts_bf: usize,
     pub ip_fails_spray: u64,
     pub ip_failed_accounts_spray: usize,
@@ -112,9 +116,70 @@ pub fn evaluate(cfg: &DetectConfig, v: &EventView, c: &Ctx) -> Vec<Hit> {
         EventKind::Sudo | EventKind::Su => sudo(cfg, v, c, &mut hits),
         EventKind::ApiCall => cloud(cfg, v, c, &mut hits),
         EventKind::Flow => flows(cfg, v, c, &mut hits),
-        EventKind::Other => {}
+        // sshd lines that are not attempts themselves ("Invalid user", PAM failures,
+        // pre-auth disconnects) still count toward fail2ban-style brute force.
+        EventKind::Other => {
+            let stuffing = c.ip_accounts_bf >= cfg.credential_stuffing.min_accounts;
+            if v.ssh_failure_signal()
+                && !stuffing
+                && let Some(ip) = v.ip.as_deref()
+                && let Some(hit) = brute_force(cfg, v, c, ip)
+            {
+                hits.push(hit);
+            }
+        }
     }
     hits
+}
+
+/// Password guessing from one source against few accounts: fail2ban's count (5 sshd failure
+/// lines in 10 min) raises a low alert; severity grows with the number of failed attempts
+/// and becomes critical when a login succeeds.
+fn brute_force(cfg: &DetectConfig, v: &EventView, c: &Ctx, ip: &str) -> Option<Hit> {
+    let bf = &cfg.brute_force;
+    let attempts = c.ip_fails_bf >= bf.min_failures;
+    let lines = c.ip_signals_bf >= bf.min_signals;
+    if !(attempts || lines) || c.ip_accounts_bf > bf.max_accounts {
+        return None;
+    }
+    let success = v.kind == EventKind::Login && !v.failed() && !c.known_good_source;
+    let severity = if success {
+        Severity::Critical
+    } else if c.ip_fails_bf >= 5 * bf.min_failures || c.ip_signals_bf >= 10 * bf.min_signals {
+        Severity::High
+    } else if attempts || c.ip_signals_bf >= 4 * bf.min_signals {
+        Severity::Medium
+    } else {
+        Severity::Low
+    };
+    let strength = ratio_strength(c.ip_fails_bf as f64, bf.min_failures as f64)
+        .max(0.6 * ratio_strength(c.ip_signals_bf as f64, bf.min_signals as f64));
+    Some(Hit {
+        detector: "brute_force",
+        threat: ThreatType::BruteForce,
+        entity: ip.to_string(),
+        techniques: if v.format == crate::domain::Format::Syslog {
+            &["T1110.001", "T1021.004"]
+        } else {
+            &["T1110.001"]
+        },
+        strength,
+        severity,
+        summary: format!(
+            "password guessing: {} failed logins ({} sshd failure lines) from {ip} against {} account(s) in {} min{}",
+            c.ip_fails_bf,
+            c.ip_signals_bf,
+            c.ip_accounts_bf,
+            bf.window_minutes,
+            if success {
+                "; followed by a successful login"
+            } else {
+                ""
+            }
+        ),
+        related: Related::Logins,
+        rule: None,
+    })
 }
 
 fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
@@ -122,7 +187,6 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
         console_login(v, c, hits);
         return;
     };
-    let bf = &cfg.brute_force;
     let stuff = &cfg.credential_stuffing;
     let spray = &cfg.password_spraying;
     let stuffing = c.ip_accounts_stuff >= stuff.min_accounts
@@ -147,37 +211,8 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             related: Related::Logins,
             rule: None,
         });
-    } else if c.ip_fails_bf >= bf.min_failures && c.ip_accounts_bf <= bf.max_accounts {
-        let success = !v.failed();
-        hits.push(Hit {
-            detector: "brute_force",
-            threat: ThreatType::BruteForce,
-            entity: ip.clone(),
-            techniques: if v.format == crate::domain::Format::Syslog {
-                &["T1110.001", "T1021.004"]
-            } else {
-                &["T1110.001"]
-            },
-            strength: ratio_strength(c.ip_fails_bf as f64, bf.min_failures as f64),
-            severity: if success {
-                Severity::Critical
-            } else {
-                Severity::Medium
-            },
-            summary: format!(
-                "password guessing: {} failed logins from {ip} against {} account(s) in {} min{}",
-                c.ip_fails_bf,
-                c.ip_accounts_bf,
-                bf.window_minutes,
-                if success {
-                    "; followed by a successful login"
-                } else {
-                    ""
-                }
-            ),
-            related: Related::Logins,
-            rule: None,
-        });
+    } else if let Some(hit) = brute_force(cfg, v, c, &ip) {
+        hits.push(hit);
     } else if (c.ip_failed_accounts_spray >= spray.min_accounts
         || c.forest_unusual && c.ip_failed_accounts_spray * 3 >= spray.min_accounts * 2)
         && (c.ip_fails_spray as f32 / c.ip_failed_accounts_spray.max(1) as f32) <= spray.max_attempts_per_account
@@ -208,6 +243,7 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     // A success right after a run of failures for the same account, from somewhere new.
     let n = cfg.login.success_after_failures;
     if !v.failed()
+        && !c.known_good_source
         && (c.user_known
             && c.recent_new_ip
             && c.ip_new_to_org

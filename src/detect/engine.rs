@@ -325,8 +325,25 @@ impl Engine {
             c.ip_new_to_org = ts - first <= HOUR;
             let s = self.ips.get(ip);
             s.last_seen = ts;
+            c.known_good_source = v.user.is_some() && s.good_accounts.contains(&account);
+            let bf = cfg.brute_force.window_minutes * MINUTE;
+            c.ip_accounts_bf = s
+                .users_10m
+                .distinct(ts, cfg.credential_stuffing.window_minutes * MINUTE);
+            c.ip_signals_bf = if v.ssh_failure_signal() && !c.known_good_source {
+                s.signals_10m.add(ts, 1, bf)
+            } else {
+                s.signals_10m.count(ts, bf)
+            };
+            if v.kind == EventKind::Login && !failed && v.user.is_some() {
+                if s.good_accounts.len() >= 16 {
+                    s.good_accounts.remove(0);
+                }
+                if !c.known_good_source {
+                    s.good_accounts.push(account);
+                }
+            }
             if v.kind == EventKind::Login {
-                let bf = cfg.brute_force.window_minutes * MINUTE;
                 let spray = cfg.password_spraying.window_minutes * MINUTE;
                 let stuff = cfg.credential_stuffing.window_minutes * MINUTE;
                 let n = v.attempts;

@@ -31,6 +31,11 @@ pub struct IpState {
     pub fails_1h: SlidingCount,
     pub successes_10m: SlidingCount,
     pub successes_spray: SlidingCount,
+    /// sshd failure lines of any kind (fail2ban's counting: failed password, invalid user,
+    /// PAM authentication failure, failed pre-auth disconnects).
+    pub signals_10m: SlidingCount,
+    /// Accounts that logged in successfully from this source (a few; their typos are theirs).
+    pub good_accounts: Vec<u64>,
     /// As a flow destination: flows received in the flood window, and the busiest earlier one.
     pub inbound_flows: SlidingCount,
     pub inbound_sources: SlidingDistinct,

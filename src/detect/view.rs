@@ -132,6 +132,19 @@ impl EventView {
     pub fn failed(&self) -> bool {
         matches!(self.status, Status::Failed | Status::Denied)
     }
+
+    /// An sshd line fail2ban's sshd filter counts against its source: any failed or refused
+    /// outcome from a remote address (failed password, invalid user, PAM failure with rhost,
+    /// a failed pre-auth disconnect).
+    pub fn ssh_failure_signal(&self) -> bool {
+        self.format == Format::Syslog
+            && self.failed()
+            && self.ip.is_some()
+            && self
+                .resource
+                .rsplit_once('/')
+                .is_some_and(|(_, p)| p == "sshd" || p.starts_with("sshd("))
+    }
 }
 
 fn kind_of(ev: &SecurityEvent) -> EventKind {

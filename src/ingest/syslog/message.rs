@@ -106,13 +106,26 @@ pub(super) fn set(
     }
 }
 
-/// An IP goes to `source_ip`; a hostname (sshd `UseDNS`, PAM rhost) to metadata `rhost`.
+/// The remote end goes to `source_ip`: an IP, or a hostname (sshd `UseDNS`, PAM `rhost=`),
+/// which privacy pseudonymises as a host (`HOST_n`) and which is never resolved. Either way
+/// the source-address detectors see it; `remote_is_name` says it is not an address.
 pub(super) fn set_remote(ev: &mut SecurityEvent, host: &str) {
     if is_ip(host) {
         ev.source_ip = Some(host.to_owned());
-    } else if !host.is_empty() {
-        put(&mut ev.metadata, "rhost", host);
+    } else if is_host_name(host) {
+        ev.source_ip = Some(host.to_owned());
+        put(&mut ev.metadata, "remote_is_name", true);
     }
+}
+
+/// Letters, digits, dots and dashes, with a dot or dash somewhere (PAM writes bare words
+/// such as a tty name for local logins; those are not remote hosts).
+fn is_host_name(s: &str) -> bool {
+    s.len() <= 253
+        && s.contains(['.', '-'])
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && s.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 pub(super) fn put_user(ev: &mut SecurityEvent, key: &'static str, user: &str) {
@@ -131,6 +144,12 @@ pub(super) fn classify(ev: &mut SecurityEvent, program: &str, msg: &str) {
     };
     if let Some(rest) = msg.strip_prefix("pam_unix(")
         && classify_pam(ev, rest)
+    {
+        return;
+    }
+    // Older PAM names itself in the program: `sshd(pam_unix)[pid]: authentication failure; …`.
+    if let Some(service) = program.strip_suffix("(pam_unix)")
+        && classify_pam(ev, &format!("{service}): {msg}"))
     {
         return;
     }

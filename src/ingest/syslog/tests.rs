@@ -418,9 +418,21 @@ fn sshd_failed() {
     assert_eq!(md(&ev, "invalid_user"), true);
 
     // UseDNS: a hostname instead of an address.
+    // The source detectors see it; privacy pseudonymises it as a host; nothing resolves it.
     let ev = sshd("Failed password for root from scanner.example.net port 4242 ssh2");
-    assert_eq!(ev.source_ip, None);
-    assert_eq!(md(&ev, "rhost"), "scanner.example.net");
+    assert_eq!(ev.source_ip.as_deref(), Some("scanner.example.net"));
+    assert_eq!(md(&ev, "remote_is_name"), true);
+    assert!(ev.metadata.get("rhost").is_none());
+}
+
+#[test]
+fn old_pam_names_itself_in_the_program() {
+    let ev = parse("Jun 15 02:04:59 combo sshd(pam_unix)[20882]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=220-135-151-1.hinet-ip.hinet.net  user=root");
+    assert_eq!(ev.action, "auth_failure");
+    assert_eq!(ev.status, Status::Failed);
+    assert_eq!(ev.user_id.as_deref(), Some("root"));
+    assert_eq!(ev.source_ip.as_deref(), Some("220-135-151-1.hinet-ip.hinet.net"));
+    assert_eq!(md(&ev, "pam_service"), "sshd");
 }
 
 #[test]
@@ -568,8 +580,8 @@ fn sshd_pam() {
         "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=host-7.example.net",
     );
     assert_eq!(ev.user_id, None);
-    assert_eq!(ev.source_ip, None);
-    assert_eq!(md(&ev, "rhost"), "host-7.example.net");
+    assert_eq!(ev.source_ip.as_deref(), Some("host-7.example.net"));
+    assert!(ev.metadata.get("rhost").is_none());
 
     let ev = sshd("pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)");
     assert_eq!(
