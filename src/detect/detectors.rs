@@ -496,7 +496,13 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                     .max(c.refused_actions_window as f64 / d.min_refused_actions as f64),
                 1.0,
             ),
-            severity: Severity::Medium,
+            // "Never made before" means little without a day of history: no baseline yet,
+            // low. Many distinct refusals speak for themselves.
+            severity: if refused_sweep || c.history_hours >= 24 {
+                Severity::Medium
+            } else {
+                Severity::Low
+            },
             summary: format!(
                 "{user} swept read calls in {} min: {} never made before ({} refused), {} distinct calls refused",
                 d.window_minutes, c.distinct_actions_window, c.denied_window, c.refused_actions_window
@@ -514,7 +520,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
         let baseline_known = c.history_hours >= 24;
         // A new source alone is common for workloads (a new instance every night); a new
         // source with a new client is someone else holding the credentials.
-        let new_hands = c.user_known && c.recent_new_ip && c.recent_new_agent;
+        let new_hands = baseline_known && c.recent_new_ip && c.recent_new_agent;
         if surge || new_hands {
             hits.push(Hit {
                 detector: "storage_mass_download",
@@ -581,16 +587,16 @@ fn flows(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             || c.dst_sources_window >= n.flood_min_sources)
         && let Some(dst) = v.dst.clone()
     {
-        // A flood is about its target: one alert per destination, citing every source.
+        // Responses act on who sends the flood; the destination (the victim) is context.
         hits.push(Hit {
             detector: "flood",
             threat: ThreatType::NetworkAnomaly,
-            entity: dst.clone(),
+            entity: ip.clone(),
             techniques: &["T1498", "T1499"],
             strength: ratio_strength(c.dst_flows_window as f64, n.flood_min_flows as f64),
             severity: Severity::High,
             summary: format!(
-                "{dst} received {} flows from {} source(s) in {} s (typical: {})",
+                "{ip} flooding {dst}: {} flows from {} source(s) in {} s (typical: {})",
                 c.dst_flows_window, c.dst_sources_window, n.flood_window_seconds, c.dst_peak_before
             ),
             related: Related::Flows,

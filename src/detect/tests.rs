@@ -134,6 +134,54 @@ fn typos_and_scanners_are_not_brute_force() {
     assert!(run(events).is_empty());
 }
 
+/// An sshd line that is not an attempt itself (PAM failure, "Invalid user", pre-auth
+/// disconnect) from `ip`.
+fn sshd_line(at_ms: i64, ip: &str, user: Option<&str>) -> EventView {
+    view(at_ms, EventKind::Other, "auth_failure", Some(ip), user, Status::Failed)
+}
+
+#[test]
+fn fail2ban_defaults_raise_a_low_alert_that_grows_with_volume() {
+    // Three attempts, each logged twice (PAM failure + "Failed password"): six lines in
+    // two minutes, past fail2ban's maxretry of 5.
+    let mut events = Vec::new();
+    for i in 0..3 {
+        events.push(sshd_line(T0 + i * 40_000, "IP_ADDRESS_5", Some("root")));
+        events.push(login(T0 + i * 40_000 + 1_000, "IP_ADDRESS_5", "root", false));
+    }
+    let alerts = run(events.clone());
+    let bf = of(&alerts, ThreatType::BruteForce);
+    assert_eq!(bf.len(), 1, "{alerts:#?}");
+    assert_eq!(bf[0].severity, Severity::Low);
+    // Keep going: 30 attempts in ten minutes is medium, and still one alert.
+    for i in 3..30 {
+        events.push(sshd_line(T0 + i * 15_000, "IP_ADDRESS_5", Some("root")));
+        events.push(login(T0 + i * 15_000 + 1_000, "IP_ADDRESS_5", "root", false));
+    }
+    let alerts = run(events);
+    let bf = of(&alerts, ThreatType::BruteForce);
+    assert_eq!(bf.len(), 1, "{alerts:#?}");
+    assert!(bf[0].severity >= Severity::Medium, "{:?}", bf[0].severity);
+    // Four lines are below fail2ban's count.
+    let few: Vec<EventView> = (0..4)
+        .map(|i| sshd_line(T0 + i * 1_000, "IP_ADDRESS_6", None))
+        .collect();
+    assert!(run(few).is_empty());
+}
+
+#[test]
+fn typos_from_a_source_the_account_logged_in_from_are_not_an_alert() {
+    let mut events = history("alice", "IP_ADDRESS_1");
+    let at = T0 + 300 * MIN;
+    for i in 0..4 {
+        events.push(sshd_line(at + i * 5_000, "IP_ADDRESS_1", Some("alice")));
+        events.push(login(at + i * 5_000 + 500, "IP_ADDRESS_1", "alice", false));
+    }
+    events.push(login(at + 30_000, "IP_ADDRESS_1", "alice", true));
+    let alerts = run(events);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+}
+
 #[test]
 fn password_spraying_is_slow_and_wide_but_an_office_is_not() {
     // One source, 12 accounts, one try each, over three hours.

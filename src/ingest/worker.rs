@@ -153,6 +153,15 @@ fn parse_record(
     }
 }
 
+/// The first `max` bytes of `s`, ending on a char boundary.
+fn cut(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// NUL anywhere, or more than a quarter of the bytes are control codes other than
 /// tab/newline/escape (escape sequences are hostile text, not binary: they are kept and
 /// made visible on output).
@@ -176,7 +185,8 @@ fn quarantine_entry(
     reject: Reject,
     redactor: Option<&Redactor>,
 ) -> anyhow::Result<QuarantineEntry> {
-    let head = &bytes[..bytes.len().min(EXCERPT_LIMIT)];
+    // Redact first, cut after: a value straddling the excerpt's end must not leak in part.
+    let head = &bytes[..bytes.len().min(SEAL_LIMIT)];
     let text = String::from_utf8_lossy(head);
     let (excerpt, vault_id) = match redactor {
         Some(r) => {
@@ -202,7 +212,7 @@ fn quarantine_entry(
         line: item.line,
         offset: item.offset,
         length,
-        excerpt: sanitize::visible_prefix(&excerpt, EXCERPT_LIMIT * 2),
+        excerpt: sanitize::visible_prefix(cut(&excerpt, EXCERPT_LIMIT), EXCERPT_LIMIT * 2),
         vault_id,
         at: chrono::Utc::now().to_rfc3339(),
     })

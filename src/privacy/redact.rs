@@ -8,7 +8,7 @@ use anyhow::Result;
 use regex::Regex;
 use serde_json::Value;
 
-use super::{Kind, Pseudonymiser, is_token};
+use super::{Kind, Pseudonymiser};
 use crate::domain::SecurityEvent;
 
 /// Metadata keys whose string values are account names (compared case-insensitively).
@@ -62,21 +62,26 @@ impl Redactor {
         &self.pseudo
     }
 
-    /// Pseudonymise every field of `ev` that can hold PII, in place.
+    /// Pseudonymise every field of `ev` that can hold PII, in place. Nothing from input is
+    /// taken as one of our tokens: a value shaped like `IP_ADDRESS_1` or `USER_A` is
+    /// pseudonymised like any other (so a forged token never resolves to someone's value).
     pub fn redact_event(&self, ev: &mut SecurityEvent) -> Result<()> {
+        // CloudTrail's `Role/session` principals keep the role's name; anywhere else a slash
+        // is part of the account (`alice/admin@EXAMPLE.COM` is one Kerberos principal).
+        let role_session = ev.format == crate::domain::Format::Cloudtrail;
         let mut known: Vec<String> = Vec::new();
         if let Some(user) = ev.user_id.take() {
-            if !self.is_kept(&user) && !is_token(&user) {
+            if !self.is_kept(&user) {
                 known.push(user.clone());
                 // `Role/session`: the session name alone shows up too (principalId `AROA…:name`).
-                if let Some((_, session)) = user.rsplit_once('/') {
+                if role_session && let Some((_, session)) = user.rsplit_once('/') {
                     known.push(session.to_string());
                 }
             }
-            ev.user_id = Some(self.account(&user)?);
+            ev.user_id = Some(self.account_of(&user, role_session)?);
         }
         collect_known_users(&ev.metadata, &mut known);
-        known.retain(|u| !self.is_kept(u) && !is_token(u) && !u.is_empty());
+        known.retain(|u| !self.is_kept(u) && !u.is_empty());
         known.sort_unstable();
         known.dedup();
         if let Some(ip) = ev.source_ip.take() {
@@ -88,9 +93,7 @@ impl Redactor {
         if let Cow::Owned(s) = self.text(&ev.action, &known)? {
             ev.action = s;
         }
-        for (key, value) in ev.metadata.iter_mut() {
-            self.value(key, value, &known)?;
-        }
+        self.map(&mut ev.metadata, &known)?;
         if let Some(rid) = &ev.origin.record_id
             && let Cow::Owned(s) = self.text(rid, &known)?
         {
@@ -101,14 +104,19 @@ impl Redactor {
 
     /// An account name (username, email, ARN, or `Role/session`) as a token.
     pub fn account(&self, raw: &str) -> Result<String> {
-        if raw.is_empty() || self.is_kept(raw) || is_token(raw) {
+        self.account_of(raw, true)
+    }
+
+    /// `role_session`: read `X/Y` as a cloud role and its session (the role stays readable).
+    fn account_of(&self, raw: &str, role_session: bool) -> Result<String> {
+        if raw.is_empty() || self.is_kept(raw) {
             return Ok(raw.to_string());
         }
         if raw.starts_with("arn:") {
             return Ok(self.text(raw, &[])?.into_owned());
         }
-        if let Some((role, session)) = raw.split_once('/') {
-            return Ok(format!("{}/{}", role, self.account(session)?));
+        if role_session && let Some((role, session)) = raw.split_once('/') {
+            return Ok(format!("{}/{}", role, self.account_of(session, false)?));
         }
         if looks_like_email(raw) {
             return Ok(self.pseudo.token(Kind::Email, raw)?.to_string());
@@ -119,7 +127,7 @@ impl Redactor {
     /// A source address: IPs become `IP_ADDRESS_n`; AWS service names stay; other hosts `HOST_n`.
     pub fn address(&self, raw: &str) -> Result<String> {
         let trimmed = raw.trim();
-        if is_token(trimmed) || trimmed.is_empty() {
+        if trimmed.is_empty() {
             return Ok(trimmed.to_string());
         }
         if trimmed.parse::<IpAddr>().is_ok() {
@@ -163,7 +171,6 @@ impl Redactor {
                 !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'))
             });
             let replace = !core.is_empty()
-                && !is_token(core)
                 && !self.is_kept(core)
                 && !core.bytes().all(|b| b.is_ascii_digit())
                 && (after_trigger
@@ -201,15 +208,12 @@ impl Redactor {
     fn classify(&self, m: &str) -> Result<Option<String>> {
         if let Some(idx) = user_context_split(m) {
             let (prefix, name) = m.split_at(idx);
-            if name.is_empty() || self.is_kept(name) || is_token(name) {
+            if name.is_empty() || self.is_kept(name) {
                 return Ok(None);
             }
-            return Ok(Some(format!("{prefix}{}", self.account(name)?)));
+            return Ok(Some(format!("{prefix}{}", self.account_of(name, false)?)));
         }
         if m.contains('@') {
-            if is_token(m) {
-                return Ok(None);
-            }
             return Ok(Some(self.pseudo.token(Kind::Email, m)?.to_string()));
         }
         if m.parse::<IpAddr>().is_ok() {
@@ -222,7 +226,7 @@ impl Redactor {
         match value {
             Value::String(s) => {
                 if is_user_key(key) {
-                    *s = self.account(s)?;
+                    *s = self.account_of(s, false)?;
                 } else if let Cow::Owned(r) = self.text(s, known)? {
                     *s = r;
                 }
@@ -239,12 +243,31 @@ impl Redactor {
                     self.value("", v, known)?;
                 }
             }
-            Value::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    self.value(k, v, known)?;
-                }
-            }
+            Value::Object(map) => self.map(map, known)?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// Values by their keys, and the keys themselves: a JSON key is input too
+    /// (`{"10.20.30.40": 1}`). The map is rebuilt only when a key changes.
+    fn map(&self, map: &mut serde_json::Map<String, Value>, known: &[String]) -> Result<()> {
+        for (k, v) in map.iter_mut() {
+            self.value(k, v, known)?;
+        }
+        let mut renamed = false;
+        for k in map.keys() {
+            if let Cow::Owned(_) = self.text(k, known)? {
+                renamed = true;
+                break;
+            }
+        }
+        if renamed {
+            let old = std::mem::take(map);
+            for (k, v) in old {
+                let key = self.text(&k, known)?.into_owned();
+                map.insert(key, v);
+            }
         }
         Ok(())
     }
