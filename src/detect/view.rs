@@ -143,7 +143,7 @@ impl EventView {
             && self
                 .resource
                 .rsplit_once('/')
-                .is_some_and(|(_, p)| p == "sshd" || p.starts_with("sshd("))
+                .is_some_and(|(_, p)| p == "sshd" || p.starts_with("sshd(") || p.starts_with("sshd-"))
     }
 }
 

@@ -8,6 +8,7 @@ mod control;
 mod detect;
 mod explain;
 mod follow;
+mod hostile;
 mod ingest_cli;
 mod intel;
 mod intel_model;

@@ -23,8 +23,8 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/datasets/rules/cases.jsonl");
-    let text = std::fs::read_to_string(path).expect("datasets/rules/cases.jsonl");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rule_cases.jsonl");
+    let text = std::fs::read_to_string(path).expect("tests/fixtures/rule_cases.jsonl");
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())

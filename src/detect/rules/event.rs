@@ -41,6 +41,12 @@ pub fn linux_services(program: &str) -> Vec<Cow<'static, str>> {
         .unwrap_or(program)
         .to_ascii_lowercase();
     let mut out = Vec::with_capacity(2);
+    // OpenSSH 9.8 split the per-connection process off as `sshd-session`: still sshd.
+    let name = if name == "sshd-session" || name == "sshd-auth" {
+        "sshd".to_string()
+    } else {
+        name
+    };
     let auth = matches!(
         name.as_str(),
         "sshd"
