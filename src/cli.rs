@@ -246,6 +246,10 @@ pub struct GenerateArgs {
     /// A quiet benign period: no attacks, empty labels.
     #[arg(long)]
     pub benign: bool,
+    /// Habits of the benign background: `office` (detection was developed on it) or
+    /// `pipelines` (held out: nightly bulk exports, a weekly backup sweep, more typos).
+    #[arg(long, default_value = "office", value_parser = ["office", "pipelines"])]
+    pub profile: String,
     /// Start of the simulated period (RFC 3339).
     #[arg(long, default_value = "2024-05-06T00:00:00Z")]
     pub start: String,

@@ -18,13 +18,16 @@ from datetime import datetime, timedelta
 FAILURES = [
     re.compile(r"Failed (?:password|publickey|keyboard-interactive/pam|none) for (?:invalid user )?.* from (?P<host>\S+) port"),
     re.compile(r"[Ii]nvalid user .* from (?P<host>\S+)(?: port \d+)?\s*$"),
-    re.compile(r"authentication failure;.*\brhost=(?P<host>\S+)"),
     re.compile(r"maximum authentication attempts exceeded for .* from (?P<host>\S+)"),
     re.compile(r"User .+ from (?P<host>\S+) not allowed because"),
     re.compile(r"Disconnected from (?:invalid|authenticating) user .* (?P<host>\d+\.\d+\.\d+\.\d+|[0-9a-f:]+) port \d+ \[preauth\]"),
     re.compile(r"Received disconnect from (?P<host>\S+)(?: port \d+)?:\s*\d+: .*(?:Auth fail|authentication failures).*\[preauth\]"),
 ]
-SSHD = re.compile(r"^(?P<ts>\w{3}\s+\d+ \d\d:\d\d:\d\d) \S+ sshd(?:\(pam_unix\))?\[\d+\]: (?P<msg>.*)$")
+# Old sshd builds log only PAM's line for a failed password (program `sshd(pam_unix)`); there it
+# is the attempt. Newer builds log it next to "Failed password", which fail2ban's sshd jail
+# counts instead (the PAM line is the pam-generic jail's).
+LEGACY_PAM = re.compile(r"authentication failure;.*\brhost=(?P<host>\S+)")
+SSHD = re.compile(r"^(?P<ts>\w{3}\s+\d+ \d\d:\d\d:\d\d) \S+ (?P<prog>sshd(?:\(pam_unix\))?)\[\d+\]: (?P<msg>.*)$")
 
 
 def main():
@@ -37,7 +40,8 @@ def main():
             m = SSHD.match(line.rstrip("\n"))
             if not m:
                 continue
-            for rx in FAILURES:
+            rxs = [LEGACY_PAM] if m["prog"] == "sshd(pam_unix)" else FAILURES
+            for rx in rxs:
                 hit = rx.search(m["msg"])
                 if hit:
                     ts = datetime.strptime(f"{year} {m['ts']}", "%Y %b %d %H:%M:%S")

@@ -110,6 +110,11 @@ fn generate(args: &crate::cli::GenerateArgs) -> Result<u8> {
         days: args.days.max(1),
         attacks_per_scenario: args.attacks,
         benign_only: args.benign,
+        profile: if args.profile == "pipelines" {
+            crate::datasets::Profile::Pipelines
+        } else {
+            crate::datasets::Profile::Office
+        },
     };
     let summary = crate::datasets::generate(&opts)?;
     println!(

@@ -74,7 +74,11 @@ fn check(path: &Path, json: bool) -> Result<u8> {
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{} rules loaded, {} failed", report.loaded, report.failed.len());
+        println!(
+            "{} rules loaded, {} failed",
+            report.loaded,
+            report.failed.len()
+        );
         for f in &report.failed {
             println!("  {}: {}", visible(&f.file), visible(&f.reason));
         }
@@ -114,7 +118,10 @@ fn test(
         eprintln!("{}: {}", visible(&f.file), visible(&f.reason));
     }
     if set.is_empty() {
-        anyhow::bail!("no rule loaded from {}", visible(&rule.display().to_string()));
+        anyhow::bail!(
+            "no rule loaded from {}",
+            visible(&rule.display().to_string())
+        );
     }
     let mut config = config.clone();
     config.detect.rules = false;

@@ -40,6 +40,8 @@ pub(crate) struct AuthGen<'p> {
     avoid: &'p BTreeSet<String>,
     deploy_fp: String,
     ansible_fp: String,
+    /// Chance that a password login starts with typos, and the most typos before success.
+    typos: (f64, u32),
 }
 
 impl<'p> AuthGen<'p> {
@@ -57,6 +59,7 @@ impl<'p> AuthGen<'p> {
             session: rng.random_range(1..400),
             logind: rng.random_range(500..900),
             avoid,
+            typos: (0.06, 1),
             deploy_fp: base64ish(rng, 43),
             ansible_fp: base64ish(rng, 43),
         }
@@ -264,16 +267,18 @@ impl<'p> AuthGen<'p> {
         };
         let mut at = t;
         let password = e.password_ssh && rng.random_bool(0.7);
-        if password && rng.random_bool(0.06) {
-            // A typo: one failure, then the right password seconds later.
-            let pid = pid_at(self.host, t, rng);
-            let p = port(rng);
-            q.push(at, self.sshd(pid, pam_sshd_failure(&ip, Some(&e.user))));
-            at += rng.random_range(1500..2500);
-            q.push(at, self.sshd(pid, failed_password(&e.user, false, &ip, p)));
-            at += rng.random_range(2..9) * SEC;
-            q.push(at, self.sshd(pid, closed_preauth(&e.user, false, &ip, p)));
-            at += rng.random_range(2..15) * SEC;
+        if password && rng.random_bool(self.typos.0) {
+            // Typos: a failure or a few, then the right password seconds later.
+            for _ in 0..rng.random_range(1..=self.typos.1) {
+                let pid = pid_at(self.host, at, rng);
+                let p = port(rng);
+                q.push(at, self.sshd(pid, pam_sshd_failure(&ip, Some(&e.user))));
+                at += rng.random_range(1500..2500);
+                q.push(at, self.sshd(pid, failed_password(&e.user, false, &ip, p)));
+                at += rng.random_range(2..9) * SEC;
+                q.push(at, self.sshd(pid, closed_preauth(&e.user, false, &ip, p)));
+                at += rng.random_range(2..15) * SEC;
+            }
         }
         let mut sudo = Vec::new();
         if e.admin {
@@ -404,6 +409,14 @@ impl<'p> AuthGen<'p> {
                 q,
             );
         }
+    }
+}
+
+impl AuthGen<'_> {
+    /// Set the typo habit of the benign profile.
+    pub fn with_typos(mut self, typos: (f64, u32)) -> Self {
+        self.typos = typos;
+        self
     }
 }
 

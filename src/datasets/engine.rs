@@ -139,12 +139,14 @@ pub(crate) struct Queue<E> {
 }
 
 impl<E> Queue<E> {
-    fn new(attacks: Vec<Item<E>>) -> Self {
-        let seq = attacks.len() as u64;
+    /// A queue holding the attack plan's items (and a profile's scheduled benign ones).
+    fn new(items: Vec<Item<E>>) -> Self {
+        let seq = items.len() as u64;
+        let benign = items.iter().filter(|i| i.tag.is_none()).count() as u64;
         Queue {
-            heap: attacks.into_iter().map(Reverse).collect(),
+            heap: items.into_iter().map(Reverse).collect(),
             seq,
-            benign: 0,
+            benign,
         }
     }
 

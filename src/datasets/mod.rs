@@ -36,6 +36,7 @@ mod flows;
 mod linefile;
 mod names;
 mod population;
+mod profile;
 mod util;
 
 #[cfg(test)]
@@ -54,6 +55,7 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 pub use engine::Scenario;
+pub use profile::Profile;
 
 use app_benign::{AppGen, GwGen};
 use applog::{AppEvent, AppSink, GwEvent, GwSink};
@@ -85,6 +87,8 @@ pub struct GenerateOptions {
     pub attacks_per_scenario: u32,
     /// A quiet benign period: no attacks, empty labels.
     pub benign_only: bool,
+    /// The habits of the benign background (`office` is the development profile).
+    pub profile: Profile,
 }
 
 impl GenerateOptions {
@@ -98,6 +102,7 @@ impl GenerateOptions {
             days: 7,
             attacks_per_scenario: 4,
             benign_only: false,
+            profile: Profile::Office,
         }
     }
 }
@@ -138,13 +143,17 @@ enum Job {
 }
 
 impl Job {
+    /// Attack items planned for this stream (a profile's scheduled benign items excluded).
     fn attacks(&self) -> u64 {
+        fn tagged<E>(v: &[Item<E>]) -> usize {
+            v.iter().filter(|i| i.tag.is_some()).count()
+        }
         (match self {
-            Job::Ct(_, _, v) => v.len(),
-            Job::Auth(_, v) => v.len(),
-            Job::App(v) => v.len(),
-            Job::Gw(v) => v.len(),
-            Job::Flows(v) => v.len(),
+            Job::Ct(_, _, v) => tagged(v),
+            Job::Auth(_, v) => tagged(v),
+            Job::App(v) => tagged(v),
+            Job::Gw(v) => tagged(v),
+            Job::Flows(v) => tagged(v),
         }) as u64
     }
 }
@@ -154,6 +163,7 @@ struct Ctx<'a> {
     out: &'a Path,
     period: (i64, i64),
     plan_ips: &'a std::collections::BTreeSet<String>,
+    profile: Profile,
 }
 
 fn stream_targets(events: u64) -> [u64; 8] {
@@ -184,7 +194,15 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         let rng = Rng8::seed_from_u64(mix64(opts.seed ^ 0xa77a_c4ed));
         Planner::new(&pop, rng, opts.events, period, targets[7]).build(opts.attacks_per_scenario)
     };
-    let [ct0, ct1, ct2] = std::mem::take(&mut plan.ct);
+    let [mut ct0, ct1, ct2] = std::mem::take(&mut plan.ct);
+    let mut sched_rng = Rng8::seed_from_u64(mix64(opts.seed ^ 0x5c4e_d01e));
+    ct0.extend(profile::scheduled_ct(
+        opts.profile,
+        &pop,
+        period,
+        targets[0],
+        &mut sched_rng,
+    ));
     let [auth0, auth1] = std::mem::take(&mut plan.auth);
     let hours = (period.1 - period.0) / clock::HOUR;
     let mid = period.0 + hours / 2 * clock::HOUR;
@@ -210,6 +228,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         out: &logs,
         period,
         plan_ips: &plan.attacker_ips,
+        profile: opts.profile,
     };
     let outputs = run_jobs(&ctx, jobs, opts.seed)?;
 
@@ -318,7 +337,8 @@ fn run_job(ctx: &Ctx, job: Job, target: u64, rng: &mut Rng8) -> Result<StreamOut
                 ("auth/bastion-auth.log", "bastion-1")
             };
             let mut sink = AuthSink::create(out, rel, host)?;
-            let mut generator = AuthGen::new(pop, h, h == 1, ctx.plan_ips, rng);
+            let mut generator =
+                AuthGen::new(pop, h, h == 1, ctx.plan_ips, rng).with_typos(ctx.profile.typos());
             engine::run(period, &mut generator, &mut sink, attacks, benign, rng)?;
             sink.finish()
         }
@@ -387,6 +407,7 @@ struct ManifestOptions {
     days: u32,
     attacks_per_scenario: u32,
     benign_only: bool,
+    profile: &'static str,
 }
 
 #[derive(Serialize)]
@@ -439,6 +460,7 @@ fn write_manifest(
             days: opts.days,
             attacks_per_scenario: opts.attacks_per_scenario,
             benign_only: opts.benign_only,
+            profile: opts.profile.as_str(),
         },
         totals: ManifestTotals {
             events: s.events,

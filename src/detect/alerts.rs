@@ -201,7 +201,12 @@ impl AlertBook {
             a.description = crate::sanitize::visible(&hit.summary).into_owned();
         }
         let rule_techniques = hit.rule.iter().flat_map(|r| r.techniques.iter());
-        for t in hit.techniques.iter().copied().chain(rule_techniques.map(String::as_str)) {
+        for t in hit
+            .techniques
+            .iter()
+            .copied()
+            .chain(rule_techniques.map(String::as_str))
+        {
             if !a.matched_techniques.iter().any(|m| m == t) {
                 a.matched_techniques.push(t.to_string());
             }
@@ -405,7 +410,9 @@ pub fn recommended(threat: ThreatType) -> &'static [&'static str] {
         }
         ThreatType::NetworkAnomaly => &["rate_limit_ip", "block_ip"],
         ThreatType::Anomaly => &["increase_monitoring", "log_event"],
-        ThreatType::CredentialAccess => &["revoke_access_keys", "flag_account_for_review", "notify"],
+        ThreatType::CredentialAccess => {
+            &["revoke_access_keys", "flag_account_for_review", "notify"]
+        }
         ThreatType::Execution => &["flag_account_for_review", "create_ticket", "notify"],
         ThreatType::Impact => &["notify", "create_ticket", "flag_account_for_review"],
     }

@@ -194,7 +194,7 @@ impl Engine {
             Vec::new()
         } else {
             let mut hits = evaluate(&self.cfg, v, &ctx);
-            rule_hits(&self.rules, v, &mut hits);
+            rule_hits(&self.rules, v, &ctx, &mut hits);
             hits
         };
         for hit in &hits {

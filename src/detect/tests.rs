@@ -134,20 +134,43 @@ fn typos_and_scanners_are_not_brute_force() {
     assert!(run(events).is_empty());
 }
 
-/// An sshd line that is not an attempt itself (PAM failure, "Invalid user", pre-auth
-/// disconnect) from `ip`.
+/// A failed pre-auth disconnect from `ip` (fail2ban's and CrowdSec's defaults count it).
 fn sshd_line(at_ms: i64, ip: &str, user: Option<&str>) -> EventView {
-    view(at_ms, EventKind::Other, "auth_failure", Some(ip), user, Status::Failed)
+    view(
+        at_ms,
+        EventKind::Other,
+        "ssh_disconnect",
+        Some(ip),
+        user,
+        Status::Failed,
+    )
+}
+
+/// The `pam_unix(sshd:auth)` line that repeats a failed password: not counted again.
+fn pam_line(at_ms: i64, ip: &str, user: Option<&str>) -> EventView {
+    view(
+        at_ms,
+        EventKind::Other,
+        "auth_failure",
+        Some(ip),
+        user,
+        Status::Failed,
+    )
 }
 
 #[test]
 fn fail2ban_defaults_raise_a_low_alert_that_grows_with_volume() {
-    // Three attempts, each logged twice (PAM failure + "Failed password"): six lines in
-    // two minutes, past fail2ban's maxretry of 5.
+    // Three attempts, each a "Failed password" and a failed pre-auth disconnect: six lines
+    // in two minutes, past fail2ban's maxretry of 5.
     let mut events = Vec::new();
     for i in 0..3 {
         events.push(sshd_line(T0 + i * 40_000, "IP_ADDRESS_5", Some("root")));
-        events.push(login(T0 + i * 40_000 + 1_000, "IP_ADDRESS_5", "root", false));
+        events.push(login(
+            T0 + i * 40_000 + 1_000,
+            "IP_ADDRESS_5",
+            "root",
+            false,
+        ));
     }
     let alerts = run(events.clone());
     let bf = of(&alerts, ThreatType::BruteForce);
@@ -156,7 +179,12 @@ fn fail2ban_defaults_raise_a_low_alert_that_grows_with_volume() {
     // Keep going: 30 attempts in ten minutes is medium, and still one alert.
     for i in 3..30 {
         events.push(sshd_line(T0 + i * 15_000, "IP_ADDRESS_5", Some("root")));
-        events.push(login(T0 + i * 15_000 + 1_000, "IP_ADDRESS_5", "root", false));
+        events.push(login(
+            T0 + i * 15_000 + 1_000,
+            "IP_ADDRESS_5",
+            "root",
+            false,
+        ));
     }
     let alerts = run(events);
     let bf = of(&alerts, ThreatType::BruteForce);
@@ -167,6 +195,13 @@ fn fail2ban_defaults_raise_a_low_alert_that_grows_with_volume() {
         .map(|i| sshd_line(T0 + i * 1_000, "IP_ADDRESS_6", None))
         .collect();
     assert!(run(few).is_empty());
+    // Four password attempts logged twice each (PAM + "Failed password") are four, not eight.
+    let mut doubled = Vec::new();
+    for i in 0..4 {
+        doubled.push(pam_line(T0 + i * 5_000, "IP_ADDRESS_8", Some("root")));
+        doubled.push(login(T0 + i * 5_000 + 500, "IP_ADDRESS_8", "root", false));
+    }
+    assert!(run(doubled).is_empty());
 }
 
 #[test]

@@ -133,17 +133,22 @@ impl EventView {
         matches!(self.status, Status::Failed | Status::Denied)
     }
 
-    /// An sshd line fail2ban's sshd filter counts against its source: any failed or refused
-    /// outcome from a remote address (failed password, invalid user, PAM failure with rhost,
-    /// a failed pre-auth disconnect).
+    /// An sshd line that counts against its source the way fail2ban's and CrowdSec's ssh
+    /// brute-force defaults count: a failed password/key, `Invalid user`, too many attempts,
+    /// a refused user, a failed pre-auth disconnect. Not counted: the `pam_unix(sshd:auth)`
+    /// line that repeats a failed password (fail2ban's sshd jail does not read it). Old sshd
+    /// builds (`sshd(pam_unix)`) log only the PAM line, so there it is the attempt.
     pub fn ssh_failure_signal(&self) -> bool {
-        self.format == Format::Syslog
-            && self.failed()
-            && self.ip.is_some()
-            && self
-                .resource
-                .rsplit_once('/')
-                .is_some_and(|(_, p)| p == "sshd" || p.starts_with("sshd(") || p.starts_with("sshd-"))
+        if self.format != Format::Syslog || !self.failed() || self.ip.is_none() {
+            return false;
+        }
+        let Some((_, program)) = self.resource.rsplit_once('/') else {
+            return false;
+        };
+        match self.action.as_str() {
+            "auth_failure" => program.starts_with("sshd("),
+            _ => program == "sshd" || program.starts_with("sshd(") || program.starts_with("sshd-"),
+        }
     }
 }
 

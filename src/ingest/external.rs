@@ -94,7 +94,7 @@ pub fn parse_body(
                     redactor,
                     true,
                 )
-                    .map_err(|e| format!("{e:#}"))?,
+                .map_err(|e| format!("{e:#}"))?,
             );
         }
         if eof {

@@ -303,13 +303,18 @@ impl Reader<'_> {
             let n = items.len() as u64;
             if n > 0 || (eof && at_end) {
                 let (offset, line, records) = opened.framer.progress();
-                let checkpoint = opened.ctx.key.as_ref().map(|_| Checkpoint {
-                    offset,
-                    line,
-                    records,
-                    fingerprint: opened.fingerprint.0.clone(),
-                    fingerprint_len: opened.fingerprint.1,
-                    complete: eof && at_end,
+                let checkpoint = opened.ctx.key.as_ref().map(|_| {
+                    let (tail, tail_len) = opened.tail_at(offset, self.redactor);
+                    Checkpoint {
+                        offset,
+                        line,
+                        records,
+                        fingerprint: opened.fingerprint.0.clone(),
+                        fingerprint_len: opened.fingerprint.1,
+                        complete: eof && at_end,
+                        tail,
+                        tail_len,
+                    }
                 });
                 let batch = WorkBatch {
                     seq: self.seq,

@@ -12,7 +12,7 @@ use super::reader::{FrameKind, LineReader, RecordsReader, Stream, open_file};
 use super::sniff::{SourceKind, detect};
 use crate::domain::Format;
 use crate::privacy::Redactor;
-use crate::store::{ALIAS_MIN_LEN, Checkpoint, Store, fingerprint_key};
+use crate::store::{ALIAS_MIN_LEN, Checkpoint, Store};
 
 /// One input to ingest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +124,9 @@ pub struct Opened {
     pub resumed_from: Option<Checkpoint>,
     /// The framer stands at the checkpoint (see `ensure_positioned`).
     positioned: bool,
+    /// The plain file itself, to fingerprint the bytes before each checkpoint (None for a
+    /// compressed file or a stream).
+    tail_file: Option<std::fs::File>,
 }
 
 const FINGERPRINT_LEN: usize = 1024;
@@ -175,18 +178,37 @@ pub fn open(
     } else {
         store.checkpoint(&key).map_err(|e| e.to_string())?
     };
+    let tail_file = if gz {
+        None
+    } else {
+        std::fs::File::open(path).ok()
+    };
+    // The same content as what a checkpoint covers: the same first bytes and the same bytes
+    // just before its offset. A head alone is shared by every export with one long header.
     let same_file = |cp: &Checkpoint| {
         let len = cp.fingerprint_len as usize;
-        len <= head.len() && fingerprint_of(redactor, &head[..len]) == cp.fingerprint
+        if len > head.len() || fingerprint_of(redactor, &head[..len]) != cp.fingerprint {
+            return false;
+        }
+        if cp.tail_len == 0 {
+            return true;
+        }
+        let tail = match &tail_file {
+            Some(f) => read_before(f, cp.offset, cp.tail_len),
+            None => read_before_in_stream(path, cp.offset, cp.tail_len),
+        };
+        tail.is_some_and(|t| fingerprint_of(redactor, &t) == cp.tail)
     };
     let mut resume = previous.filter(same_file);
     // Not known under this path: maybe it is a file we read under another name (rotated
     // auth.log → auth.log.1, or compressed to auth.log.2.gz).
     if resume.is_none() && !ignore_checkpoint && fp_len as u64 >= ALIAS_MIN_LEN {
         resume = store
-            .checkpoint(&fingerprint_key(&fingerprint))
+            .checkpoints_by_fingerprint(&fingerprint)
             .map_err(|e| e.to_string())?
-            .filter(same_file);
+            .into_iter()
+            .filter(same_file)
+            .max_by_key(|cp| cp.offset);
     }
     let ctx_header;
     let mut framer = match kind {
@@ -206,9 +228,11 @@ pub fn open(
     } else {
         ctx_header = None;
     }
+    // A compressed file's length says nothing of its content's: it is read on from the
+    // checkpoint (a file that grew before it was rotated and compressed keeps its tail).
     let up_to_date = resume
         .as_ref()
-        .is_some_and(|cp| cp.complete && (gz || cp.offset >= meta.len()));
+        .is_some_and(|cp| cp.complete && !gz && cp.offset >= meta.len());
     let ctx = SourceCtx {
         name,
         key: Some(key),
@@ -223,10 +247,23 @@ pub fn open(
         up_to_date,
         positioned: resume.is_none(),
         resumed_from: resume,
+        tail_file,
     })
 }
 
 impl Opened {
+    /// The tail fingerprint for a checkpoint at `offset`: (MAC, bytes covered).
+    pub fn tail_at(&self, offset: u64, redactor: Option<&Redactor>) -> (String, u64) {
+        let Some(f) = &self.tail_file else {
+            return (String::new(), 0);
+        };
+        let len = offset.min(TAIL_LEN);
+        match read_before(f, offset, len) {
+            Some(bytes) if len > 0 => (fingerprint_of(redactor, &bytes), len),
+            _ => (String::new(), 0),
+        }
+    }
+
     /// Skip what the checkpoint covers (lazily: an up-to-date source in a batch run is never
     /// read again; one that is followed is positioned before tailing starts).
     pub fn ensure_positioned(&mut self) -> std::io::Result<()> {
@@ -260,6 +297,28 @@ fn skip_to(framer: &mut Framer, cp: &Checkpoint) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Bytes of content before a checkpoint that identify it.
+const TAIL_LEN: u64 = 1024;
+
+/// `len` bytes of a plain file ending at `end`; None when the file is shorter.
+fn read_before(f: &std::fs::File, end: u64, len: u64) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0; usize::try_from(len).ok()?];
+    f.read_exact_at(&mut buf, end.checked_sub(len)?).ok()?;
+    Some(buf)
+}
+
+/// The same from a compressed file's decompressed stream (read from its start).
+fn read_before_in_stream(path: &Path, end: u64, len: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let (mut stream, _) = open_file(path, Arc::new(AtomicU64::new(0))).ok()?;
+    let skip = end.checked_sub(len)?;
+    std::io::copy(&mut (&mut stream).take(skip), &mut std::io::sink()).ok()?;
+    let mut buf = vec![0; usize::try_from(len).ok()?];
+    stream.read_exact(&mut buf).ok()?;
+    Some(buf)
 }
 
 /// Keyed when privacy is on (a plain hash of a short log head could be guessed).
@@ -316,5 +375,6 @@ pub fn open_stream(
         up_to_date: false,
         resumed_from: None,
         positioned: true,
+        tail_file: None,
     })
 }

@@ -34,7 +34,9 @@ static CANDIDATES: LazyLock<Regex> = LazyLock::new(|| {
         r"arn:aws:iam::\d*:user/(?:[\w+=,.@-]+/)*[\w+=,.@-]+",
         r"|arn:aws:sts::\d*:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+",
         r"|/(?:home|Users)/[\w.@+-]+",
-        r"|(?i:\b(?:user|username|user_name|logname|ruser|login)\s?[=:]\s?)[\w.@+-]+",
+        // `key=value` takes no space after `=`: PAM writes empty fields (`ruser= rhost=h`),
+        // and the next key is not a name.
+        r"|(?i:\b(?:user|username|user_name|logname|ruser|login)\s?(?:=|:\s?))[\w.@+-]+",
         r#"|(?i:"(?:user|username|user_name|user_id|userid|login|account|principal|email)"\s*:\s*")[^"\\]+"#,
         r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
         r"|(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?",
@@ -84,8 +86,15 @@ impl Redactor {
         known.retain(|u| !self.is_kept(u) && !u.is_empty());
         known.sort_unstable();
         known.dedup();
+        let mut host = None;
         if let Some(ip) = ev.source_ip.take() {
-            ev.source_ip = Some(self.address(&ip)?);
+            let token = self.address(&ip)?;
+            // A hostname (PAM's rhost, sshd with UseDNS) is not found by the text patterns:
+            // replace it wherever the record repeats it.
+            if token.starts_with("HOST_") && ip.len() >= 3 {
+                host = Some((ip, token.clone()));
+            }
+            ev.source_ip = Some(token);
         }
         if let Cow::Owned(s) = self.text(&ev.resource, &known)? {
             ev.resource = s;
@@ -94,6 +103,9 @@ impl Redactor {
             ev.action = s;
         }
         self.map(&mut ev.metadata, &known)?;
+        if let Some((raw, token)) = &host {
+            replace_host(&mut ev.metadata, raw, token);
+        }
         if let Some(rid) = &ev.origin.record_id
             && let Cow::Owned(s) = self.text(rid, &known)?
         {
@@ -292,6 +304,32 @@ fn collect_known_users(map: &serde_json::Map<String, Value>, out: &mut Vec<Strin
 }
 
 /// Byte index where the name starts if `m` is a user-context match, else None.
+/// Replace a raw hostname in every string of `md` (keys included).
+fn replace_host(md: &mut serde_json::Map<String, Value>, raw: &str, token: &str) {
+    fn walk(v: &mut Value, raw: &str, token: &str) {
+        match v {
+            Value::String(s) => {
+                if let Some(r) = replace_words(s, raw, token) {
+                    *s = r;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, raw, token)),
+            Value::Object(map) => replace_host(map, raw, token),
+            _ => {}
+        }
+    }
+    if md.keys().any(|k| k.contains(raw)) {
+        let old = std::mem::take(md);
+        for (k, v) in old {
+            let k = replace_words(&k, raw, token).unwrap_or(k);
+            md.insert(k, v);
+        }
+    }
+    for v in md.values_mut() {
+        walk(v, raw, token);
+    }
+}
+
 fn user_context_split(m: &str) -> Option<usize> {
     if m.starts_with('"') {
         // "userName": "value — the name starts after the quote that opens the value.

@@ -17,6 +17,13 @@ pub struct Checkpoint {
     pub fingerprint_len: u64,
     /// The file was read to its end.
     pub complete: bool,
+    /// MAC of the bytes just before `offset` (up to 1 KiB; empty for a compressed source):
+    /// with the head's, it tells a file that grew from a distinct file that merely starts
+    /// the same way (CSV exports sharing a long header).
+    #[serde(default)]
+    pub tail: String,
+    #[serde(default)]
+    pub tail_len: u64,
 }
 
 impl Checkpoint {

@@ -17,9 +17,11 @@ const NEXT_QUARANTINE_ID: &str = "next_quarantine_id";
 /// Fingerprints shorter than this (files under 1 KiB) are too likely to collide to be aliases.
 pub const ALIAS_MIN_LEN: u64 = 1024;
 
-/// The `checkpoints` key of a content fingerprint (paths are stored under their own bytes).
+/// The prefix of `checkpoints` keys under a content fingerprint (paths are stored under their
+/// own bytes). Each source whose head has this fingerprint has its own entry after it, since
+/// distinct files can share a head (exports with one long header).
 pub fn fingerprint_key(fingerprint: &str) -> Vec<u8> {
-    format!("fingerprint:{fingerprint}").into_bytes()
+    format!("fingerprint:{fingerprint}:").into_bytes()
 }
 
 /// A chunk's entry in `chunk_index`: which source and which lines it covers.
@@ -217,8 +219,12 @@ impl<'a> EventWriter<'a> {
         let next_q = q_first + q_values.len() as u64;
         let checkpoint = a.checkpoint.map(|(k, c)| (k.to_vec(), c.encode()));
         // Also under the content fingerprint, so a rotated (renamed) file is recognised.
-        let alias = a.checkpoint.and_then(|(_, c)| {
-            (c.fingerprint_len >= ALIAS_MIN_LEN).then(|| fingerprint_key(&c.fingerprint))
+        let alias = a.checkpoint.and_then(|(k, c)| {
+            (c.fingerprint_len >= ALIAS_MIN_LEN).then(|| {
+                let mut key = fingerprint_key(&c.fingerprint);
+                key.extend_from_slice(k);
+                key
+            })
         });
 
         let s = self.store;
@@ -408,5 +414,19 @@ impl Store {
             .checkpoints
             .get(key)?
             .and_then(|v| Checkpoint::decode(&v)))
+    }
+
+    /// Every checkpoint of a source whose head had this fingerprint (under any path).
+    pub fn checkpoints_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Vec<Checkpoint>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.checkpoints.scan_prefix(fingerprint_key(fingerprint)) {
+            if let Some(cp) = Checkpoint::decode(&kv?.1) {
+                out.push(cp);
+            }
+        }
+        Ok(out)
     }
 }

@@ -94,27 +94,8 @@ pub struct Store {
 impl Store {
     /// Open (or create) the store in `dir` with a `cache_mb` MiB page cache.
     pub fn open(dir: &Path, cache_mb: u64) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir)?;
-        let db = sled::Config::new()
-            .path(dir.join("db"))
-            .cache_capacity(cache_mb.max(1) * 1024 * 1024)
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("lock") =>
-                {
-                    StoreError::Locked {
-                        dir: dir.to_path_buf(),
-                        owner: describe_owner(dir),
-                        hint: locked_hint(dir),
-                    }
-                }
-                _ => StoreError::Open {
-                    dir: dir.to_path_buf(),
-                    source: e,
-                },
-            })?;
+        create_private_dir(dir)?;
+        let db = open_db(dir, cache_mb)?;
         write_owner(dir);
         let store = Store {
             events: db.open_tree("events")?,
@@ -222,6 +203,72 @@ impl Drop for Store {
     }
 }
 
+/// Open sled, naming the owner when the data dir is locked. A store this process dropped a
+/// moment ago can still be locked by sled's flusher thread, which lets go of it shortly after:
+/// retry for a short while then, and only then.
+fn open_db(dir: &Path, cache_mb: u64) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let opened = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(cache_mb.max(1) * 1024 * 1024)
+            .open();
+        let err = match opened {
+            Ok(db) => return Ok(db),
+            Err(e) => e,
+        };
+        let locked = matches!(&err, sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock"));
+        if !locked {
+            return Err(StoreError::Open {
+                dir: dir.to_path_buf(),
+                source: err,
+            });
+        }
+        let ours = owner_pid(dir).is_none_or(|pid| pid == std::process::id());
+        if !ours || std::time::Instant::now() >= deadline {
+            return Err(StoreError::Locked {
+                dir: dir.to_path_buf(),
+                owner: describe_owner(dir),
+                hint: locked_hint(dir),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The data dir holds pseudonym maps, the vault and the audit log: only its owner may read it.
+/// An existing dir that others can read is used as it is, with a warning.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        // `recursive` applies the mode to the parents it creates only under the umask.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    } else if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
+        warn_readable_dir(dir);
+    }
+    Ok(())
+}
+
+fn warn_readable_dir(dir: &Path) {
+    eprintln!(
+        "warning: data dir {} is readable by other users; `chmod 700 {}` keeps pseudonym maps and the audit log private",
+        crate::sanitize::visible(&dir.display().to_string()),
+        crate::sanitize::visible(&dir.display().to_string())
+    );
+}
+
+fn owner_pid(dir: &Path) -> Option<u32> {
+    std::fs::read(dir.join(OWNER_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Owner>(&b).ok())
+        .map(|o| o.pid)
+}
+
 fn write_owner(dir: &Path) {
     let owner = Owner {
         pid: std::process::id(),
@@ -229,7 +276,18 @@ fn write_owner(dir: &Path) {
         started: chrono::Utc::now().to_rfc3339(),
     };
     if let Ok(json) = serde_json::to_vec(&owner) {
-        let _ = std::fs::write(dir.join(OWNER_FILE), json);
+        // The command line can name files and hosts: owner-only, like the rest of the dir.
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(dir.join(OWNER_FILE));
+        if let Ok(mut f) = file {
+            let _ = f.write_all(&json);
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 
 use crate::common::{Env, assert_success};
 
+/// The development (`office`) profile. The held-out one is measured in README and never
+/// tested against, so no test tunes detection to it.
 fn generate(env: &Env, events: u64, seed: u64, benign: bool) -> std::path::PathBuf {
     let out = env.path(&format!("gen-{seed}"));
     let opts = autosec::datasets::GenerateOptions {
@@ -15,6 +17,7 @@ fn generate(env: &Env, events: u64, seed: u64, benign: bool) -> std::path::PathB
         days: 7,
         attacks_per_scenario: 2,
         benign_only: benign,
+        profile: autosec::datasets::Profile::Office,
     };
     autosec::datasets::generate(&opts).expect("generate");
     out
@@ -150,6 +153,11 @@ fn ingest_raises_alerts_that_the_cli_lists_acks_and_closes() {
 fn a_quiet_benign_week_raises_nothing_above_low() {
     let env = Env::new();
     let data = generate(&env, 30_000, 5, true);
+    assert_eq!(alerts_above_low(&env, &data), Vec::<String>::new());
+}
+
+/// Ingest a generated dataset; the alerts above low it raised, one JSON line each.
+fn alerts_above_low(env: &Env, data: &std::path::Path) -> Vec<String> {
     env.ingest(&[data.join("logs").to_str().expect("utf8")]);
     let out = env
         .cmd()
@@ -157,6 +165,9 @@ fn a_quiet_benign_week_raises_nothing_above_low() {
         .output()
         .expect("alerts");
     assert_success(&out);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.trim().is_empty(), "benign week raised: {text}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
 }

@@ -15,5 +15,5 @@ mod intel_model;
 mod privacy;
 mod quarantine;
 mod respond;
-mod rules;
 mod resume;
+mod rules;

@@ -23,7 +23,10 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rule_cases.jsonl");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/rule_cases.jsonl"
+    );
     let text = std::fs::read_to_string(path).expect("tests/fixtures/rule_cases.jsonl");
     text.lines()
         .enumerate()
@@ -47,7 +50,8 @@ fn every_pack_rule_matches_its_positive_and_not_its_near_miss() {
     for (n, case) in cases().iter().enumerate() {
         let ev = match case.format.as_str() {
             "cloudtrail" => {
-                let bytes = serde_json::to_vec(case.record.as_ref().expect("record")).expect("json");
+                let bytes =
+                    serde_json::to_vec(case.record.as_ref().expect("record")).expect("json");
                 cloudtrail::parse(&bytes)
                     .unwrap_or_else(|e| panic!("case {}: record rejected: {e}", n + 1))
             }
@@ -147,9 +151,10 @@ fn a_rule_from_rule_dirs_fires_on_the_raw_address_and_the_alert_cites_it() {
     let cited = alerts
         .iter()
         .find(|a| {
-            a["rules"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|r| r["id"] == "9a0e3b8c-1d2e-4f50-8a6b-7c8d9e0f1a2b"))
+            a["rules"].as_array().is_some_and(|r| {
+                r.iter()
+                    .any(|r| r["id"] == "9a0e3b8c-1d2e-4f50-8a6b-7c8d9e0f1a2b")
+            })
         })
         .unwrap_or_else(|| panic!("no alert cites the rule: {alerts:#?}"));
     assert_eq!(cited["severity"], "critical");
@@ -160,7 +165,10 @@ fn a_rule_from_rule_dirs_fires_on_the_raw_address_and_the_alert_cites_it() {
     );
     // Privacy: the rule saw the raw address; the alert holds only pseudonyms.
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains("203.0.113.9") && !text.contains("mallory"), "{text}");
+    assert!(
+        !text.contains("203.0.113.9") && !text.contains("mallory"),
+        "{text}"
+    );
     // And the explanation names the rule and its references.
     let id = cited["alert_id"].as_u64().expect("id").to_string();
     let out = env.cmd().args(["explain", &id]).output().expect("explain");
@@ -174,7 +182,10 @@ fn a_rule_from_rule_dirs_fires_on_the_raw_address_and_the_alert_cites_it() {
 fn rules_check_reports_loaded_and_failed_with_reasons() {
     let env = Env::new();
     env.write("rules/good.yml", USER_RULE);
-    env.write("rules/sub/bad.yml", "title: x\nlogsource: {product: windows}\ndetection:\n  s: {a: 1}\n  condition: s\n");
+    env.write(
+        "rules/sub/bad.yml",
+        "title: x\nlogsource: {product: windows}\ndetection:\n  s: {a: 1}\n  condition: s\n",
+    );
     let out = env
         .cmd()
         .args(["rules", "check", "--json"])
@@ -186,7 +197,11 @@ fn rules_check_reports_loaded_and_failed_with_reasons() {
     assert_eq!(report["loaded"], 1, "{report}");
     let failed = report["failed"].as_array().expect("failed");
     assert_eq!(failed.len(), 1, "{report}");
-    assert!(failed[0]["file"].as_str().is_some_and(|f| f.ends_with("bad.yml")));
+    assert!(
+        failed[0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("bad.yml"))
+    );
     assert!(
         failed[0]["reason"]
             .as_str()

@@ -102,7 +102,8 @@ impl<'a> SigmaEvent<'a> {
             (Format::Cloudtrail, "sourceIPAddress") => ev.source_ip.as_deref().and_then(text),
             (Format::Cloudtrail, "eventID") => ev.origin.record_id.as_deref().and_then(text),
             (Format::Cloudtrail, "eventTime") => Some(EventValue::Str(Cow::Owned(
-                ev.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ev.timestamp
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ))),
             (Format::Syslog, "user") => ev.user_id.as_deref().and_then(text),
             (Format::Syslog, "source_ip") => ev.source_ip.as_deref().and_then(text),

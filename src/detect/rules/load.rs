@@ -82,10 +82,7 @@ fn builtin_files() -> Vec<RuleFile> {
 }
 
 fn is_rule_file(p: &Path) -> bool {
-    matches!(
-        p.extension().and_then(|e| e.to_str()),
-        Some("yml" | "yaml")
-    )
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
 }
 
 fn path_files(root: &Path, out: &mut Vec<RuleFile>, failed: &mut Vec<RuleFailure>) {
@@ -160,7 +157,12 @@ fn unroutable(rule: &SigmaRule) -> Option<String> {
         ));
     }
     match product.as_deref() {
-        Some("aws") => match ls.service.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("aws") => match ls
+            .service
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("cloudtrail") => None,
             Some(_) => Some(format!(
                 "unsupported logsource ({}): of AWS, only CloudTrail is read",
@@ -274,7 +276,10 @@ pub(super) fn load(sources: &[RuleSource]) -> RuleSet {
                 continue;
             }
             rule.id = Some(id.clone());
-            let engine = set.engines.entry(route_key(&rule)).or_insert_with(Engine::new);
+            let engine = set
+                .engines
+                .entry(route_key(&rule))
+                .or_insert_with(Engine::new);
             if let Err(e) = engine.add_rule(&rule) {
                 failed.push(RuleFailure {
                     file: file.name.clone(),

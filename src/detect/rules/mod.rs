@@ -17,9 +17,9 @@ use serde::Serialize;
 pub use event::{SigmaEvent, linux_services, routes};
 pub use load::{RuleFailure, RuleSource};
 
-use crate::config::DetectConfig;
-use super::detectors::{Hit, Related};
+use super::detectors::{Ctx, Hit, Related};
 use super::view::EventView;
+use crate::config::DetectConfig;
 use crate::domain::{Format, RuleRef, SecurityEvent, Severity, ThreatType};
 
 /// What a loaded rule says about itself: shown with its alerts, and used to raise them.
@@ -110,8 +110,7 @@ impl RuleSet {
     /// The rules `[detect]` asks for (the embedded pack when `rules` is on, plus every
     /// `rule_dirs` folder), loaded once per process and shared.
     pub fn shared(cfg: &DetectConfig) -> Arc<RuleSet> {
-        static CACHE: OnceLock<Mutex<HashMap<(bool, Vec<String>), Arc<RuleSet>>>> =
-            OnceLock::new();
+        static CACHE: OnceLock<Mutex<HashMap<(bool, Vec<String>), Arc<RuleSet>>>> = OnceLock::new();
         let key = (cfg.rules, cfg.rule_dirs.clone());
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
         let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -164,13 +163,69 @@ impl RuleSet {
     }
 }
 
-/// Hits for the rules `v` matched (informational rules raise none). The entity is who
-/// acted: the principal of a cloud call, the remote address of a login line, else the
-/// account, else the host that logged it.
-pub fn rule_hits(rules: &RuleSet, v: &EventView, hits: &mut Vec<Hit>) {
+/// How a rule match becomes an alert. Single-event rules name actions that admins, helpdesks,
+/// pipelines and internet scanners also cause every day, so a match alone is a signal
+/// (Elastic's building-block rules, Splunk's risk events), not an alert:
+/// - `critical` rules always alert at their level;
+/// - `medium` and `high` rules alert at their level when the context corroborates the match
+///   (see [`Corroboration::of`]); an uncorroborated `high` match is a low alert, an
+///   uncorroborated `medium` one stays a signal;
+/// - `low` rules, and rules on failed logins (T1110: one failure is what every internet
+///   scanner causes), alert only with a named detector firing on the same event (brute force
+///   keeps fail2ban's counting).
+///
+/// Signals stay on the event (its JSON and `autosec rules test` show them) and in the
+/// evidence of any alert the entity raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corroboration {
+    /// A named detector fired on the event.
+    Strong,
+    /// The actor acts from a source new to it and to the organisation, or the forest finds
+    /// the event unusual. (No history at all is not enough: on a new install every identity
+    /// has none.)
+    Context,
+    None,
+}
+
+impl Corroboration {
+    /// What the context says about the event a rule matched.
+    pub fn of(ctx: &Ctx, detector_fired: bool) -> Corroboration {
+        let new_source = ctx.recent_new_ip && ctx.ip_new_to_org;
+        if detector_fired {
+            Corroboration::Strong
+        } else if new_source || ctx.forest_unusual {
+            Corroboration::Context
+        } else {
+            Corroboration::None
+        }
+    }
+}
+
+/// The alert severity of a match of `info` in this context; None: a signal only.
+fn gated_severity(info: &RuleInfo, corroboration: Corroboration) -> Option<Severity> {
+    let level = info.severity()?;
+    let login_failure = info.threat == ThreatType::BruteForce;
+    match (corroboration, level) {
+        (_, Severity::Critical) | (Corroboration::Strong, _) => Some(level),
+        _ if login_failure || level == Severity::Low => None,
+        (Corroboration::Context, _) => Some(level),
+        (Corroboration::None, Severity::High) => Some(Severity::Low),
+        (Corroboration::None, _) => None,
+    }
+}
+
+/// Hits for the rules `v` matched, gated by [`Corroboration`] (informational rules raise
+/// none). `hits` holds the named detectors' hits on the same event. The entity is who acted:
+/// the principal of a cloud call, the remote address of a login line, else the account, else
+/// the host that logged it.
+pub fn rule_hits(rules: &RuleSet, v: &EventView, ctx: &Ctx, hits: &mut Vec<Hit>) {
+    if v.rules.is_empty() {
+        return;
+    }
+    let corroboration = Corroboration::of(ctx, !hits.is_empty());
     for id in &v.rules {
         let Some(info) = rules.get(id) else { continue };
-        let Some(severity) = info.severity() else {
+        let Some(severity) = gated_severity(info, corroboration) else {
             continue;
         };
         let host = || v.resource.split('/').next().map(str::to_string);
@@ -181,16 +236,26 @@ pub fn rule_hits(rules: &RuleSet, v: &EventView, hits: &mut Vec<Hit>) {
         let Some(entity) = entity.filter(|e| !e.is_empty()) else {
             continue;
         };
+        let uncorroborated = corroboration == Corroboration::None;
+        let context = if uncorroborated && severity < info.severity().unwrap_or(severity) {
+            "; usual source and behaviour, so low"
+        } else {
+            ""
+        };
         hits.push(Hit {
             detector: "sigma",
             threat: info.threat,
             summary: format!(
-                "Sigma rule \"{}\" ({}) matched {} by {entity}",
+                "Sigma rule \"{}\" ({}) matched {} by {entity}{context}",
                 info.title, info.level, v.action
             ),
             entity,
             techniques: &[],
-            strength: info.strength(),
+            strength: if uncorroborated {
+                info.strength() / 2.0
+            } else {
+                info.strength()
+            },
             severity,
             related: Related::None,
             rule: Some(info.clone()),

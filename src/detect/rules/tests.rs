@@ -27,8 +27,13 @@ fn ct(record: serde_json::Value) -> SecurityEvent {
 }
 
 fn syslog(line: &str) -> SecurityEvent {
-    let reference = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).single().expect("time");
-    SyslogParser::new(reference).parse(line).expect("syslog line")
+    let reference = Utc
+        .with_ymd_and_hms(2026, 12, 4, 12, 0, 0)
+        .single()
+        .expect("time");
+    SyslogParser::new(reference)
+        .parse(line)
+        .expect("syslog line")
 }
 
 const STOP_TRAIL: &str = r#"
@@ -167,7 +172,11 @@ fn a_bad_rule_is_reported_and_never_stops_the_others() {
             .any(|r| r.contains("windows.yml") && r.contains("unsupported logsource")),
         "{reasons:?}"
     );
-    assert!(reasons.iter().any(|r| r.contains("missing") && r.contains("cannot read")));
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("missing") && r.contains("cannot read"))
+    );
 }
 
 #[test]
@@ -179,7 +188,12 @@ fn sigmahq_rules_load() {
     }
     let set = RuleSet::load(&[RuleSource::Path(dir)]);
     let report = set.report();
-    assert!(report.loaded >= 75, "{} loaded: {:?}", report.loaded, report.failed);
+    assert!(
+        report.loaded >= 75,
+        "{} loaded: {:?}",
+        report.loaded,
+        report.failed
+    );
 }
 
 #[test]
@@ -190,19 +204,30 @@ fn the_embedded_pack_loads_whole() {
     assert!(report.loaded >= 40, "{} rules", report.loaded);
     for r in set.rules() {
         assert!(!r.techniques.is_empty(), "{} has no technique tag", r.file);
-        assert!(!r.falsepositives.is_empty(), "{} names no false positive", r.file);
+        assert!(
+            !r.falsepositives.is_empty(),
+            "{} names no false positive",
+            r.file
+        );
     }
 }
 
 #[test]
 fn tags_give_techniques_and_threats() {
-    let tags: Vec<String> = ["attack.credential-access", "attack.t1110.001", "attack.t1078"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let tags: Vec<String> = [
+        "attack.credential-access",
+        "attack.t1110.001",
+        "attack.t1078",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let t = techniques_of(&tags);
     assert_eq!(t, vec!["T1110.001", "T1078"]);
     assert_eq!(threat_of(&tags, &t), ThreatType::BruteForce);
     let impact = vec!["attack.impact".to_string(), "attack.t1485".to_string()];
-    assert_eq!(threat_of(&impact, &techniques_of(&impact)), ThreatType::Impact);
+    assert_eq!(
+        threat_of(&impact, &techniques_of(&impact)),
+        ThreatType::Impact
+    );
 }

@@ -427,11 +427,16 @@ fn sshd_failed() {
 
 #[test]
 fn old_pam_names_itself_in_the_program() {
-    let ev = parse("Jun 15 02:04:59 combo sshd(pam_unix)[20882]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=220-135-151-1.hinet-ip.hinet.net  user=root");
+    let ev = parse(
+        "Jun 15 02:04:59 combo sshd(pam_unix)[20882]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=220-135-151-1.hinet-ip.hinet.net  user=root",
+    );
     assert_eq!(ev.action, "auth_failure");
     assert_eq!(ev.status, Status::Failed);
     assert_eq!(ev.user_id.as_deref(), Some("root"));
-    assert_eq!(ev.source_ip.as_deref(), Some("220-135-151-1.hinet-ip.hinet.net"));
+    assert_eq!(
+        ev.source_ip.as_deref(),
+        Some("220-135-151-1.hinet-ip.hinet.net")
+    );
     assert_eq!(md(&ev, "pam_service"), "sshd");
 }
 

@@ -1,0 +1,146 @@
+//! Benign profiles: the shapes of ordinary work that differ between organisations.
+//!
+//! `office` is the profile detection was developed against. `pipelines` is held out: it is
+//! never used to tune thresholds, only to measure false alarms on habits the detectors did not
+//! see while they were written — scheduled bulk exports by a pipeline role from the first night
+//! on (no baseline yet), a weekly backup sweep by a service user, and people who mistype their
+//! password two or three times before logging in from their usual address.
+
+use rand::Rng;
+
+use super::clock::{DAY, HOUR, MIN, civil};
+use super::cloud_benign::{CtGen, HOME};
+use super::cloud_catalog::s3_object;
+use super::cloudtrail::{CtEvent, Who};
+use super::engine::Item;
+use super::population::{Population, ROLE_ETL};
+use super::util::{Rng8, pick};
+
+/// Which habits the benign background follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// The development profile.
+    #[default]
+    Office,
+    /// The held-out profile (see the module comment).
+    Pipelines,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Office => "office",
+            Profile::Pipelines => "pipelines",
+        }
+    }
+
+    /// Chance that a password login starts with typos, and the most typos before success.
+    pub(crate) fn typos(self) -> (f64, u32) {
+        match self {
+            Profile::Office => (0.06, 1),
+            Profile::Pipelines => (0.18, 3),
+        }
+    }
+}
+
+/// Seq numbers of scheduled items start here, clear of the attack plan's.
+const SEQ_BASE: u64 = 1 << 40;
+
+/// Home-region CloudTrail events of a 1M-event dataset: job sizes are for that scale.
+const FULL_SCALE: f64 = 279_000.0;
+
+/// The profile's scheduled CloudTrail jobs for the home region over `period`, as untagged
+/// (benign) items to merge into that stream of about `home_events` events. Smaller datasets
+/// get smaller jobs, never below 150 objects (still a bulk read to the detectors).
+pub(crate) fn scheduled_ct(
+    profile: Profile,
+    pop: &Population,
+    period: (i64, i64),
+    home_events: u64,
+    rng: &mut Rng8,
+) -> Vec<Item<CtEvent>> {
+    if profile == Profile::Office {
+        return Vec::new();
+    }
+    let scale = (home_events as f64 / FULL_SCALE).min(1.0);
+    let size = |base: i64| ((base as f64 * scale) as i64).max(150);
+    let ct = CtGen::new(pop, HOME);
+    let Some(&bucket) = ct.buckets.first() else {
+        return Vec::new();
+    };
+    let bucket_name = pop.buckets[bucket].name.clone();
+    // One worker address per job, stable across runs of the job, as a scheduler would have.
+    let etl_ip = pick(rng, &pop.internal_ips).clone();
+    let backup_ip = pick(rng, &pop.internal_ips).clone();
+    let backup_user = pop.iam_users.iter().position(|u| u.name == "svc-backup");
+    let mut items = Vec::new();
+    let mut push = |t: i64, ev: CtEvent| {
+        let seq = SEQ_BASE + items.len() as u64;
+        items.push(Item {
+            t,
+            seq,
+            ev,
+            tag: None,
+        });
+    };
+    let mut day = period.0 - period.0.rem_euclid(DAY);
+    while day < period.1 {
+        // Nightly export: every night from the first, 400–2,500 objects in 10–25 minutes.
+        let start = day + HOUR + rng.random_range(0..90) * MIN;
+        let n = size(rng.random_range(400..2_500i64));
+        let span = rng.random_range(10..25) * MIN;
+        for i in 0..n {
+            let t = start + i * span / n;
+            if t < period.0 || t >= period.1 {
+                continue;
+            }
+            let who = ct.role(rng, ROLE_ETL, start);
+            let key = ct.object_key(rng, bucket);
+            let bytes = rng.random_range(10_000..40_000_000);
+            push(
+                t,
+                s3_object(
+                    pop,
+                    who,
+                    "GetObject",
+                    &bucket_name,
+                    HOME,
+                    &key,
+                    &etl_ip,
+                    &pop.sdk_ua,
+                    bytes,
+                ),
+            );
+        }
+        // Weekly backup sweep on Saturday night by a service user with a long-term key.
+        if let Some(idx) = backup_user.filter(|_| civil(day).weekday == 5) {
+            let start = day + 22 * HOUR + rng.random_range(0..60) * MIN;
+            let n = size(rng.random_range(2_000..6_000i64));
+            let span = rng.random_range(40..90) * MIN;
+            let ua = pop.iam_users[idx].cli_ua.clone();
+            for i in 0..n {
+                let t = start + i * span / n;
+                if t < period.0 || t >= period.1 {
+                    continue;
+                }
+                let key = ct.object_key(rng, bucket);
+                push(
+                    t,
+                    s3_object(
+                        pop,
+                        Who::User { idx, console: None },
+                        "GetObject",
+                        &bucket_name,
+                        HOME,
+                        &key,
+                        &backup_ip,
+                        &ua,
+                        rng.random_range(10_000..80_000_000),
+                    ),
+                );
+            }
+        }
+        day += DAY;
+    }
+    items
+}
