@@ -3,17 +3,19 @@
 # privacy on and durable storage. Prints the summary, events/s and peak RSS.
 #   benches/ingest-1m.sh [EVENTS] [SEED]
 #   NO_DETECT=1 benches/ingest-1m.sh     ingest alone ([detect] enabled = false)
+#   NO_RULES=1 benches/ingest-1m.sh      detection without Sigma rules ([detect] rules = false)
+#   PROFILE=pipelines benches/ingest-1m.sh   the held-out benign profile
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
 seed=${2:-42}
 work=${BENCH_DIR:-/tmp/autosec-bench}
-data="$work/gen-$events-$seed"
+data="$work/gen-$events-$seed-${PROFILE:-office}"
 cargo build --release --quiet
 bin=target/release/autosec
 if [ ! -d "$data/logs" ]; then
   rm -rf "$data"
-  "$bin" datasets generate --out "$data" --events "$events" --seed "$seed"
+  "$bin" datasets generate --out "$data" --events "$events" --seed "$seed" --profile "${PROFILE:-office}"
 fi
 echo "input: $(du -sb "$data" | cut -f1) bytes in $(find "$data" -type f | wc -l) files"
 store="$work/store-$$"
@@ -23,6 +25,9 @@ mkdir -p "$cfg"
 config=()
 if [ -n "${NO_DETECT:-}" ]; then
   printf '[detect]\nenabled = false\n' > "$cfg/bench.toml"
+  config=(--config "$cfg/bench.toml")
+elif [ -n "${NO_RULES:-}" ]; then
+  printf '[detect]\nrules = false\n' > "$cfg/bench.toml"
   config=(--config "$cfg/bench.toml")
 fi
 AUTOSEC_CONFIG_DIR="$cfg" /usr/bin/time -f 'peak_rss_kb=%M wall_s=%e user_s=%U sys_s=%S' \

@@ -36,7 +36,8 @@ impl Escape for Markdown {
         let visible = crate::sanitize::visible(s);
         let mut out = String::with_capacity(visible.len());
         for c in visible.chars() {
-            if "\\`*_[]<>|#!".contains(c) {
+            // `&` too: `&#x202e;` would render as the bidi override it names.
+            if "\\`*_[]<>|#!&".contains(c) {
                 out.push('\\');
             }
             out.push(c);
@@ -289,6 +290,8 @@ mod tests {
         let md = Markdown.text(hostile);
         assert!(!md.contains('\u{1b}') && !md.contains('\u{202e}'));
         assert!(md.contains("\\<script\\>") && md.contains("\\[x\\]"));
+        // An entity would render as the character it names.
+        assert!(Markdown.text("&#x202e;").starts_with("\\&"));
         let html = Html.text(hostile);
         assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
         assert!(html.contains("\\x1b[2J") && html.contains("\\u202e"));

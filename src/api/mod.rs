@@ -51,6 +51,8 @@ pub struct ApiState {
     /// The audit chain's key (for `GET /api/v1/audit?verify=true`).
     pub audit_key: Option<std::path::PathBuf>,
     pub timeout: Duration,
+    /// Largest request body (`api.max_body_bytes`).
+    pub max_body: usize,
     /// The control socket: reachable only by the data dir's owner (mode 0600), so its
     /// callers act as `local:$USER` with every scope and no token.
     pub local: bool,
@@ -78,6 +80,7 @@ impl ApiState {
             owner: owner_name("serve"),
             audit_key: config.audit_key_file().ok(),
             timeout: Duration::from_secs(config.api.request_timeout_secs.max(1)),
+            max_body: config.api.max_body_bytes,
             local: false,
         }
     }
@@ -138,7 +141,7 @@ pub fn router(state: Arc<ApiState>, max_body: usize) -> Router {
     Router::new()
         .route("/health", get(routes::health))
         .route("/api/v1/openapi.json", get(routes::openapi))
-        .route("/api/v1/logs/ingest", post(routes::ingest))
+        .route(INGEST_PATH, post(routes::ingest))
         .route("/api/v1/threats", get(routes::threats))
         .route("/api/v1/threats/{id}", get(detail::threat))
         .route("/api/v1/threats/{id}/timeline", get(detail::timeline))
@@ -246,6 +249,11 @@ async fn guard(State(state): State<Arc<ApiState>>, mut req: Request, next: Next)
             "POST bodies must be application/json or application/x-ndjson",
         );
     }
+    // Ingest times out only while its body is read (in the handler): once the write has
+    // started, the answer must say what was stored, so no timeout may answer for it.
+    if method == Method::POST && req.uri().path() == INGEST_PATH {
+        return next.run(req).await;
+    }
     match tokio::time::timeout(state.timeout, next.run(req)).await {
         Ok(r) => r,
         Err(_) => {
@@ -256,6 +264,9 @@ async fn guard(State(state): State<Arc<ApiState>>, mut req: Request, next: Next)
         }
     }
 }
+
+/// The ingest endpoint (its timeout is its own: see `guard`).
+pub const INGEST_PATH: &str = "/api/v1/logs/ingest";
 
 /// Run a store read on the blocking pool; errors become 500s.
 pub(crate) async fn read<T: Send + 'static>(

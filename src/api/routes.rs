@@ -58,7 +58,7 @@ pub async fn ingest(
     State(s): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<IngestQuery>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let Some(handle) = s.ingest.clone() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "ingest is not enabled");
@@ -74,6 +74,24 @@ pub async fn ingest(
                 );
             }
         },
+    };
+    let body = match tokio::time::timeout(s.timeout, axum::body::to_bytes(body, s.max_body)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("cannot read the body (limit {} bytes): {e}", s.max_body),
+            );
+        }
+        Err(_) => {
+            let mut r = error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive in time",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(5u64));
+            return r;
+        }
     };
     if body.is_empty() {
         return error(StatusCode::BAD_REQUEST, "empty body");
@@ -116,14 +134,22 @@ pub async fn ingest(
                     json!({ "reason": reason, "detail": crate::sanitize::visible(detail), "line": line })
                 })
                 .collect();
-            Json(json!({
+            let mut answer = json!({
                 "accepted": stored.events,
                 "rejected": stored.rejected.len(),
                 "rejections": rejections,
                 "first_event_id": stored.first_id,
                 "durable": true,
-            }))
-            .into_response()
+            });
+            let Some(failure) = stored.failed else {
+                return Json(answer).into_response();
+            };
+            // Part of the body is stored (durably) and the rest is not: say where it stopped,
+            // so a client resends only the rest and nothing is stored twice.
+            answer["error"] = json!(crate::sanitize::visible(&failure));
+            answer["records_stored"] = json!(stored.records);
+            answer["resend_from_record"] = json!(stored.records + 1);
+            (StatusCode::SERVICE_UNAVAILABLE, Json(answer)).into_response()
         }
         Ok(Err(e)) if e.contains("writer") => error(StatusCode::SERVICE_UNAVAILABLE, e),
         Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e),

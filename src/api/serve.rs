@@ -159,15 +159,68 @@ impl ControlSocket {
     }
 }
 
-/// Bind the control socket, replacing a stale one, readable by this user only.
-fn bind_socket(path: &std::path::Path) -> Result<tokio::net::UnixListener> {
+/// Bind the control socket, replacing a stale one, reachable by this user only: bound inside
+/// a fresh 0700 directory, made 0600, then moved into place, so there is no moment when
+/// another user could connect (a chmod after binding in place leaves one under a permissive
+/// umask). Peers are checked again on every connection (`OwnerOnly`).
+fn bind_socket(path: &std::path::Path) -> Result<OwnerOnly> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     // We own the store (its lock is held), so a socket file left here is stale.
     let _ = std::fs::remove_file(path);
-    let listener = tokio::net::UnixListener::bind(path)
-        .with_context(|| format!("cannot bind the control socket {}", path.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(listener)
+    let parent = path.parent().unwrap_or(std::path::Path::new("."));
+    let private = parent.join(format!(".control-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&private);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&private)
+        .with_context(|| format!("cannot create {}", private.display()))?;
+    let staged = private.join("control.sock");
+    let bound = tokio::net::UnixListener::bind(&staged)
+        .with_context(|| format!("cannot bind the control socket {}", path.display()))
+        .and_then(|l| {
+            std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))?;
+            std::fs::rename(&staged, path)?;
+            Ok(l)
+        });
+    let _ = std::fs::remove_dir_all(&private);
+    let owner = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .context("cannot tell this process's user id")?;
+    Ok(OwnerOnly {
+        inner: bound?,
+        owner,
+    })
+}
+
+/// The control socket's listener: a connection from another user id is closed unanswered
+/// (SO_PEERCRED), whatever the file's mode says.
+struct OwnerOnly {
+    inner: tokio::net::UnixListener,
+    owner: u32,
+}
+
+impl axum::serve::Listener for OwnerOnly {
+    type Io = tokio::net::UnixStream;
+    type Addr = tokio::net::unix::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    if stream.peer_cred().is_ok_and(|c| c.uid() == self.owner) {
+                        return (stream, addr);
+                    }
+                    eprintln!("control socket: refused a connection from another user");
+                }
+                // Out of descriptors and the like: wait a moment, as axum's own loop does.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
 }
 
 async fn shutdown_signal() {

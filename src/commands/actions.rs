@@ -64,7 +64,7 @@ pub fn build_responder<'a>(
         notice = Some("respond: LIVE mode: approved and automatic actions run for real".into());
     }
     let resolver = if config.privacy.enabled {
-        let keys = VaultKeys::load_or_create(&config.key_file()?)?;
+        let keys = VaultKeys::for_vault(&config.key_file()?, &store.vault)?;
         Some(Arc::new(Pseudonymiser::new(keys, store, 1024)))
     } else {
         None

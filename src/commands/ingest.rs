@@ -25,7 +25,7 @@ pub fn open_engine(
     let store = Store::open(data_dir, config.storage.cache_mb)?;
     store.record_privacy(privacy)?;
     let redactor = if privacy {
-        let keys = VaultKeys::load_or_create(&config.key_file()?)?;
+        let keys = VaultKeys::for_vault(&config.key_file()?, &store.vault)?;
         let pseudo = Pseudonymiser::new(keys, &store, config.privacy.cache_entries);
         Some(Redactor::new(
             Arc::new(pseudo),
@@ -69,13 +69,14 @@ pub fn ingest(
         backlog: None,
         external: None,
     };
-    let first_new = store.event_count()? + 1;
+    // Events stored by an earlier run that died before detecting them are analysed too.
+    let first_new = store.detect_from()?;
     let started = std::time::Instant::now();
     let mut summary = if args.follow && config.detect.enabled {
         follow_with_detection(&store, redactor, config, &opts, cancel, first_new)?
     } else {
         let mut summary = ingest::run(&store, redactor, config, &opts, cancel)?;
-        if config.detect.enabled && summary.events > 0 {
+        if config.detect.enabled && store.event_count()? >= first_new {
             let (_, d) = Detection::start(&store, &config.detect, first_new, Mode::Fused)?;
             summary.alerts = d.alerts;
             summary.detect_seconds = d.seconds;

@@ -76,6 +76,10 @@ pub struct StorageConfig {
 #[serde(deny_unknown_fields)]
 pub struct IngestConfig {
     pub max_line_bytes: usize,
+    /// Events dated more than this far ahead of this machine's clock are rejected as
+    /// `bad_timestamp` (a future-dated event would keep an alert "fresh" forever).
+    #[serde(default = "default_future_skew")]
+    pub max_future_skew_hours: u64,
     pub workers: usize,
     pub follow_poll_ms: u64,
     /// What the console (and `serve`) follow when no paths are given.
@@ -92,6 +96,10 @@ pub struct SourceConfig {
     /// `auto` (default), `cloudtrail`, `syslog`, `jsonl` or `csv`.
     #[serde(default = "auto_format")]
     pub format: String,
+}
+
+fn default_future_skew() -> u64 {
+    24
 }
 
 fn auto_format() -> String {

@@ -103,6 +103,7 @@ impl Detection {
         (summary.score_p50, summary.score_p99, summary.score_max) = (q(0.5), q(0.99), q(1.0));
         summary.events = events;
         summary.alerts = engine.book.persist(store)?;
+        store.set_detect_cursor(next_id)?;
         summary.seconds = started.elapsed().as_secs_f64();
         Ok((Detection { engine, next_id }, summary))
     }
@@ -115,6 +116,7 @@ impl Detection {
         })?;
         self.next_id = next_id;
         let changed = engine.book.persist(store)?;
+        store.set_detect_cursor(next_id)?;
         Ok((events, changed))
     }
 

@@ -27,6 +27,11 @@ pub struct Stored {
     pub events: u64,
     /// Rejected records: (reason, detail, line).
     pub rejected: Vec<(String, String, Option<u64>)>,
+    /// Records of the body stored or rejected, blank lines included (the body's first
+    /// `records` records are durable).
+    pub records: u64,
+    /// Why the rest of the body was not stored, when only part of it was.
+    pub failed: Option<String>,
 }
 
 /// Largest body accepted once decompressed (a gzip bomb stops here).
@@ -89,7 +94,7 @@ pub fn parse_body(
             out.push(
                 process(
                     work,
-                    &config.ingest.mapping,
+                    &config.ingest,
                     &crate::detect::rules::RuleSet::shared(&config.detect),
                     redactor,
                     true,
@@ -104,21 +109,36 @@ pub fn parse_body(
 }
 
 /// Hand parsed batches to the writer and wait until they are durable.
+/// A body whose first batches were stored and a later one failed is answered with what was
+/// stored and `failed` set (an error only when nothing was stored).
 pub fn store(writer: &Sender<ExternalBatch>, batches: Vec<ParsedBatch>) -> Result<Stored, String> {
     let mut total = Stored::default();
     for batch in batches {
+        let records = batch.chunk.as_ref().map_or(0, |c| u64::from(c.count))
+            + batch.quarantine.len() as u64
+            + batch.blank;
         let (tx, rx) = crossbeam_channel::bounded(1);
-        writer
+        let stored = writer
             .send(ExternalBatch { batch, reply: tx })
-            .map_err(|_| "the store writer has stopped".to_string())?;
-        let stored = rx
-            .recv()
-            .map_err(|_| "the store writer stopped before storing".to_string())??;
+            .map_err(|_| "the store writer has stopped".to_string())
+            .and_then(|()| {
+                rx.recv()
+                    .map_err(|_| "the store writer stopped before storing".to_string())?
+            });
+        let stored = match stored {
+            Ok(s) => s,
+            Err(e) if total.records == 0 => return Err(e),
+            Err(e) => {
+                total.failed = Some(e);
+                return Ok(total);
+            }
+        };
         if total.first_id == 0 {
             total.first_id = stored.first_id;
         }
         total.events += stored.events;
         total.rejected.extend(stored.rejected);
+        total.records += records;
     }
     Ok(total)
 }

@@ -1,7 +1,7 @@
 //! The ingest pipeline: a reader frames sources into batches, workers parse and redact them in
 //! parallel, one writer stores them in order (events + quarantine + checkpoint atomically).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -115,14 +115,14 @@ pub fn run(
         for _ in 0..workers {
             let rx = work_rx.clone();
             let tx = done_tx.clone();
-            let mapping = &config.ingest.mapping;
+            let ingest_cfg = &config.ingest;
             let redactor = redactor.as_ref();
             let keep_events = opts.tap.is_some();
             let rules = &*rules;
             scope.spawn(move || {
                 for batch in rx {
                     if tx
-                        .send(process(batch, mapping, rules, redactor, keep_events))
+                        .send(process(batch, ingest_cfg, rules, redactor, keep_events))
                         .is_err()
                     {
                         break;
@@ -178,6 +178,8 @@ pub fn run(
     summary.formats = stats.formats;
     summary.rejected = stats.rejected;
     summary.rejected_by_reason = stats.rejected_by_reason;
+    summary.blank_lines = stats.blank_lines;
+    summary.quarantine_not_kept = stats.quarantine_not_kept;
     summary.bytes = bytes_read.load(Ordering::Relaxed);
     summary.seconds = started.elapsed().as_secs_f64();
     summary.events_per_sec = if summary.seconds > 0.0 {
@@ -282,6 +284,9 @@ impl Reader<'_> {
                 error: e.to_string(),
             });
         }
+        if opened.framer.pending_bytes() > 0 {
+            summary.unfinished_last_lines += 1;
+        }
         if follow && let Input::File(path) = input {
             follower.track(path.clone(), opened);
         }
@@ -296,7 +301,8 @@ impl Reader<'_> {
             if self.cancel.load(Ordering::Relaxed) {
                 return Ok(sent);
             }
-            let (data, items, eof) = frame_batch(opened, self.chunk_events, at_end)?;
+            let ends_line = at_end && !opened.can_grow();
+            let (data, items, eof) = frame_batch(opened, self.chunk_events, ends_line)?;
             if let Some(p) = self.progress {
                 p.set_position(self.bytes.load(Ordering::Relaxed));
             }
@@ -389,7 +395,15 @@ struct WriterStats {
     formats: BTreeMap<String, u64>,
     rejected: u64,
     rejected_by_reason: BTreeMap<String, u64>,
+    blank_lines: u64,
+    /// Rejects counted but not stored: past `QUARANTINE_CAP` for their source.
+    quarantine_not_kept: u64,
+    quarantined_per_source: HashMap<String, usize>,
 }
+
+/// Quarantine entries stored per source and run; beyond it rejects are only counted, so a
+/// file of junk cannot fill the disk with copies of itself.
+const QUARANTINE_CAP: usize = 10_000;
 
 /// Store parsed batches in reading order; flush when the pipeline goes idle (tailing) and at
 /// the end, so checkpoints are durable with the events they cover.
@@ -445,10 +459,18 @@ fn write_loop(
                 continue;
             }
             let checkpoint_key = b.source.key.clone();
+            let kept = stats
+                .quarantined_per_source
+                .entry(b.source.name.clone())
+                .or_default();
+            let keep = b.quarantine.len().min(QUARANTINE_CAP.saturating_sub(*kept));
+            *kept += keep;
+            stats.quarantine_not_kept += (b.quarantine.len() - keep) as u64;
+            stats.blank_lines += b.blank;
             let first_id = writer.append(Append {
                 source: &b.source.name,
                 chunk: b.chunk.as_ref(),
-                quarantine: &b.quarantine,
+                quarantine: &b.quarantine[..keep],
                 checkpoint: checkpoint_key.as_deref().zip(b.checkpoint.as_ref()),
             })?;
             dirty = true;
@@ -538,6 +560,7 @@ fn store_external(
                 first_id,
                 events,
                 rejected,
+                ..Default::default()
             },
         ));
     }

@@ -150,6 +150,11 @@ impl LineReader {
         }
     }
 
+    /// Bytes of an unfinished last line read but not handed out.
+    pub fn pending_bytes(&self) -> u64 {
+        self.pending_len
+    }
+
     fn finish_line(&mut self, out: &mut Vec<u8>, newline: u64) -> (Position, FrameKind) {
         let pos = Position {
             line: Some(self.line + 1),

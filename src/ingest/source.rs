@@ -104,6 +104,14 @@ impl Framer {
         }
     }
 
+    /// Bytes of an unfinished last line held back (line formats).
+    pub fn pending_bytes(&self) -> u64 {
+        match self {
+            Framer::Lines(r) => r.pending_bytes(),
+            Framer::Records(_) => 0,
+        }
+    }
+
     /// The checkpoint fields for what has been consumed so far.
     pub fn progress(&self) -> (u64, u64, u64) {
         match self {
@@ -252,6 +260,13 @@ pub fn open(
 }
 
 impl Opened {
+    /// A plain file can still grow: its unfinished last line is held back, never stored as
+    /// a record (the rest of it would become a garbled one). Streams and compressed files
+    /// are complete as they are.
+    pub fn can_grow(&self) -> bool {
+        self.tail_file.is_some()
+    }
+
     /// The tail fingerprint for a checkpoint at `offset`: (MAC, bytes covered).
     pub fn tail_at(&self, offset: u64, redactor: Option<&Redactor>) -> (String, u64) {
         let Some(f) = &self.tail_file else {

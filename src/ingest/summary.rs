@@ -16,12 +16,23 @@ pub struct IngestSummary {
     pub files_up_to_date: u64,
     /// Sources resumed from an earlier run's checkpoint.
     pub files_resumed: u64,
+    /// Files whose last line has no newline yet: held back (not stored, not checkpointed
+    /// past) until it ends, as `--follow` does.
+    #[serde(default)]
+    pub unfinished_last_lines: u64,
     pub events: u64,
     /// New events per format.
     pub formats: BTreeMap<String, u64>,
     pub rejected: u64,
     /// Rejected records per reason (`malformed_json`, `line_too_long` …).
     pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Blank lines skipped (counted, not stored).
+    #[serde(default)]
+    pub blank_lines: u64,
+    /// Rejected records counted but not stored in the quarantine: past the cap of 10,000
+    /// entries per source and run.
+    #[serde(default)]
+    pub quarantine_not_kept: u64,
     /// Files that could not be read at all.
     pub file_errors: Vec<FileError>,
     /// Bytes read from the inputs (compressed size for .gz).
@@ -86,6 +97,23 @@ impl IngestSummary {
                 out,
                 "  {} file(s) already ingested, {} resumed from a checkpoint",
                 self.files_up_to_date, self.files_resumed
+            );
+        }
+        if self.blank_lines > 0 {
+            let _ = writeln!(out, "  {} blank line(s) skipped", self.blank_lines);
+        }
+        if self.quarantine_not_kept > 0 {
+            let _ = writeln!(
+                out,
+                "  {} rejected record(s) counted but not kept: over 10,000 for one source",
+                self.quarantine_not_kept
+            );
+        }
+        if self.unfinished_last_lines > 0 {
+            let _ = writeln!(
+                out,
+                "  {} file(s) end in a line with no newline yet: held back until it ends",
+                self.unfinished_last_lines
             );
         }
         if self.rejected > 0 {

@@ -8,7 +8,7 @@ use super::sniff::SourceKind;
 use super::source::SourceCtx;
 use super::syslog::SyslogParser;
 use super::{Reject, RejectKind, cloudtrail, csv, jsonl};
-use crate::config::FieldMapping;
+use crate::config::{FieldMapping, IngestConfig};
 use crate::detect::rules::RuleSet;
 use crate::domain::{Format, SecurityEvent};
 use crate::privacy::Redactor;
@@ -46,6 +46,8 @@ pub struct ParsedBatch {
     pub checkpoint: Option<Checkpoint>,
     /// The parsed events themselves, kept only when a live view taps the pipeline.
     pub events: Vec<SecurityEvent>,
+    /// Blank lines: counted, never stored (a file of newlines is not a million rejects).
+    pub blank: u64,
 }
 
 /// Raw bytes of a rejected record kept (sealed in the vault) for later inspection.
@@ -55,7 +57,7 @@ const EXCERPT_LIMIT: usize = 512;
 
 pub fn process(
     batch: WorkBatch,
-    mapping: &FieldMapping,
+    cfg: &IngestConfig,
     rules: &RuleSet,
     redactor: Option<&Redactor>,
     keep_events: bool,
@@ -64,10 +66,18 @@ pub fn process(
     let mut quarantine = Vec::new();
     let ctx = &batch.source;
     let mut syslog = SyslogParser::new(ctx.reference);
+    let skew = chrono::Duration::hours(i64::try_from(cfg.max_future_skew_hours).unwrap_or(24));
+    let latest = chrono::Utc::now() + skew;
+    let mut blank = 0;
     for item in &batch.items {
         let bytes = &batch.data[item.start..item.end];
+        if item.kind == FrameKind::Record && bytes.iter().all(u8::is_ascii_whitespace) {
+            blank += 1;
+            continue;
+        }
         let parsed = match item.kind {
-            FrameKind::Record => parse_record(ctx, bytes, mapping, &mut syslog),
+            FrameKind::Record => parse_record(ctx, bytes, &cfg.mapping, &mut syslog)
+                .and_then(|ev| not_in_future(ev, latest, cfg.max_future_skew_hours)),
             FrameKind::TooLong { len } => Err(Reject::new(
                 RejectKind::LineTooLong,
                 format!("record of {len} bytes exceeds ingest.max_line_bytes"),
@@ -110,7 +120,27 @@ pub fn process(
         quarantine,
         checkpoint: batch.checkpoint,
         events: if keep_events { events } else { Vec::new() },
+        blank,
     })
+}
+
+/// An event dated past `latest` (now + the allowed skew) is rejected.
+fn not_in_future(
+    ev: SecurityEvent,
+    latest: chrono::DateTime<chrono::Utc>,
+    skew_hours: u64,
+) -> Result<SecurityEvent, Reject> {
+    if ev.timestamp > latest {
+        return Err(Reject::new(
+            RejectKind::BadTimestamp,
+            format!(
+                "dated {} — more than {skew_hours} h ahead of this machine's clock (ingest.max_future_skew_hours)",
+                ev.timestamp
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        ));
+    }
+    Ok(ev)
 }
 
 fn parse_record(
@@ -127,12 +157,7 @@ fn parse_record(
     }
     match ctx.kind {
         SourceKind::CloudTrailDocument => cloudtrail::parse(bytes),
-        SourceKind::JsonLines => {
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Err(Reject::new(RejectKind::MalformedJson, "blank line"));
-            }
-            jsonl::parse(bytes, mapping)
-        }
+        SourceKind::JsonLines => jsonl::parse(bytes, mapping),
         SourceKind::Csv => csv::parse(
             bytes,
             ctx.csv_header.as_deref().unwrap_or_default(),

@@ -342,7 +342,7 @@ impl Pipeline {
             detection: "waiting for events".into(),
             attached: None,
         };
-        let first_new = store.event_count()? + 1;
+        let first_new = store.detect_from()?;
         let mut tasks = Vec::new();
 
         let (ext_tx, ext_rx) = crossbeam_channel::bounded(64);

@@ -41,6 +41,30 @@ impl VaultKeys {
         Ok(VaultKeys::from_master(&master))
     }
 
+    /// The key of a store's vault. A store whose vault already holds sealed values needs the
+    /// key that sealed them: a missing key file (another HOME, e.g. under sudo) or a
+    /// different one is refused with the file named, never replaced by a new key (every
+    /// later resolution would fail and stop the responder).
+    pub fn for_vault(path: &Path, vault: &sled::Tree) -> Result<VaultKeys> {
+        let sealed = vault.iter().next().transpose()?;
+        if sealed.is_some() && !path.exists() {
+            bail!(
+                "this data dir's vault was sealed with the key {}, which is missing (another HOME or user, e.g. under sudo?); restore that file or point [privacy] key_file at it — a new key could not read the vault",
+                path.display()
+            );
+        }
+        let keys = VaultKeys::load_or_create(path)?;
+        if let Some((id, value)) = sealed
+            && keys.open(&id, &value).is_err()
+        {
+            bail!(
+                "the vault key {} does not open this data dir's vault: it was sealed with another key; use that key file",
+                path.display()
+            );
+        }
+        Ok(keys)
+    }
+
     pub fn from_master(master: &[u8]) -> VaultKeys {
         let lookup = derive(master, b"autosec/pseudonym-lookup/v1");
         let cipher_key = derive(master, b"autosec/vault-aead/v1")

@@ -56,6 +56,9 @@ pub struct Audit {
     tree: sled::Tree,
     head_path: PathBuf,
     last: Mutex<Head>,
+    /// Why the chain no longer matches the head kept outside the store (records removed
+    /// from its end, or rewritten): nothing more is appended, so actions stop.
+    broken: Option<String>,
 }
 
 /// What to append (the chain fields are filled in by `append`).
@@ -97,12 +100,50 @@ impl Audit {
                 mac: String::new(),
             },
         };
-        Ok(Audit {
+        let mut audit = Audit {
             keys,
             tree,
             head_path,
             last: Mutex::new(last),
-        })
+            broken: None,
+        };
+        audit.broken = audit.head_mismatch()?;
+        Ok(audit)
+    }
+
+    /// Compare the head kept outside the store with the chain, before anything is appended:
+    /// a data dir restored from an older copy would otherwise continue its chain and
+    /// overwrite the head, and the truncation would never show.
+    fn head_mismatch(&self) -> Result<Option<String>> {
+        let Some(stored) = self.stored_head() else {
+            return Ok(None);
+        };
+        let last = self.head();
+        if stored.seq > last.seq {
+            return Ok(Some(format!(
+                "the audit chain ends at record {} but its head outside the store ({}) says {}: records were removed from its end (an older data dir restored?)",
+                last.seq,
+                self.head_path.display(),
+                stored.seq
+            )));
+        }
+        let at_head = self
+            .tree
+            .get(stored.seq.to_be_bytes())?
+            .and_then(|v| serde_json::from_slice::<AuditRecord>(&v).ok());
+        if at_head.is_none_or(|r| r.mac != stored.mac) {
+            return Ok(Some(format!(
+                "audit record {} differs from the head kept outside the store ({}): the chain was rewritten",
+                stored.seq,
+                self.head_path.display()
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Why appending is refused, if it is (see `broken`).
+    pub fn broken(&self) -> Option<&str> {
+        self.broken.as_deref()
     }
 
     fn mac_of(&self, record: &AuditRecord) -> String {
@@ -118,6 +159,9 @@ impl Audit {
     }
 
     pub fn append(&self, entry: Entry) -> Result<AuditRecord> {
+        if let Some(why) = &self.broken {
+            anyhow::bail!("{why}; actions are stopped until `autosec audit verify` is looked into");
+        }
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         let mut record = AuditRecord {
             seq: last.seq + 1,
@@ -149,7 +193,7 @@ impl Audit {
     /// Write the head outside sled (atomically). Called after each batch of appends.
     pub fn sync_head(&self) -> Result<()> {
         let head = self.head();
-        if head.seq == 0 {
+        if head.seq == 0 || self.broken.is_some() {
             return Ok(());
         }
         let tmp = self.head_path.with_extension("json.tmp");
@@ -206,6 +250,15 @@ impl Audit {
             expected_seq += 1;
         }
         let records = expected_seq - 1;
+        if first_bad.is_none() && head.is_none() && records > 0 {
+            first_bad = Some((
+                records,
+                format!(
+                    "the head kept outside the store ({}) is missing: the end of the chain cannot be checked",
+                    self.head_path.display()
+                ),
+            ));
+        }
         if first_bad.is_none()
             && let Some(h) = &head
         {

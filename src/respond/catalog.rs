@@ -162,7 +162,13 @@ pub fn preview(
             None => format!("autosec: {} {value}", s.describe),
         },
         Runs::Webhook => match exec.filter(|e| !e.webhook.is_empty()) {
-            Some(e) => format!("POST {} (JSON: {} about {value})", e.webhook, kind.as_str()),
+            // The URL is a secret (Slack and Teams hooks carry their token in it): previews
+            // reach sled, the audit log, reports, the console and the API, so name it instead.
+            Some(_) => format!(
+                "POST to the webhook of respond.executors.{} (JSON: {} about {value})",
+                kind.as_str(),
+                kind.as_str()
+            ),
             None => format!(
                 "{}: no webhook configured; recorded in the audit log only",
                 s.describe

@@ -130,14 +130,14 @@ fn post(url: &str, body: &serde_json::Value, timeout: Duration) -> Outcome {
                 success: status.is_success(),
                 status: Some(i32::from(status.as_u16())),
                 attempts: 0,
-                detail: format!("POST {url}: HTTP {status}"),
+                detail: format!("webhook POST: HTTP {status}"),
             }
         }
         Err(e) => Outcome {
             success: false,
             status: None,
             attempts: 0,
-            detail: format!("POST {url}: {e}"),
+            detail: format!("webhook POST failed: {}", e.without_url()),
         },
     }
 }

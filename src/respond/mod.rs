@@ -483,6 +483,20 @@ impl<'a> Responder<'a> {
                         ));
                     }
                 };
+                // The list is checked again now: an approval can come hours after the proposal,
+                // and this host's addresses, gateway and the list itself may have changed.
+                let now_never = NeverAct::from_config(self.config).map_err(anyhow::Error::msg)?;
+                let value = action.target.value();
+                if let Some(why) = [&self.never, &now_never]
+                    .iter()
+                    .find_map(|n| n.check(&action.target, &value, Some(&real)))
+                {
+                    return Ok((
+                        ActionState::Failed,
+                        done(false, None, 0, format!("not executed: {why}")),
+                        None,
+                    ));
+                }
                 match target::validate(&action.target, &real) {
                     Ok(v) => {
                         Request::Command(catalog::render_argv(&e.command, &v, action.duration_secs))

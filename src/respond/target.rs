@@ -112,9 +112,14 @@ impl NeverAct {
         match target {
             Target::Ip(_) => {
                 let ip: IpAddr = real.unwrap_or(pseudonym).parse().ok()?;
+                // `::ffff:127.0.0.1` is 127.0.0.1 to the kernel: check the IPv4 it maps.
+                let mapped = match ip {
+                    IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+                    IpAddr::V4(_) => None,
+                };
                 self.nets
                     .iter()
-                    .find(|n| n.contains(&ip))
+                    .find(|n| n.contains(&ip) || mapped.is_some_and(|m| n.contains(&m)))
                     .map(|n| format!("allow-listed / never-act address range {n}"))
             }
             Target::Account(_) => [Some(pseudonym), real]
@@ -179,6 +184,12 @@ mod tests {
         let never = NeverAct::from_config(&config).expect("valid");
         let ip = Target::Ip("IP_ADDRESS_1".into());
         assert!(never.check(&ip, "IP_ADDRESS_1", Some("10.1.2.3")).is_some());
+        assert!(
+            never
+                .check(&ip, "IP_ADDRESS_1", Some("::ffff:127.0.0.1"))
+                .is_some(),
+            "an IPv4-mapped loopback is loopback"
+        );
         assert!(
             never
                 .check(&ip, "IP_ADDRESS_1", Some("127.0.0.1"))

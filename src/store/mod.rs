@@ -20,6 +20,7 @@ pub use quarantine::QuarantineEntry;
 pub const SCHEMA_VERSION: u32 = 2;
 
 const OWNER_FILE: &str = "owner.json";
+const DETECT_CURSOR: &str = "detect_cursor";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -135,6 +136,8 @@ impl Store {
             None => {
                 self.meta
                     .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+                // A new store: nothing has been through detection yet.
+                self.set_detect_cursor(1)?;
             }
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref())
@@ -183,6 +186,31 @@ impl Store {
             .meta
             .get("privacy_opt_out")?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// The first event id detection has not been through (`None` on a store from before the
+    /// cursor existed). Written after the alerts it produced, so a process that dies between
+    /// storing events and analysing them analyses them on its next start.
+    pub fn detect_cursor(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .meta
+            .get(DETECT_CURSOR)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(u64::from_be_bytes))
+    }
+
+    pub fn set_detect_cursor(&self, next_id: u64) -> Result<(), StoreError> {
+        self.meta.insert(DETECT_CURSOR, &next_id.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Where detection starts: the stored cursor, or after every stored event on a store
+    /// that has none.
+    pub fn detect_from(&self) -> Result<u64, StoreError> {
+        let after_all = self.event_count()? + 1;
+        Ok(self
+            .detect_cursor()?
+            .map_or(after_all, |c| c.min(after_all)))
     }
 
     /// A u64 counter in `meta`.

@@ -128,3 +128,185 @@ fn values_shaped_like_our_tokens_are_pseudonymised_not_trusted() {
         "{forged:?}"
     );
 }
+
+/// CSV flow exports whose shared header is longer than the 1 KiB head fingerprint.
+fn flow_export(rows: std::ops::Range<u32>) -> String {
+    let header: Vec<String> = (0..90)
+        .map(|i| format!("Flow Feature Column {i}"))
+        .collect();
+    let mut out = format!("timestamp,{}\n", header.join(","));
+    for r in rows {
+        let row: Vec<String> = (0..90).map(|i| (r * 100 + i).to_string()).collect();
+        out.push_str(&format!(
+            "2026-11-01T10:{:02}:00Z,{}\n",
+            r % 60,
+            row.join(",")
+        ));
+    }
+    out
+}
+
+#[test]
+fn files_sharing_a_long_header_are_each_read_whole() {
+    let env = Env::new();
+    let a = env.write("flows/a.csv", flow_export(0..20));
+    let b = env.write("flows/b.csv", flow_export(20..40));
+    let first = env.ingest(&[a.to_str().expect("path")]);
+    assert_eq!(first["events"], 20, "{first}");
+    let second = env.ingest(&[b.to_str().expect("path")]);
+    assert_eq!(second["events"], 20, "{second}");
+    assert_eq!(second["files_up_to_date"], 0, "{second}");
+    // A rotated copy of a is still recognised as read.
+    let rotated = env.path("flows/a.csv.1");
+    std::fs::rename(&a, &rotated).expect("rotate");
+    let again = env.ingest(&[rotated.to_str().expect("path")]);
+    assert_eq!(again["events"], 0, "{again}");
+}
+
+#[test]
+fn a_file_that_grew_then_was_rotated_and_compressed_keeps_its_tail() {
+    use std::io::Write;
+    let env = Env::new();
+    let log = env.write("flows/f.csv", flow_export(0..10));
+    assert_eq!(env.ingest(&[log.to_str().expect("path")])["events"], 10);
+    std::fs::write(&log, flow_export(0..15)).expect("grow");
+    let gz = env.path("flows/f.csv.1.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("gz"),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&std::fs::read(&log).expect("read"))
+        .expect("compress");
+    enc.finish().expect("finish");
+    std::fs::remove_file(&log).expect("rotate");
+    let summary = env.ingest(&[gz.to_str().expect("path")]);
+    assert_eq!(summary["events"], 5, "{summary}");
+    assert_eq!(env.events().len(), 15);
+}
+
+#[test]
+fn an_unfinished_last_line_is_held_back_until_it_ends() {
+    let env = Env::new();
+    let line = |i: u32| {
+        format!(
+            "{{\"timestamp\":\"2026-11-01T10:00:0{i}Z\",\"action\":\"login\",\"user_id\":\"u{i}\",\"status\":\"success\"}}"
+        )
+    };
+    let full = format!("{}\n{}\n", line(1), line(2));
+    let (head, tail) = full.split_at(full.len() - 20);
+    let log = env.write("app.jsonl", format!("{}\n{head}", line(0)));
+    let summary = env.ingest(&[log.to_str().expect("path")]);
+    assert_eq!(summary["events"], 2, "{summary}");
+    assert_eq!(summary["unfinished_last_lines"], 1, "{summary}");
+    assert_eq!(summary["rejected"], 0, "{summary}");
+    std::fs::write(&log, format!("{}\n{head}{tail}", line(0))).expect("grow");
+    let summary = env.ingest(&[log.to_str().expect("path")]);
+    assert_eq!(summary["events"], 1, "{summary}");
+    assert_eq!(summary["rejected"], 0, "{summary}");
+    assert_eq!(env.events().len(), 3);
+}
+
+#[test]
+fn blank_lines_are_counted_not_stored_and_junk_is_capped() {
+    let env = Env::new();
+    let mut text = "\n".repeat(5_000);
+    for i in 0..10_050 {
+        text.push_str(&format!("junk {i}\n"));
+    }
+    let log = env.write("junk.jsonl", text);
+    let summary = env.ingest(&["--format", "jsonl", log.to_str().expect("path")]);
+    assert_eq!(summary["blank_lines"], 5_000, "{summary}");
+    assert_eq!(summary["rejected"], 10_050, "{summary}");
+    assert_eq!(summary["quarantine_not_kept"], 50, "{summary}");
+    assert_eq!(env.store().quarantine.len(), 10_000);
+}
+
+#[test]
+fn events_dated_far_in_the_future_are_rejected() {
+    let env = Env::new();
+    let log = env.write(
+        "future.jsonl",
+        "{\"timestamp\":\"2999-01-01T00:00:00Z\",\"action\":\"login\",\"status\":\"success\"}\n\
+         {\"timestamp\":9999999999999,\"action\":\"login\",\"status\":\"success\"}\n\
+         {\"timestamp\":\"2026-11-01T00:00:00Z\",\"action\":\"login\",\"status\":\"success\"}\n",
+    );
+    let summary = env.ingest(&[log.to_str().expect("path")]);
+    assert_eq!(summary["events"], 1, "{summary}");
+    assert_eq!(
+        summary["rejected_by_reason"]["bad_timestamp"], 2,
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_store_whose_vault_key_is_missing_is_refused_not_rekeyed() {
+    let env = Env::new();
+    let log = env.write(
+        "auth.jsonl",
+        "{\"timestamp\":\"2026-11-01T10:00:00Z\",\"action\":\"login\",\"source_ip\":\"198.51.100.7\",\"status\":\"success\"}\n",
+    );
+    env.ingest(&[log.to_str().expect("path")]);
+    let key = env.path("config/vault.key");
+    std::fs::remove_file(&key).expect("remove key");
+    let out = env
+        .cmd()
+        .args(["ingest", log.to_str().expect("path")])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vault.key") && err.contains("missing"),
+        "{err}"
+    );
+    assert!(!key.exists(), "a new key was made");
+}
+
+#[test]
+fn the_data_dir_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let log = env.write(
+        "a.jsonl",
+        "{\"timestamp\":\"2026-11-01T10:00:00Z\",\"action\":\"x\"}\n",
+    );
+    env.ingest(&[log.to_str().expect("path")]);
+    let mode = std::fs::metadata(env.data())
+        .expect("data")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+}
+
+#[test]
+fn events_stored_but_never_analysed_are_analysed_on_the_next_start() {
+    let env = Env::new();
+    let mut lines = String::new();
+    for i in 0..12 {
+        lines.push_str(&format!(
+            "Dec  1 10:00:{:02} web-1 sshd[9{i:02}]: Failed password for root from 198.51.100.77 port 4{i:04} ssh2\n",
+            i * 4
+        ));
+    }
+    let log = env.write("auth.log", &lines);
+    // The events are stored and checkpointed, and detection never runs on them (as when the
+    // process dies between the two).
+    let off = env.write("config/off.toml", "[detect]\nenabled = false\n");
+    let out = env
+        .cmd()
+        .args(["--config", off.to_str().expect("path")])
+        .args(["ingest", "--json", log.to_str().expect("path")])
+        .output()
+        .expect("run");
+    assert_success(&out);
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(first["events"], 12, "{first}");
+    assert_eq!(first["alerts"], 0, "{first}");
+    // The next start has nothing new to read, and still analyses what was never analysed.
+    let second = env.ingest(&[log.to_str().expect("path")]);
+    assert_eq!(second["events"], 0, "{second}");
+    assert!(second["alerts"].as_u64().unwrap_or(0) >= 1, "{second}");
+    // …once: a third start raises nothing more.
+    let third = env.ingest(&[log.to_str().expect("path")]);
+    assert_eq!(third["alerts"], 0, "{third}");
+}

@@ -255,6 +255,9 @@ pub(super) fn strip_invalid(user: &str) -> (&str, bool) {
 }
 
 pub(super) fn classify_sshd(ev: &mut SecurityEvent, msg: &str) -> bool {
+    // sshd logs some outcomes at error level with this prefix (`error: Received disconnect
+    // from … Auth fail [preauth]`).
+    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
     let msg = match msg.strip_suffix("[preauth]") {
         Some(m) => {
             put(&mut ev.metadata, "preauth", true);
@@ -288,7 +291,7 @@ pub(super) fn classify_sshd(ev: &mut SecurityEvent, msg: &str) -> bool {
         sshd_invalid_user(ev, user);
         return true;
     }
-    if let Some(rest) = msg.strip_prefix("error: maximum authentication attempts exceeded for ") {
+    if let Some(rest) = msg.strip_prefix("maximum authentication attempts exceeded for ") {
         let Some((user, addr)) = split_user_from(rest) else {
             return false;
         };
@@ -424,7 +427,17 @@ pub(super) fn sshd_received_disconnect(ev: &mut SecurityEvent, rest: &str) -> bo
             }
         }
     };
-    set(ev, "ssh_disconnect", Status::Unknown, None);
+    // The client's reason says whether authentication failed (`Auth fail`, `Too many
+    // authentication failures`): fail2ban counts those. It is the client's word, so it can
+    // only make the line count against the client's own address.
+    let reason = addr.rest.to_ascii_lowercase();
+    let failed = reason.contains("auth fail") || reason.contains("authentication failures");
+    let status = if failed {
+        Status::Failed
+    } else {
+        Status::Unknown
+    };
+    set(ev, "ssh_disconnect", status, None);
     put_addr(ev, &addr);
     let code = addr.rest.trim_start_matches([':', ' ']);
     let n = code.bytes().take_while(u8::is_ascii_digit).count();

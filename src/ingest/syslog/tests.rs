@@ -563,6 +563,15 @@ fn sshd_received_disconnect() {
     // The reason is client text: it cannot move the address.
     let ev = sshd("Received disconnect from 198.51.100.7 port 4242:11: 10.0.0.1 port 5 [preauth]");
     assert_eq!(ev.source_ip.as_deref(), Some("198.51.100.7"));
+    assert_eq!(ev.status, Status::Unknown);
+    // An authentication failure the client reports, logged at error level (loghub's
+    // OpenSSH sample): a failure of that source, as fail2ban counts it.
+    let ev = sshd(
+        "error: Received disconnect from 195.154.37.122: 3: com.jcraft.jsch.JSchException: Auth fail [preauth]",
+    );
+    assert_eq!(ev.action, "ssh_disconnect");
+    assert_eq!(ev.status, Status::Failed);
+    assert_eq!(ev.source_ip.as_deref(), Some("195.154.37.122"));
 }
 
 #[test]
