@@ -76,8 +76,13 @@ pub fn parse_body(
     redactor: Option<&Redactor>,
 ) -> Result<Vec<ParsedBatch>, String> {
     let stream: super::reader::Stream = Box::new(std::io::Cursor::new(body));
+    // The name comes from the caller (`?source=`): with privacy on it is stored redacted.
+    let name = match redactor {
+        Some(r) => r.text(name, &[]).map_err(|e| e.to_string())?.into_owned(),
+        None => name.to_string(),
+    };
     let mut opened: Opened =
-        source::open_stream(name, stream, format, config.ingest.max_line_bytes)?;
+        source::open_stream(&name, stream, format, config.ingest.max_line_bytes)?;
     let chunk = config.storage.chunk_events.max(16);
     let mut out = Vec::new();
     loop {

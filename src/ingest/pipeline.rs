@@ -92,7 +92,14 @@ pub fn run(
 ) -> Result<IngestSummary> {
     let started = Instant::now();
     let stored_before = store.event_count()?;
-    let (inputs, file_errors) = source::expand(&opts.paths);
+    let (inputs, mut file_errors) = source::expand(&opts.paths);
+    // A missing path is printed and returned: with privacy on, redacted like a stored one.
+    if let Some(r) = &redactor {
+        for e in &mut file_errors {
+            e.path = r.text(&e.path, &[])?.into_owned();
+            e.error = r.text(&e.error, &[])?.into_owned();
+        }
+    }
     let workers = match config.ingest.workers {
         0 => std::thread::available_parallelism()
             .map(|n| n.get())

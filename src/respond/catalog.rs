@@ -227,6 +227,21 @@ mod tests {
     }
 
     #[test]
+    fn previews_name_the_webhook_never_its_url() {
+        let exec = ExecutorConfig {
+            webhook: "https://hooks.example/services/T0K3N".into(),
+            ..Default::default()
+        };
+        for kind in ActionKind::ALL {
+            if spec(kind).runs == Runs::Webhook {
+                let p = preview(kind, &Target::Ip("IP_ADDRESS_1".into()), None, Some(&exec));
+                assert!(!p.contains("T0K3N") && !p.contains("hooks.example"), "{p}");
+                assert!(p.contains("respond.executors."), "{p}");
+            }
+        }
+    }
+
+    #[test]
     fn targets_fill_whole_arguments_only() {
         let template: Vec<String> = ["usermod", "--lock", "--", "{target}", "x{target}"]
             .map(String::from)

@@ -276,10 +276,7 @@ pub(super) fn load(sources: &[RuleSource]) -> RuleSet {
                 continue;
             }
             rule.id = Some(id.clone());
-            let engine = set
-                .engines
-                .entry(route_key(&rule))
-                .or_insert_with(Engine::new);
+            let engine = set.engines.entry(route_key(&rule)).or_default();
             if let Err(e) = engine.add_rule(&rule) {
                 failed.push(RuleFailure {
                     file: file.name.clone(),

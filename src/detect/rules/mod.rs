@@ -76,6 +76,9 @@ impl RuleInfo {
     }
 }
 
+/// Rule sets already loaded, by (embedded pack on, rule dirs).
+type RuleSetCache = HashMap<(bool, Vec<String>), Arc<RuleSet>>;
+
 /// Loaded rules, one rsigma engine per logsource route.
 pub struct RuleSet {
     rules: Vec<Arc<RuleInfo>>,
@@ -110,7 +113,7 @@ impl RuleSet {
     /// The rules `[detect]` asks for (the embedded pack when `rules` is on, plus every
     /// `rule_dirs` folder), loaded once per process and shared.
     pub fn shared(cfg: &DetectConfig) -> Arc<RuleSet> {
-        static CACHE: OnceLock<Mutex<HashMap<(bool, Vec<String>), Arc<RuleSet>>>> = OnceLock::new();
+        static CACHE: OnceLock<Mutex<RuleSetCache>> = OnceLock::new();
         let key = (cfg.rules, cfg.rule_dirs.clone());
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
         let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
