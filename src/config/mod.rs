@@ -80,6 +80,10 @@ pub struct IngestConfig {
     /// `bad_timestamp` (a future-dated event would keep an alert "fresh" forever).
     #[serde(default = "default_future_skew")]
     pub max_future_skew_hours: u64,
+    /// A compressed file stops being read past this many MiB inflated (reported as that
+    /// file's error; what was read before is kept).
+    #[serde(default = "default_max_inflated")]
+    pub max_inflated_mb: u64,
     pub workers: usize,
     pub follow_poll_ms: u64,
     /// What the console (and `serve`) follow when no paths are given.
@@ -96,6 +100,10 @@ pub struct SourceConfig {
     /// `auto` (default), `cloudtrail`, `syslog`, `jsonl` or `csv`.
     #[serde(default = "auto_format")]
     pub format: String,
+}
+
+fn default_max_inflated() -> u64 {
+    4096
 }
 
 fn default_future_skew() -> u64 {

@@ -23,12 +23,38 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Stops a decompressed stream at `limit` bytes with an error naming the setting: a small
+/// gzip of newlines can inflate to gigabytes.
+pub struct InflateCap<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for InflateCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(io::Error::other(format!(
+                "decompresses past {} MiB (ingest.max_inflated_mb): the rest of the file is not read",
+                self.limit >> 20
+            )));
+        }
+        Ok(n)
+    }
+}
+
 pub type Stream = Box<dyn BufRead + Send>;
 
 const BUF_SIZE: usize = 256 * 1024;
 
 /// Open a file as a decompressed byte stream (gzip detected by its magic bytes, not its name).
-pub fn open_file(path: &Path, counter: Arc<AtomicU64>) -> io::Result<(Stream, bool)> {
+pub fn open_file(
+    path: &Path,
+    counter: Arc<AtomicU64>,
+    max_inflated: u64,
+) -> io::Result<(Stream, bool)> {
     let mut file = BufReader::with_capacity(
         BUF_SIZE,
         Counting {
@@ -41,7 +67,11 @@ pub fn open_file(path: &Path, counter: Arc<AtomicU64>) -> io::Result<(Stream, bo
         Ok((
             Box::new(BufReader::with_capacity(
                 BUF_SIZE,
-                MultiGzDecoder::new(file),
+                InflateCap {
+                    inner: MultiGzDecoder::new(file),
+                    read: 0,
+                    limit: max_inflated,
+                },
             )),
             true,
         ))

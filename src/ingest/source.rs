@@ -145,7 +145,7 @@ pub fn open(
     path: &Path,
     ignore_checkpoint: bool,
     forced: Option<Format>,
-    max_line: usize,
+    (max_line, max_inflated): (usize, u64),
     store: &Store,
     redactor: Option<&Redactor>,
     counter: Arc<AtomicU64>,
@@ -167,7 +167,7 @@ pub fn open(
         .modified()
         .map(DateTime::<Utc>::from)
         .unwrap_or_else(|_| Utc::now());
-    let (mut stream, gz) = open_file(path, counter).map_err(|e| e.to_string())?;
+    let (mut stream, gz) = open_file(path, counter, max_inflated).map_err(|e| e.to_string())?;
     let head = stream
         .fill_buf()
         .map_err(|e| format!("cannot read: {e}"))?
@@ -328,7 +328,7 @@ fn read_before(f: &std::fs::File, end: u64, len: u64) -> Option<Vec<u8>> {
 /// The same from a compressed file's decompressed stream (read from its start).
 fn read_before_in_stream(path: &Path, end: u64, len: u64) -> Option<Vec<u8>> {
     use std::io::Read;
-    let (mut stream, _) = open_file(path, Arc::new(AtomicU64::new(0))).ok()?;
+    let (mut stream, _) = open_file(path, Arc::new(AtomicU64::new(0)), u64::MAX).ok()?;
     let skip = end.checked_sub(len)?;
     std::io::copy(&mut (&mut stream).take(skip), &mut std::io::sink()).ok()?;
     let mut buf = vec![0; usize::try_from(len).ok()?];

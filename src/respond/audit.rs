@@ -119,6 +119,11 @@ impl Audit {
             return Ok(None);
         };
         let last = self.head();
+        // An empty chain is a new store at a path that held another one (removed and made
+        // again): its old head says nothing about this chain.
+        if last.seq == 0 {
+            return Ok(None);
+        }
         if stored.seq > last.seq {
             return Ok(Some(format!(
                 "the audit chain ends at record {} but its head outside the store ({}) says {}: records were removed from its end (an older data dir restored?)",

@@ -112,6 +112,53 @@ pub fn target_for(
     }
 }
 
+/// What kind of account an alert's entity is, told by where its evidence was logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountKind {
+    /// A local (Unix) account: auth.log/syslog evidence.
+    Local,
+    /// A cloud principal (IAM user, role session, root): CloudTrail evidence.
+    Cloud,
+    /// An application's user (JSON lines, CSV): neither a Unix nor a cloud account.
+    Application,
+    /// No evidence to tell by.
+    Unknown,
+}
+
+impl AccountKind {
+    pub fn of(alert: &crate::domain::Alert) -> AccountKind {
+        if alert.evidence.is_empty() {
+            return AccountKind::Unknown;
+        }
+        if alert.evidence.iter().any(|r| r.record_id.is_some()) {
+            return AccountKind::Cloud;
+        }
+        // Syslog resources are `host/program`.
+        let syslog = alert
+            .affected_resources
+            .iter()
+            .any(|r| r.contains('/') && !r.starts_with('/') && !r.contains(':'));
+        if syslog {
+            AccountKind::Local
+        } else {
+            AccountKind::Application
+        }
+    }
+}
+
+/// Whether `kind` can act on an account of this kind: `lock_account` runs a local command
+/// (usermod), `revoke_access_keys` a cloud one; a cloud principal never reaches a local
+/// command, nor a Unix account a cloud one.
+pub fn fits_account(kind: ActionKind, account: AccountKind) -> bool {
+    match kind {
+        ActionKind::LockAccount => matches!(account, AccountKind::Local | AccountKind::Unknown),
+        ActionKind::RevokeAccessKeys => {
+            matches!(account, AccountKind::Cloud | AccountKind::Unknown)
+        }
+        _ => true,
+    }
+}
+
 /// Fill a command template: `{target}` and `{duration}` replace whole arguments (or, for
 /// `{duration}`, a number inside one, e.g. `{duration}s`); the target never becomes part of a
 /// larger string, so it cannot smuggle in options or syntax.

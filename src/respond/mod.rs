@@ -184,7 +184,11 @@ impl<'a> Responder<'a> {
         if alert.status == AlertStatus::Closed {
             return Ok(());
         }
+        let account = catalog::AccountKind::of(alert);
         for kind in policy::actions_for(alert, self.config) {
+            if !catalog::fits_account(kind, account) {
+                continue;
+            }
             let Some(target) = catalog::target_for(
                 kind,
                 alert.alert_id,

@@ -635,6 +635,71 @@ fn audit_chain_detects_edits_deletions_reordering_and_truncation() {
     assert!(!r.audit().verify().expect("verify").ok);
 }
 
+#[test]
+fn accounts_get_the_actions_of_their_kind() {
+    let f = fixture();
+    let r = f.responder(None);
+    let kinds = |id: u64| -> Vec<ActionKind> {
+        r.actions()
+            .expect("actions")
+            .into_iter()
+            .filter(|a| a.alert_id == id)
+            .map(|a| a.kind)
+            .collect()
+    };
+    let mut cloud = alert(
+        1,
+        ThreatType::PrivilegeEscalation,
+        Severity::Critical,
+        0.95,
+        "USER_A",
+    );
+    cloud.evidence = vec![crate::store::EventRef {
+        source: "ct.json".into(),
+        line: None,
+        record_id: Some("3b1c".into()),
+    }];
+    cloud.affected_resources = vec!["iam:user/USER_B".into()];
+    let mut local = alert(
+        2,
+        ThreatType::PrivilegeEscalation,
+        Severity::Critical,
+        0.95,
+        "USER_C",
+    );
+    local.evidence = vec![crate::store::EventRef {
+        source: "auth.log".into(),
+        line: Some(7),
+        record_id: None,
+    }];
+    local.affected_resources = vec!["web-1/sudo".into()];
+    for a in [&cloud, &local] {
+        crate::detect::save_alert(&f.store, a).expect("save");
+        r.respond(a, &live_ctx(t0()), &mut Summary::default())
+            .expect("respond");
+    }
+    assert!(
+        !kinds(1).contains(&ActionKind::LockAccount),
+        "{:?}",
+        kinds(1)
+    );
+    assert!(
+        kinds(1).contains(&ActionKind::RevokeAccessKeys),
+        "{:?}",
+        kinds(1)
+    );
+    assert!(
+        kinds(2).contains(&ActionKind::LockAccount),
+        "{:?}",
+        kinds(2)
+    );
+    assert!(
+        !kinds(2).contains(&ActionKind::RevokeAccessKeys),
+        "{:?}",
+        kinds(2)
+    );
+}
+
 /// A random alert for the invariants.
 fn any_alert() -> impl Strategy<Value = Alert> {
     (

@@ -310,3 +310,36 @@ fn events_stored_but_never_analysed_are_analysed_on_the_next_start() {
     let third = env.ingest(&[log.to_str().expect("path")]);
     assert_eq!(third["alerts"], 0, "{third}");
 }
+
+#[test]
+fn a_gzip_that_inflates_past_the_cap_stops_there_and_says_so() {
+    use std::io::Write;
+    let env = Env::new();
+    let gz = env.path("bomb.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("gz"),
+        flate2::Compression::best(),
+    );
+    enc.write_all(
+        b"Dec  1 10:00:00 web-1 sshd[1]: Accepted publickey for root from 198.51.100.1 port 1 ssh2\n",
+    )
+    .expect("line");
+    let newlines = vec![b'\n'; 1 << 20];
+    for _ in 0..3 {
+        enc.write_all(&newlines).expect("newlines");
+    }
+    enc.finish().expect("finish");
+    let cfg = env.write("config/cap.toml", "[ingest]\nmax_inflated_mb = 2\n");
+    let out = env
+        .cmd()
+        .args(["--config", cfg.to_str().expect("path")])
+        .args(["ingest", "--json", gz.to_str().expect("path")])
+        .output()
+        .expect("run");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(summary["events"], 1, "{summary}");
+    let errors = summary["file_errors"].to_string();
+    assert!(errors.contains("max_inflated_mb"), "{summary}");
+    // Blank lines were counted, not stored; nothing quarantined.
+    assert_eq!(summary["rejected"], 0, "{summary}");
+}

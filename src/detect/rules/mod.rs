@@ -171,8 +171,8 @@ impl RuleSet {
 /// (Elastic's building-block rules, Splunk's risk events), not an alert:
 /// - `critical` rules always alert at their level;
 /// - `medium` and `high` rules alert at their level when the context corroborates the match
-///   (see [`Corroboration::of`]); an uncorroborated `high` match is a low alert, an
-///   uncorroborated `medium` one stays a signal;
+///   (see [`Corroboration::of`]); uncorroborated, they stay signals (on the development
+///   profile, uncorroborated `high` matches made low alerts that were all false);
 /// - `low` rules, and rules on failed logins (T1110: one failure is what every internet
 ///   scanner causes), alert only with a named detector firing on the same event (brute force
 ///   keeps fail2ban's counting).
@@ -212,7 +212,6 @@ fn gated_severity(info: &RuleInfo, corroboration: Corroboration) -> Option<Sever
         (_, Severity::Critical) | (Corroboration::Strong, _) => Some(level),
         _ if login_failure || level == Severity::Low => None,
         (Corroboration::Context, _) => Some(level),
-        (Corroboration::None, Severity::High) => Some(Severity::Low),
         (Corroboration::None, _) => None,
     }
 }
@@ -239,26 +238,16 @@ pub fn rule_hits(rules: &RuleSet, v: &EventView, ctx: &Ctx, hits: &mut Vec<Hit>)
         let Some(entity) = entity.filter(|e| !e.is_empty()) else {
             continue;
         };
-        let uncorroborated = corroboration == Corroboration::None;
-        let context = if uncorroborated && severity < info.severity().unwrap_or(severity) {
-            "; usual source and behaviour, so low"
-        } else {
-            ""
-        };
         hits.push(Hit {
             detector: "sigma",
             threat: info.threat,
             summary: format!(
-                "Sigma rule \"{}\" ({}) matched {} by {entity}{context}",
+                "Sigma rule \"{}\" ({}) matched {} by {entity}",
                 info.title, info.level, v.action
             ),
             entity,
             techniques: &[],
-            strength: if uncorroborated {
-                info.strength() / 2.0
-            } else {
-                info.strength()
-            },
+            strength: info.strength(),
             severity,
             related: Related::None,
             rule: Some(info.clone()),
