@@ -516,4 +516,45 @@ mod tests {
         assert_eq!(ev.user_id.as_deref(), Some("user1***@company.com"));
         assert_eq!(ev.source_ip.as_deref(), Some("IP_ADDRESS_1"));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Addresses and emails never survive redaction, whether they sit in a JSON value or
+        /// in a key, at any depth.
+        #[test]
+        fn json_keys_and_values_never_keep_addresses_or_emails(
+            a in 1u8..=223, b in 0u8..=255, c in 0u8..=255, d in 1u8..=254,
+            name in "[a-z]{3,8}", nested in proptest::bool::ANY,
+        ) {
+            let (_d, r) = redactor();
+            let ip = format!("{a}.{b}.{c}.{d}");
+            let email = format!("{name}.k@example.org");
+            let inner = serde_json::json!({ ip.clone(): 1, email.clone(): ip.clone() });
+            let params = if nested { serde_json::json!({ "x": inner }) } else { inner };
+            let mut ev = SecurityEvent::new(chrono::Utc::now(), "api_call", Format::Jsonl);
+            ev.metadata.insert("requestParameters".into(), params);
+            r.redact_event(&mut ev).unwrap();
+            let text = serde_json::to_string(&ev).unwrap();
+            proptest::prop_assert!(!text.contains(&ip), "{} kept: {}", ip, text);
+            proptest::prop_assert!(!text.contains(&email), "{} kept: {}", email, text);
+        }
+
+        /// An account with slashes (Kerberos `user/instance@REALM`, a path-like name) is one
+        /// account outside CloudTrail: no part of it is kept.
+        #[test]
+        fn slashed_accounts_are_redacted_whole(
+            user in "[a-z]{4,8}", instance in "[a-z]{3,6}", realm in "[A-Z]{3,8}",
+        ) {
+            let (_d, r) = redactor();
+            let raw = format!("{user}/{instance}@{realm}.COM");
+            let mut ev = SecurityEvent::new(chrono::Utc::now(), "login", Format::Jsonl);
+            ev.user_id = Some(raw.clone());
+            r.redact_event(&mut ev).unwrap();
+            let stored = ev.user_id.clone().unwrap_or_default();
+            proptest::prop_assert!(!stored.contains(&user), "{} kept: {}", user, stored);
+            let text = serde_json::to_string(&ev).unwrap();
+            proptest::prop_assert!(!text.contains(&format!("{user}/")), "{} kept: {}", user, text);
+        }
+    }
 }
