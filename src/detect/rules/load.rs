@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use include_dir::{Dir, include_dir};
-use rsigma_eval::Engine;
 use rsigma_parser::{SigmaCollection, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 
+use super::index::RouteEngines;
 use super::{RuleInfo, RuleSet, techniques_of, threat_of};
 use crate::config::DetectConfig;
 
@@ -276,8 +276,8 @@ pub(super) fn load(sources: &[RuleSource]) -> RuleSet {
                 continue;
             }
             rule.id = Some(id.clone());
-            let engine = set.engines.entry(route_key(&rule)).or_default();
-            if let Err(e) = engine.add_rule(&rule) {
+            let route = set.engines.entry(route_key(&rule)).or_default();
+            if let Err(e) = route.add(&rule) {
                 failed.push(RuleFailure {
                     file: file.name.clone(),
                     reason: format!("rule \"{}\": {e}", rule.title),
@@ -295,12 +295,12 @@ pub(super) fn load(sources: &[RuleSource]) -> RuleSet {
 }
 
 fn apply_filters(
-    engines: &mut HashMap<(String, Option<String>), Engine>,
+    engines: &mut HashMap<(String, Option<String>), RouteEngines>,
     filters: &[rsigma_parser::FilterRule],
     failed: &mut Vec<RuleFailure>,
 ) {
     for filter in filters {
-        for engine in engines.values_mut() {
+        for engine in engines.values_mut().flat_map(RouteEngines::all_mut) {
             if let Err(e) = engine.apply_filter(filter) {
                 failed.push(RuleFailure {
                     file: filter.title.clone(),

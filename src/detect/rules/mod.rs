@@ -6,12 +6,12 @@
 //! that matched travel on with the event. Detection turns them into alerts.
 
 mod event;
+mod index;
 mod load;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rsigma_eval::Engine;
 use serde::Serialize;
 
 pub use event::{SigmaEvent, linux_services, routes};
@@ -83,7 +83,7 @@ type RuleSetCache = HashMap<(bool, Vec<String>), Arc<RuleSet>>;
 pub struct RuleSet {
     rules: Vec<Arc<RuleInfo>>,
     by_id: HashMap<String, Arc<RuleInfo>>,
-    engines: HashMap<(String, Option<String>), Engine>,
+    engines: HashMap<(String, Option<String>), index::RouteEngines>,
     failed: Vec<RuleFailure>,
 }
 
@@ -151,10 +151,14 @@ impl RuleSet {
         let mut out: Vec<String> = Vec::new();
         for (product, service) in routes(ev) {
             let key = (product.to_string(), service.map(|s| s.into_owned()));
-            let Some(engine) = self.engines.get(&key) else {
+            let Some(route) = self.engines.get(&key) else {
                 continue;
             };
-            for m in engine.evaluate(&sigma) {
+            // CloudTrail's eventName is our action; other routes index nothing.
+            for m in route
+                .for_event(&ev.action)
+                .flat_map(|engine| engine.evaluate(&sigma))
+            {
                 if let Some(id) = m.header.rule_id
                     && !out.contains(&id)
                 {
