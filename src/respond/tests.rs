@@ -635,6 +635,31 @@ fn audit_chain_detects_edits_deletions_reordering_and_truncation() {
     assert!(!r.audit().verify().expect("verify").ok);
 }
 
+/// A critical privilege-escalation alert on `entity` whose one event ref is a line (syslog,
+/// JSON lines) or a record id (CloudTrail).
+fn account_alert(
+    id: u64,
+    entity: &str,
+    line: Option<u64>,
+    record_id: Option<&str>,
+    resource: &str,
+) -> Alert {
+    let mut a = alert(
+        id,
+        ThreatType::PrivilegeEscalation,
+        Severity::Critical,
+        0.95,
+        entity,
+    );
+    a.evidence = vec![crate::store::EventRef {
+        source: "log".into(),
+        line,
+        record_id: record_id.map(str::to_string),
+    }];
+    a.affected_resources = vec![resource.into()];
+    a
+}
+
 #[test]
 fn accounts_get_the_actions_of_their_kind() {
     let f = fixture();
@@ -647,32 +672,8 @@ fn accounts_get_the_actions_of_their_kind() {
             .map(|a| a.kind)
             .collect()
     };
-    let mut cloud = alert(
-        1,
-        ThreatType::PrivilegeEscalation,
-        Severity::Critical,
-        0.95,
-        "USER_A",
-    );
-    cloud.evidence = vec![crate::store::EventRef {
-        source: "ct.json".into(),
-        line: None,
-        record_id: Some("3b1c".into()),
-    }];
-    cloud.affected_resources = vec!["iam:user/USER_B".into()];
-    let mut local = alert(
-        2,
-        ThreatType::PrivilegeEscalation,
-        Severity::Critical,
-        0.95,
-        "USER_C",
-    );
-    local.evidence = vec![crate::store::EventRef {
-        source: "auth.log".into(),
-        line: Some(7),
-        record_id: None,
-    }];
-    local.affected_resources = vec!["web-1/sudo".into()];
+    let cloud = account_alert(1, "USER_A", None, Some("3b1c"), "iam:user/USER_B");
+    let local = account_alert(2, "USER_C", Some(7), None, "web-1/sudo");
     for a in [&cloud, &local] {
         crate::detect::save_alert(&f.store, a).expect("save");
         r.respond(a, &live_ctx(t0()), &mut Summary::default())

@@ -59,6 +59,18 @@ impl Env {
         })
     }
 
+    /// `autosec --config FILE ingest --json ARGS…` with `config` (TOML) written to FILE.
+    pub fn ingest_with_config(&self, config: &str, args: &[&str]) -> Output {
+        let file = self.write("config/test.toml", config);
+        self.cmd()
+            .arg("--config")
+            .arg(file)
+            .args(["ingest", "--json"])
+            .args(args)
+            .output()
+            .expect("run autosec")
+    }
+
     pub fn store(&self) -> Store {
         Store::open(&self.data(), 8).expect("open store")
     }

@@ -291,13 +291,10 @@ fn events_stored_but_never_analysed_are_analysed_on_the_next_start() {
     let log = env.write("auth.log", &lines);
     // The events are stored and checkpointed, and detection never runs on them (as when the
     // process dies between the two).
-    let off = env.write("config/off.toml", "[detect]\nenabled = false\n");
-    let out = env
-        .cmd()
-        .args(["--config", off.to_str().expect("path")])
-        .args(["ingest", "--json", log.to_str().expect("path")])
-        .output()
-        .expect("run");
+    let out = env.ingest_with_config(
+        "[detect]\nenabled = false\n",
+        &[log.to_str().expect("path")],
+    );
     assert_success(&out);
     let first: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(first["events"], 12, "{first}");
@@ -329,13 +326,10 @@ fn a_gzip_that_inflates_past_the_cap_stops_there_and_says_so() {
         enc.write_all(&newlines).expect("newlines");
     }
     enc.finish().expect("finish");
-    let cfg = env.write("config/cap.toml", "[ingest]\nmax_inflated_mb = 2\n");
-    let out = env
-        .cmd()
-        .args(["--config", cfg.to_str().expect("path")])
-        .args(["ingest", "--json", gz.to_str().expect("path")])
-        .output()
-        .expect("run");
+    let out = env.ingest_with_config(
+        "[ingest]\nmax_inflated_mb = 2\n",
+        &[gz.to_str().expect("path")],
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(summary["events"], 1, "{summary}");
     let errors = summary["file_errors"].to_string();
