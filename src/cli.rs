@@ -246,9 +246,9 @@ pub struct GenerateArgs {
     /// A quiet benign period: no attacks, empty labels.
     #[arg(long)]
     pub benign: bool,
-    /// Habits of the benign background: `office` (detection was developed on it) or
-    /// `pipelines` (held out: nightly bulk exports, a weekly backup sweep, more typos).
-    #[arg(long, default_value = "office", value_parser = ["office", "pipelines"])]
+    /// Habits of the benign background: `office` and `pipelines` (detection was developed on
+    /// them) or `releases` (held out: CI artefact pulls, a monthly archive read, more typos).
+    #[arg(long, default_value = "office", value_parser = ["office", "pipelines", "releases"])]
     pub profile: String,
     /// Start of the simulated period (RFC 3339).
     #[arg(long, default_value = "2024-05-06T00:00:00Z")]

@@ -110,11 +110,8 @@ fn generate(args: &crate::cli::GenerateArgs) -> Result<u8> {
         days: args.days.max(1),
         attacks_per_scenario: args.attacks,
         benign_only: args.benign,
-        profile: if args.profile == "pipelines" {
-            crate::datasets::Profile::Pipelines
-        } else {
-            crate::datasets::Profile::Office
-        },
+        profile: crate::datasets::Profile::from_name(&args.profile)
+            .with_context(|| format!("unknown profile {:?}", args.profile))?,
     };
     let summary = crate::datasets::generate(&opts)?;
     println!(

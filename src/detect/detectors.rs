@@ -42,6 +42,8 @@ pub struct Ctx {
     pub history_hours: i64,
     pub new_agent: bool,
     pub new_region: bool,
+    /// First seen from this region (or country) within the hour.
+    pub recent_new_region: bool,
     /// The account has history (so "new" means something).
     pub user_known: bool,
     pub rarity: f32,
@@ -143,7 +145,10 @@ fn brute_force(cfg: &DetectConfig, v: &EventView, c: &Ctx, ip: &str) -> Option<H
         return None;
     }
     let success = v.kind == EventKind::Login && !v.failed() && !c.known_good_source;
-    let severity = if success {
+    // A success ends a guessing run only when there was a run: a few typos and then the
+    // right password is how people log in, whatever fail2ban counted.
+    let guessed = attempts || c.ip_signals_bf >= 4 * bf.min_signals;
+    let severity = if success && guessed {
         Severity::Critical
     } else if c.ip_fails_bf >= 5 * bf.min_failures || c.ip_signals_bf >= 10 * bf.min_signals {
         Severity::High
@@ -261,7 +266,16 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 c.user_fails_10m as f64,
                 cfg.login.success_after_failures as f64,
             ),
-            severity: Severity::High,
+            // A typo-sized burst from a new address is a note; many failures, a new country
+            // or an event the forest finds unusual make it a likely takeover.
+            severity: if c.user_fails_10m >= 2 * n
+                || c.forest_unusual
+                || (c.user_known && c.recent_new_region)
+            {
+                Severity::High
+            } else {
+                Severity::Low
+            },
             summary: format!(
                 "{user} logged in after {} failed attempts in 10 min{}",
                 c.user_fails_10m,

@@ -281,7 +281,9 @@ impl Engine {
             c.recent_new_agent = first.is_none_or(|t| ts - t <= HOUR);
         }
         if let Some(region) = v.region.as_deref() {
-            c.new_region = s.new_region(key(region), ts);
+            let first = s.region_first_seen(key(region), ts);
+            c.new_region = first.is_none();
+            c.recent_new_region = first.is_none_or(|t| ts - t <= HOUR);
         }
         if v.kind == EventKind::ApiCall {
             c.iam_writes_before = s.iam_writes;

@@ -126,8 +126,9 @@ impl UserState {
         self.seen_agents.insert(agent, ts, SEEN_AGENTS)
     }
 
-    pub fn new_region(&mut self, region: u64, ts: i64) -> bool {
-        self.seen_regions.insert(region, ts, SEEN_REGIONS).is_none()
+    /// When this account first acted from `region` (None: never, or forgotten).
+    pub fn region_first_seen(&mut self, region: u64, ts: i64) -> Option<i64> {
+        self.seen_regions.insert(region, ts, SEEN_REGIONS)
     }
 }
 
