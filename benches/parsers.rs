@@ -28,11 +28,11 @@ fn parsers(c: &mut Criterion) {
         b.iter(|| cloudtrail::parse(black_box(CT.as_bytes())))
     });
     g.bench_function("jsonl", |b| {
-        b.iter(|| jsonl::parse(black_box(JSONL.as_bytes()), &mapping))
+        b.iter(|| jsonl::parse(black_box(JSONL.as_bytes()), &mapping, None))
     });
     let header = csv::split(CSV_HEADER.as_bytes()).expect("header");
     g.bench_function("csv_flow", |b| {
-        b.iter(|| csv::parse(black_box(CSV_ROW.as_bytes()), &header, &mapping))
+        b.iter(|| csv::parse(black_box(CSV_ROW.as_bytes()), &header, &mapping, None))
     });
     let mut parser = SyslogParser::new(chrono::Utc::now());
     let mut i = 0;
@@ -52,7 +52,7 @@ fn pseudonymiser(c: &mut Criterion) {
     let redactor = Redactor::new(Arc::new(pseudo), vec!["root".into()]);
     let mapping = Config::defaults().expect("defaults").ingest.mapping;
     let ct = cloudtrail::parse(CT.as_bytes()).expect("ct");
-    let js = jsonl::parse(JSONL.as_bytes(), &mapping).expect("jsonl");
+    let js = jsonl::parse(JSONL.as_bytes(), &mapping, None).expect("jsonl");
     let sl = SyslogParser::new(chrono::Utc::now())
         .parse(SYSLOG[0])
         .expect("syslog");

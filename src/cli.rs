@@ -134,6 +134,10 @@ pub struct IngestArgs {
     /// Keep tailing files (rotation-safe) until Ctrl-C.
     #[arg(long)]
     pub follow: bool,
+    /// Read timestamps written without a zone in this one (`UTC` or an offset such as
+    /// `-03:00`); default: `ingest.timezone` (UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -434,4 +438,8 @@ pub struct EvalDetectArgs {
     pub paths: Vec<String>,
     #[arg(long)]
     pub json: bool,
+    /// Write every flow's forest features and label (CSV) for an outside comparison
+    /// (`benches/flows_sklearn.py`).
+    #[arg(long, value_name = "FILE")]
+    pub flow_features_out: Option<PathBuf>,
 }

@@ -3,8 +3,8 @@
 
 usage: cicids_labels.py CSV_DIR OUT_DIR
 
-Writes OUT_DIR/{all,tune,held-out}/, each with the CSV files (rows of that split, header
-kept) and `labels.jsonl`. Rows with an even `id` (the dataset's own row number, so the split
+Writes OUT_DIR/{all,tune,held-out}/ with the CSV files (rows of that split, header kept)
+and OUT_DIR/{all,tune,held-out}.labels.jsonl. Rows with an even `id` (the dataset's own row number, so the split
 does not depend on our code) are the tuning half, odd ones the held-out half.
 
 One incident per attack class (the dataset's `Label` column). The scenario is
@@ -12,6 +12,9 @@ One incident per attack class (the dataset's `Label` column). The scenario is
 the class's flows and reports each class on its own line. Classes whose attacks live in
 payloads (web attacks) or in a handful of flows are labelled too: the report shows them as
 not found rather than hiding them. Lines are 1-based file lines (the header is line 1).
+
+The public sample's rows are shuffled (drawn at random from each class); a flow exporter
+writes flows in time order, so each file is written sorted by `Timestamp`.
 """
 import csv
 import json
@@ -34,7 +37,7 @@ def main():
     for split, keep in SPLITS.items():
         d = os.path.join(out, split)
         os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "labels.jsonl"), "w") as labels:
+        with open(os.path.join(out, split + ".labels.jsonl"), "w") as labels:
             for name in sorted(os.listdir(root)):
                 if not name.endswith(".csv"):
                     continue
@@ -46,7 +49,8 @@ def main():
                     writer.writerow(header)
                     col = {h.strip(): i for i, h in enumerate(header)}
                     line = 1
-                    for row in reader:
+                    rows = sorted(reader, key=lambda r: r[col["Timestamp"]])
+                    for row in rows:
                         if not keep(int(row[col["id"]] or 0)):
                             continue
                         writer.writerow(row)

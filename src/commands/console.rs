@@ -70,7 +70,31 @@ pub fn console(config: &Config, data_dir: &Path, flags: &Flags, args: &ConsoleAr
         intel_cache: None,
         http_ingest: false,
     };
-    run(config.clone(), opts, None, notices)
+    let mut config = config.clone();
+    if let Some(zone) = configured_zone(&config)? {
+        config.ingest.timezone = zone;
+    }
+    run(config, opts, None, notices)
+}
+
+/// The one timezone the configured sources name, if any (read with one setting, like the
+/// format).
+fn configured_zone(config: &Config) -> Result<Option<String>> {
+    let mut zones: Vec<&str> = config
+        .ingest
+        .sources
+        .iter()
+        .filter_map(|s| s.timezone.as_deref())
+        .collect();
+    zones.sort_unstable();
+    zones.dedup();
+    match zones.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.to_string())),
+        _ => bail!(
+            "[[ingest.sources]] name different timezones; the console reads every source with one setting: run `autosec ingest --timezone` per source instead"
+        ),
+    }
 }
 
 /// `autosec demo`: the bundled scenario replayed into a temporary dir, always sandboxed.

@@ -12,7 +12,12 @@ use crate::sanitize::visible;
 use crate::store::Store;
 
 pub fn detect(config: &Config, args: &EvalDetectArgs) -> Result<u8> {
-    let report = detect::run(config, &args.labels, &args.paths)?;
+    let report = detect::run(
+        config,
+        &args.labels,
+        &args.paths,
+        args.flow_features_out.as_deref(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(0);
@@ -23,6 +28,12 @@ pub fn detect(config: &Config, args: &EvalDetectArgs) -> Result<u8> {
     );
     if let Some(auc) = report.forest_event_auc {
         println!("Isolation Forest: per-event ROC-AUC against the labels {auc:.3}");
+    }
+    if let Some(auc) = report.flow_forest_auc {
+        println!(
+            "Isolation Forest on flow rows alone ({} flows): ROC-AUC {auc:.3}",
+            report.flows
+        );
     }
     println!(
         "{:<10} {:>9} {:>9} {:>7} {:>9} {:>7} {:>7} {:>7} {:>9} {:>11}",

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::{IngestArgs, QuarantineArgs};
 use crate::config::Config;
@@ -45,6 +45,17 @@ pub fn ingest(
     args: &IngestArgs,
 ) -> Result<u8> {
     let privacy = privacy_flag && config.privacy.enabled;
+    let zoned;
+    let config = match &args.timezone {
+        Some(zone) => {
+            crate::config::parse_zone(zone).context("--timezone")?;
+            let mut c = config.clone();
+            c.ingest.timezone = zone.clone();
+            zoned = c;
+            &zoned
+        }
+        None => config,
+    };
     let (store, redactor) = open_engine(config, data_dir, privacy)?;
     if !privacy {
         eprintln!(

@@ -104,10 +104,21 @@ pub struct Exfiltration {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
-    pub scan_window_seconds: i64,
-    pub scan_min_ports: usize,
-    pub flood_window_seconds: i64,
-    pub flood_min_flows: u64,
+    /// Distinct services probed by one source in 10 minutes (a scan), or in an hour (slow).
+    pub scan_min_targets: usize,
+    pub slow_scan_min_targets: usize,
+    /// Flows per minute from one source to one service, and times the pair's busiest
+    /// ordinary minute.
+    pub flood_min_flows: usize,
     pub flood_baseline_factor: f32,
+    /// ... or from at least this many sources at once (twice the flows, distributed).
     pub flood_min_sources: usize,
+    /// A flow held this long with few, small packets is "thin"; this many to one service in
+    /// 10 minutes is a slow DoS.
+    pub slow_min_seconds: f32,
+    pub slow_min_flows: usize,
+    /// Short same-sized flows to an authentication port in 10 minutes.
+    pub brute_force_min_flows: usize,
+    /// Same-sized flows to one service in an hour, spread over 20 minutes or more.
+    pub beacon_min_flows: usize,
 }

@@ -13,7 +13,7 @@ pub mod theme;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-pub use detect::DetectConfig;
+pub use detect::{DetectConfig, Network};
 pub use explain::{ExplainBackend, ExplainConfig};
 pub use intel::{IntelConfig, Ranking, resolve_model_path};
 pub use respond::{ExecutionMode, ExecutorConfig, RespondConfig, Rule};
@@ -86,6 +86,10 @@ pub struct IngestConfig {
     pub max_inflated_mb: u64,
     pub workers: usize,
     pub follow_poll_ms: u64,
+    /// The zone of timestamps written without one (CSV and JSON lines): `UTC` or an offset
+    /// such as `-03:00`. `autosec ingest --timezone` sets it for one run.
+    #[serde(default = "utc")]
+    pub timezone: String,
     /// What the console (and `serve`) follow when no paths are given.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -100,6 +104,36 @@ pub struct SourceConfig {
     /// `auto` (default), `cloudtrail`, `syslog`, `jsonl` or `csv`.
     #[serde(default = "auto_format")]
     pub format: String,
+    /// The zone of this source's timestamps written without one (see `ingest.timezone`).
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+impl IngestConfig {
+    /// The zone naive timestamps are read in (None: UTC).
+    pub fn naive_zone(&self) -> Result<Option<chrono::FixedOffset>> {
+        parse_zone(&self.timezone)
+    }
+}
+
+/// `UTC`/`Z` or a fixed offset (`+03:00`, `-0300`).
+pub fn parse_zone(text: &str) -> Result<Option<chrono::FixedOffset>> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(None);
+    }
+    let probe = format!("2000-01-01T00:00:00{t}");
+    chrono::DateTime::parse_from_str(&probe, "%Y-%m-%dT%H:%M:%S%z")
+        .map(|d| Some(*d.offset()))
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "timezone {t:?}: use UTC or a fixed offset such as -03:00 (named zones are not read)"
+            )
+        })
+}
+
+fn utc() -> String {
+    "UTC".into()
 }
 
 fn default_max_inflated() -> u64 {
@@ -139,8 +173,19 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
         merge(&mut base, patch);
         let merged = toml::to_string(&base)?;
-        toml::from_str::<Config>(&merged)
-            .map_err(|e| anyhow::anyhow!("{origin}: {}", locate(user_toml, &merged, &e)))
+        let config = toml::from_str::<Config>(&merged)
+            .map_err(|e| anyhow::anyhow!("{origin}: {}", locate(user_toml, &merged, &e)))?;
+        config
+            .ingest
+            .naive_zone()
+            .with_context(|| format!("{origin}: ingest.timezone"))?;
+        for s in &config.ingest.sources {
+            if let Some(zone) = &s.timezone {
+                parse_zone(zone)
+                    .with_context(|| format!("{origin}: [[ingest.sources]] {}", s.path))?;
+            }
+        }
+        Ok(config)
     }
 
     /// Load: `--config FILE` if given (must exist), else `config.toml` in the config dir if present.

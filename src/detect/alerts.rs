@@ -166,10 +166,14 @@ impl AlertBook {
     pub fn apply(&mut self, source: &Arc<str>, v: &EventView, hit: &Hit, score: f32) {
         let corroboration = self.corroborate(&hit.entity, hit.detector, v.ts);
         let key = (hit.entity.clone(), hit.threat);
+        // An event belongs to the open group when it falls within the gap of the group's
+        // span on either side: exports and replays are not in time order, and an event from
+        // days before is another incident, not this one growing.
         let current = self.open.get(&key).copied().filter(|id| {
-            self.alerts
-                .get(id)
-                .is_some_and(|o| v.ts - o.alert.last_seen.timestamp_millis() <= self.gap_ms)
+            self.alerts.get(id).is_some_and(|o| {
+                v.ts - o.alert.last_seen.timestamp_millis() <= self.gap_ms
+                    && o.alert.first_seen.timestamp_millis() - v.ts <= self.gap_ms
+            })
         });
         let id = match current {
             Some(id) => id,

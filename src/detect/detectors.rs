@@ -64,13 +64,6 @@ pub struct Ctx {
     pub ip_successes_spray: u64,
     /// The target of this IAM change was created by the same actor within the hour.
     pub target_created_recently: bool,
-    pub dst_ports_window: usize,
-    pub flows_to_dst_window: usize,
-    pub flows_window: u64,
-    /// Flows to this event's destination in the flood window, and its typical load per window.
-    pub dst_flows_window: u64,
-    pub dst_peak_before: u64,
-    pub dst_sources_window: usize,
 }
 
 /// One detector firing on one event.
@@ -117,7 +110,8 @@ pub fn evaluate(cfg: &DetectConfig, v: &EventView, c: &Ctx) -> Vec<Hit> {
         EventKind::Login => logins(cfg, v, c, &mut hits),
         EventKind::Sudo | EventKind::Su => sudo(cfg, v, c, &mut hits),
         EventKind::ApiCall => cloud(cfg, v, c, &mut hits),
-        EventKind::Flow => flows(cfg, v, c, &mut hits),
+        // Flows have their own windows (`flows.rs`).
+        EventKind::Flow => {}
         // sshd lines that are not attempts themselves ("Invalid user", PAM failures,
         // pre-auth disconnects) still count toward fail2ban-style brute force.
         EventKind::Other => {
@@ -575,46 +569,5 @@ fn discovery_techniques(service: Option<&str>) -> &'static [&'static str] {
             &["T1580"]
         }
         _ => &["T1526"],
-    }
-}
-
-fn flows(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
-    let Some(ip) = v.ip.clone() else { return };
-    let n = &cfg.network;
-    if c.dst_ports_window >= n.scan_min_ports {
-        hits.push(Hit {
-            detector: "port_scan",
-            threat: ThreatType::NetworkAnomaly,
-            entity: ip.clone(),
-            techniques: &["T1046"],
-            strength: ratio_strength(c.dst_ports_window as f64, n.scan_min_ports as f64),
-            severity: Severity::Medium,
-            summary: format!(
-                "{ip} reached {} distinct destination ports in {} s",
-                c.dst_ports_window, n.scan_window_seconds
-            ),
-            related: Related::None,
-            rule: None,
-        });
-    } else if c.dst_flows_window >= n.flood_min_flows
-        && (c.dst_flows_window as f32 >= n.flood_baseline_factor * c.dst_peak_before.max(1) as f32
-            || c.dst_sources_window >= n.flood_min_sources)
-        && let Some(dst) = v.dst.clone()
-    {
-        // Responses act on who sends the flood; the destination (the victim) is context.
-        hits.push(Hit {
-            detector: "flood",
-            threat: ThreatType::NetworkAnomaly,
-            entity: ip.clone(),
-            techniques: &["T1498", "T1499"],
-            strength: ratio_strength(c.dst_flows_window as f64, n.flood_min_flows as f64),
-            severity: Severity::High,
-            summary: format!(
-                "{ip} flooding {dst}: {} flows from {} source(s) in {} s (typical: {})",
-                c.dst_flows_window, c.dst_sources_window, n.flood_window_seconds, c.dst_peak_before
-            ),
-            related: Related::Flows,
-            rule: None,
-        });
     }
 }

@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::alerts::{AlertBook, anomaly_severity};
 use super::detectors::{Ctx, Hit, Related, evaluate};
+use super::flows::{FlowCtx, FlowDetector};
 use super::iforest::{ForestParams, IsolationForest};
 use super::rules::{RuleSet, rule_hits};
 use super::state::{Entities, HOUR, IpState, MAX_IPS, MAX_USERS, MINUTE, UserState};
@@ -56,6 +57,8 @@ pub struct Engine {
     iam_baseline: ahash::AHashMap<String, u32>,
     /// What the Sigma rules named on events say about themselves.
     rules: Arc<RuleSet>,
+    /// Scans, floods, brute force and beacons in flow records.
+    flows: FlowDetector,
 }
 
 impl Engine {
@@ -79,6 +82,7 @@ impl Engine {
             iam_baseline: Default::default(),
             org_ips: Default::default(),
             rules: RuleSet::shared(&cfg),
+            flows: FlowDetector::default(),
             cfg,
         }
     }
@@ -101,7 +105,8 @@ impl Engine {
     pub fn learn(&mut self, v: &EventView) {
         let ctx = self.update(v);
         if v.kind == EventKind::Flow {
-            let x = flow_features(v, &ctx);
+            let flow = self.flows.observe(&self.cfg.network, v, &mut Vec::new());
+            let x = flow_features(v, &flow);
             self.flow_reservoir.offer(x);
         } else {
             let x = features(v, &ctx);
@@ -157,13 +162,16 @@ impl Engine {
         self.users = Entities::new(MAX_USERS);
         self.sessions = Entities::new(MAX_USERS);
         self.org_ips.clear();
+        self.flows = FlowDetector::default();
     }
 
     /// Full processing of one event. Returns the forest score (0 when there is no forest).
     pub fn observe(&mut self, source: &Arc<str>, v: &EventView) -> f32 {
         let ctx = self.update(v);
+        let mut flow_hits = Vec::new();
         let (x, forest) = if v.kind == EventKind::Flow {
-            (flow_features(v, &ctx), self.flow_forest.as_ref())
+            let flow = self.flows.observe(&self.cfg.network, v, &mut flow_hits);
+            (flow_features(v, &flow), self.flow_forest.as_ref())
         } else {
             (features(v, &ctx), self.forest.as_ref())
         };
@@ -194,6 +202,7 @@ impl Engine {
             Vec::new()
         } else {
             let mut hits = evaluate(&self.cfg, v, &ctx);
+            hits.append(&mut flow_hits);
             rule_hits(&self.rules, v, &ctx, &mut hits);
             hits
         };
@@ -367,36 +376,6 @@ impl Engine {
                 c.ip_successes_spray = s.successes_spray.count(ts, spray);
                 c.ip_accounts_bf = s.users_10m.distinct(ts, stuff);
             }
-            if v.kind == EventKind::Flow {
-                let scan = cfg.network.scan_window_seconds * 1000;
-                let flood = cfg.network.flood_window_seconds * 1000;
-                c.dst_ports_window =
-                    s.dst_ports_1m
-                        .add(ts, u64::from(v.dst_port.unwrap_or(0)), scan);
-                c.flows_window = s.flows_1m.add(ts, 1, flood);
-                c.flows_to_dst_window =
-                    s.flows_to_dst_1m
-                        .add(ts, v.dst.as_deref().map_or(0, key), flood);
-            }
-        }
-        if v.kind == EventKind::Flow
-            && let Some(dst) = v.dst.as_deref()
-        {
-            let flood = cfg.network.flood_window_seconds * 1000;
-            let d = self.ips.get(dst);
-            d.last_seen = ts;
-            c.dst_flows_window = d.inbound_flows.add(ts, 1, flood);
-            c.dst_sources_window = d
-                .inbound_sources
-                .add(ts, v.ip.as_deref().map_or(0, key), flood);
-            // Typical load: flows per active window (one past flood barely moves it).
-            if c.dst_flows_window == 1 {
-                d.inbound_windows += 1;
-            }
-            d.inbound_total += 1;
-            // Excluding the current window, so a flood is not its own baseline.
-            let before = d.inbound_total.saturating_sub(c.dst_flows_window);
-            c.dst_peak_before = before / d.inbound_windows.saturating_sub(1).max(1);
         }
         if let Some(user) = v
             .user
@@ -520,12 +499,21 @@ pub fn features(v: &EventView, c: &Ctx) -> Vec<f32> {
     ]
 }
 
-/// A flow's numeric features (log-scaled) plus its source's recent fan-out.
-pub fn flow_features(v: &EventView, c: &Ctx) -> Vec<f32> {
-    let mut x: Vec<f32> = v.flow.iter().map(|f| (f.abs() + 1.0).ln()).collect();
-    x.push(((c.dst_ports_window as f32) + 1.0).ln());
-    x.push(((c.flows_window as f32) + 1.0).ln());
+/// A flow's named features (log-scaled, `domain::flow`) plus its source's recent fan-out
+/// and its service's rate.
+pub fn flow_features(v: &EventView, c: &FlowCtx) -> Vec<f32> {
+    let mut x = flow_row_features(&v.flow);
+    x.push(((c.targets_10m as f32) + 1.0).ln());
+    x.push(((c.service_flows_1m as f32) + 1.0).ln());
     x
+}
+
+/// The per-flow part of `flow_features`: sign-kept log scale, NaN for a column the export
+/// lacks (the forest routes NaN one way).
+pub fn flow_row_features(flow: &[f32]) -> Vec<f32> {
+    flow.iter()
+        .map(|f| f.signum() * (f.abs() + 1.0).ln())
+        .collect()
 }
 
 /// The (1 − contamination) quantile of the training rows' scores, never below `floor`.

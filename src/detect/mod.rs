@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod detectors;
 pub mod engine;
+pub mod flows;
 pub mod iforest;
 pub mod replay;
 pub mod rules;

@@ -36,18 +36,9 @@ pub struct IpState {
     pub signals_10m: SlidingCount,
     /// Accounts that logged in successfully from this source (a few; their typos are theirs).
     pub good_accounts: Vec<u64>,
-    /// As a flow destination: flows received in the flood window, and the busiest earlier one.
-    pub inbound_flows: SlidingCount,
-    pub inbound_sources: SlidingDistinct,
-    pub inbound_total: u64,
-    pub inbound_windows: u64,
     /// Accounts tried (any outcome), for stuffing (10 min) and spraying (1 h).
     pub users_10m: SlidingDistinct,
     pub failed_users_1h: SlidingDistinct,
-    /// Flows: destination ports and flows in the last minute.
-    pub dst_ports_1m: SlidingDistinct,
-    pub flows_1m: SlidingCount,
-    pub flows_to_dst_1m: SlidingDistinct,
 }
 
 /// What an account (user, IAM principal, role session) has been doing.

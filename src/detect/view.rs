@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{Format, SecurityEvent, Status};
+use crate::domain::{Format, SecurityEvent, Status, flow};
 
 /// What kind of activity an event is, for the detectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -244,27 +244,14 @@ fn weakens_logging(action: &str, params: Option<&Value>) -> bool {
     }
 }
 
-/// Destination and the numeric features of a flow row (column order of the file).
+/// Destination, port and the named features of a flow row (`domain::flow`).
 fn flow_fields(ev: &SecurityEvent) -> (Option<String>, Option<u32>, Vec<f32>) {
-    // The CSV mapping moved the destination address into `resource` (`addr:port`).
-    let mut dst = ev
-        .resource
-        .rsplit_once(':')
-        .map(|(a, _)| a.to_string())
-        .filter(|a| !a.is_empty());
-    let mut port = None;
-    let mut features = Vec::new();
-    for (k, v) in &ev.metadata {
-        let key = k.to_ascii_lowercase();
-        if key == "destination ip" || key == "dst_ip" {
-            dst = v.as_str().map(str::to_string);
-        } else if key == "destination port" || key == "dst_port" {
-            port = v.as_u64().and_then(|p| u32::try_from(p).ok());
-        } else if key.contains("port") || key == "protocol" {
-            // Identifiers, not magnitudes: kept out of the feature vector.
-        } else if let Some(x) = v.as_f64() {
-            features.push(x as f32);
-        }
-    }
-    (dst, port, features)
+    // The CSV parser wrote the destination into `resource` (`addr:port`).
+    let (addr, port) = match ev.resource.rsplit_once(':') {
+        Some((a, p)) => (a, p.parse().ok()),
+        None => (ev.resource.as_str(), None),
+    };
+    let dst = Some(addr.to_string()).filter(|a| !a.is_empty());
+    let port = port.or_else(|| flow::port(&ev.metadata, flow::DST_PORT));
+    (dst, port, flow::features(&ev.metadata))
 }

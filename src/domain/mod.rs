@@ -3,6 +3,7 @@
 mod action;
 mod alert;
 mod event;
+pub mod flow;
 
 pub use action::{Action, ActionKind, ActionState, Decision, Execution, Rollback, Target, Tier};
 pub use alert::{

@@ -1,6 +1,6 @@
 //! Field helpers shared by the JSON and CSV parsers: timestamps, status words, mapped lookups.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
 use crate::domain::Status;
@@ -8,6 +8,12 @@ use crate::domain::Status;
 /// Parse the timestamp shapes security logs use: RFC 3339, ISO without zone (UTC), epoch
 /// seconds/milliseconds/microseconds, and CICIDS-style `d/m/Y H:M[:S]`.
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    parse_timestamp_in(s, None)
+}
+
+/// As [`parse_timestamp`], reading times written without a zone in `zone` (UTC when None):
+/// flow exports and application logs often write the local time of the machine.
+pub fn parse_timestamp_in(s: &str, zone: Option<FixedOffset>) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
@@ -31,7 +37,10 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
                 return Some(t.with_timezone(&Utc));
             }
         } else if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(Utc.from_utc_datetime(&t));
+            return match zone {
+                Some(z) => z.from_local_datetime(&t).single().map(|t| t.to_utc()),
+                None => Some(Utc.from_utc_datetime(&t)),
+            };
         }
     }
     None
@@ -53,9 +62,9 @@ pub fn epoch(n: f64) -> Option<DateTime<Utc>> {
 }
 
 /// A timestamp from a JSON value (string or number).
-pub fn timestamp_value(v: &Value) -> Option<DateTime<Utc>> {
+pub fn timestamp_value(v: &Value, zone: Option<FixedOffset>) -> Option<DateTime<Utc>> {
     match v {
-        Value::String(s) => parse_timestamp(s),
+        Value::String(s) => parse_timestamp_in(s, zone),
         Value::Number(n) => n.as_f64().and_then(epoch),
         _ => None,
     }

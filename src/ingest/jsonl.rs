@@ -1,5 +1,6 @@
 //! JSON lines → events: the seed's schema, ECS-like names, any object via the field mapping.
 
+use chrono::FixedOffset;
 use serde_json::{Map, Value};
 
 use super::fields::{as_text, lookup, status_value, timestamp_value};
@@ -8,7 +9,11 @@ use crate::config::FieldMapping;
 use crate::domain::{Format, SecurityEvent};
 
 /// Parse one line. CloudTrail-shaped objects are routed to the CloudTrail mapping.
-pub fn parse(bytes: &[u8], mapping: &FieldMapping) -> Result<SecurityEvent, Reject> {
+pub fn parse(
+    bytes: &[u8],
+    mapping: &FieldMapping,
+    zone: Option<FixedOffset>,
+) -> Result<SecurityEvent, Reject> {
     let value: Value = serde_json::from_slice(bytes).map_err(cloudtrail::json_reject(bytes))?;
     let Value::Object(obj) = value else {
         return Err(Reject::new(
@@ -19,7 +24,7 @@ pub fn parse(bytes: &[u8], mapping: &FieldMapping) -> Result<SecurityEvent, Reje
     if cloudtrail::is_cloudtrail(&obj) {
         return cloudtrail::from_object(obj);
     }
-    from_object(obj, mapping, Format::Jsonl)
+    from_object(obj, mapping, Format::Jsonl, zone)
 }
 
 /// Map an object through `mapping`; fields used for the schema are removed from metadata
@@ -28,6 +33,7 @@ pub fn from_object(
     mut obj: Map<String, Value>,
     mapping: &FieldMapping,
     format: Format,
+    zone: Option<FixedOffset>,
 ) -> Result<SecurityEvent, Reject> {
     let (ts_value, ts_key) = lookup(&obj, &mapping.timestamp).ok_or_else(|| {
         Reject::new(
@@ -38,7 +44,7 @@ pub fn from_object(
             ),
         )
     })?;
-    let timestamp = timestamp_value(ts_value).ok_or_else(|| {
+    let timestamp = timestamp_value(ts_value, zone).ok_or_else(|| {
         Reject::new(
             RejectKind::BadTimestamp,
             format!("`{ts_key}` is not a recognised time"),
@@ -95,7 +101,7 @@ mod tests {
     #[test]
     fn seed_schema() {
         let line = br#"{"timestamp":"2024-05-01T12:00:00Z","source_ip":"10.1.2.3","user_id":"alice@company.com","action":"login","resource":"/api/login","status":"failed","metadata":{"user_agent":"curl/8"}}"#;
-        let ev = parse(line, &mapping()).unwrap();
+        let ev = parse(line, &mapping(), None).unwrap();
         assert_eq!(ev.action, "login");
         assert_eq!(ev.status, Status::Failed);
         assert_eq!(ev.source_ip.as_deref(), Some("10.1.2.3"));
@@ -108,7 +114,7 @@ mod tests {
     #[test]
     fn ecs_names() {
         let line = br#"{"@timestamp":"2024-05-01T12:00:00.5Z","source":{"ip":"2001:db8::2"},"user":{"name":"bob"},"event":{"action":"user_login","outcome":"failure"},"url":{"path":"/admin"}}"#;
-        let ev = parse(line, &mapping()).unwrap();
+        let ev = parse(line, &mapping(), None).unwrap();
         assert_eq!(ev.action, "user_login");
         assert_eq!(ev.status, Status::Failed);
         assert_eq!(ev.source_ip.as_deref(), Some("2001:db8::2"));
@@ -120,22 +126,24 @@ mod tests {
     fn custom_mapping_and_rejects() {
         let mut m = mapping();
         m.timestamp = vec!["when".into()];
-        let ev = parse(br#"{"when": 1714564800, "act": "x"}"#, &m).unwrap();
+        let ev = parse(br#"{"when": 1714564800, "act": "x"}"#, &m, None).unwrap();
         assert_eq!(ev.timestamp.to_rfc3339(), "2024-05-01T12:00:00+00:00");
         assert_eq!(
-            parse(br#"{"act": "x"}"#, &m).unwrap_err().kind,
+            parse(br#"{"act": "x"}"#, &m, None).unwrap_err().kind,
             RejectKind::MissingField
         );
         assert_eq!(
-            parse(br#"{"when": "later"}"#, &m).unwrap_err().kind,
+            parse(br#"{"when": "later"}"#, &m, None).unwrap_err().kind,
             RejectKind::BadTimestamp
         );
         assert_eq!(
-            parse(br#"[1,2]"#, &m).unwrap_err().kind,
+            parse(br#"[1,2]"#, &m, None).unwrap_err().kind,
             RejectKind::MalformedJson
         );
         assert_eq!(
-            parse(br#"{"when": 1714564800, "#, &m).unwrap_err().kind,
+            parse(br#"{"when": 1714564800, "#, &m, None)
+                .unwrap_err()
+                .kind,
             RejectKind::Truncated
         );
     }
@@ -143,7 +151,7 @@ mod tests {
     #[test]
     fn cloudtrail_lines_are_routed() {
         let line = br#"{"eventTime":"2024-05-01T12:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"abc"}"#;
-        let ev = parse(line, &mapping()).unwrap();
+        let ev = parse(line, &mapping(), None).unwrap();
         assert_eq!(ev.format, Format::Cloudtrail);
         assert_eq!(ev.origin.record_id.as_deref(), Some("abc"));
     }

@@ -60,9 +60,9 @@ proptest! {
     fn parsers_never_panic(bytes in structured()) {
         let mapping = Config::defaults().expect("defaults").ingest.mapping;
         let _ = cloudtrail::parse(&bytes);
-        let _ = jsonl::parse(&bytes, &mapping);
+        let _ = jsonl::parse(&bytes, &mapping, None);
         let header = vec!["timestamp".to_string(), "Source IP".to_string(), "Destination Port".to_string()];
-        let _ = csv::parse(&bytes, &header, &mapping);
+        let _ = csv::parse(&bytes, &header, &mapping, None);
         let _ = sniff::detect(&bytes, Path::new("x"), None);
     }
 
@@ -70,7 +70,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let mapping = Config::defaults().expect("defaults").ingest.mapping;
         let _ = cloudtrail::parse(&bytes);
-        let _ = jsonl::parse(&bytes, &mapping);
+        let _ = jsonl::parse(&bytes, &mapping, None);
         let _ = csv::split(&bytes);
         let _ = sniff::detect(&bytes, Path::new("x.csv"), None);
     }

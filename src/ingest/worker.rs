@@ -69,6 +69,8 @@ pub fn process(
     let skew = chrono::Duration::hours(i64::try_from(cfg.max_future_skew_hours).unwrap_or(24));
     let latest = chrono::Utc::now() + skew;
     let mut blank = 0;
+    // Validated when the configuration was loaded.
+    let zone = cfg.naive_zone().ok().flatten();
     for item in &batch.items {
         let bytes = &batch.data[item.start..item.end];
         if item.kind == FrameKind::Record && bytes.iter().all(u8::is_ascii_whitespace) {
@@ -76,7 +78,7 @@ pub fn process(
             continue;
         }
         let parsed = match item.kind {
-            FrameKind::Record => parse_record(ctx, bytes, &cfg.mapping, &mut syslog)
+            FrameKind::Record => parse_record(ctx, bytes, (&cfg.mapping, zone), &mut syslog)
                 .and_then(|ev| not_in_future(ev, latest, cfg.max_future_skew_hours)),
             FrameKind::TooLong { len } => Err(Reject::new(
                 RejectKind::LineTooLong,
@@ -146,7 +148,7 @@ fn not_in_future(
 fn parse_record(
     ctx: &SourceCtx,
     bytes: &[u8],
-    mapping: &FieldMapping,
+    (mapping, zone): (&FieldMapping, Option<chrono::FixedOffset>),
     syslog: &mut SyslogParser,
 ) -> Result<SecurityEvent, Reject> {
     if is_binary(bytes) {
@@ -157,11 +159,12 @@ fn parse_record(
     }
     match ctx.kind {
         SourceKind::CloudTrailDocument => cloudtrail::parse(bytes),
-        SourceKind::JsonLines => jsonl::parse(bytes, mapping),
+        SourceKind::JsonLines => jsonl::parse(bytes, mapping, zone),
         SourceKind::Csv => csv::parse(
             bytes,
             ctx.csv_header.as_deref().unwrap_or_default(),
             mapping,
+            zone,
         ),
         // Syslog lines with stray non-UTF-8 bytes are kept (decoded lossily and flagged):
         // rejecting them would let an attacker hide a login behind one bad byte.

@@ -32,6 +32,7 @@ fn eval_detect_on_generated_data_finds_the_attacks() {
         &config,
         &data.join("labels.jsonl"),
         &[data.join("logs").display().to_string()],
+        None,
     )
     .expect("eval");
     assert_eq!(
