@@ -268,7 +268,9 @@ impl FlowDetector {
         let (target_flows, target_sources) = (t.minute.len(), t.minute.distinct());
 
         let target = || format!("{dst}:{port}");
-        if probes >= cfg.scan_min_targets || probes_slow >= cfg.slow_scan_min_targets {
+        // A scan hit needs this flow to be one of the probes: a scanner's later real traffic
+        // (a flood after the scan) is its own finding.
+        if probe && (probes >= cfg.scan_min_targets || probes_slow >= cfg.slow_scan_min_targets) {
             let slow = probes < cfg.scan_min_targets;
             hits.push(hit(
                 "port_scan",

@@ -144,6 +144,30 @@ mod tests {
     }
 
     #[test]
+    fn cicids_2022_names_and_a_zone_for_naive_times() {
+        let h = header(
+            "id,Flow ID,Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,Total Fwd Packet,Label,Attempted Category",
+        );
+        let m = Config::defaults().unwrap().ingest.mapping;
+        let row = b"7,f,172.16.0.1,4000,192.168.10.50,22,6,2017-07-04 17:09:01.049616,12000000,22,SSH-Patator,-1";
+        let ev = parse(row, &h, &m, None).unwrap();
+        assert_eq!(ev.action, "flow");
+        assert_eq!(ev.source_ip.as_deref(), Some("172.16.0.1"));
+        assert_eq!(ev.resource, "192.168.10.50:22");
+        assert_eq!(
+            ev.timestamp.to_rfc3339(),
+            "2017-07-04T17:09:01.049616+00:00"
+        );
+        let zone = crate::config::parse_zone("-03:00").unwrap();
+        let ev = parse(row, &h, &m, zone).unwrap();
+        assert_eq!(
+            ev.timestamp.to_rfc3339(),
+            "2017-07-04T20:09:01.049616+00:00"
+        );
+        assert!(crate::config::parse_zone("Europe/Paris").is_err());
+    }
+
+    #[test]
     fn quoted_fields_and_bad_rows() {
         let h = header("time,user,action,status");
         let m = Config::defaults().unwrap().ingest.mapping;

@@ -7,6 +7,7 @@ mod console;
 mod control;
 mod detect;
 mod explain;
+mod flows;
 mod follow;
 mod hostile;
 mod ingest_cli;
