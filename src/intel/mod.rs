@@ -2,6 +2,7 @@
 //! embeddings with candle, an instant-distance HNSW persisted in sled, BM25, and hybrid ranking.
 //! Without an embedding model everything works lexically and says so.
 
+mod cache;
 pub mod corpus;
 pub mod doc;
 pub mod embed;
@@ -123,6 +124,22 @@ impl Intel {
         if let Some(embedder) = intel.model.embedder().cloned() {
             intel.map_passages(embedder.model_id());
             intel.vectors = store::load_vectors(store, intel.passage_docs.keys().copied())?;
+            // What this data dir lacks, another may have embedded: the user's cache.
+            let missing: HashSet<PassageKey> = intel
+                .pending
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| !intel.vectors.contains_key(k))
+                .collect();
+            if !missing.is_empty()
+                && let Some(cache) = cache::VectorCache::user()
+            {
+                let cached = cache.load(&missing);
+                if !cached.is_empty() {
+                    store::save_vectors(store, cached.iter())?;
+                    intel.vectors.extend(cached);
+                }
+            }
             intel
                 .pending
                 .retain(|(k, _)| !intel.vectors.contains_key(k));
@@ -199,6 +216,11 @@ impl Intel {
             let fresh: Vec<(PassageKey, Vec<f32>)> =
                 chunk.iter().map(|(k, _)| *k).zip(vectors).collect();
             store::save_vectors(store, fresh.iter().map(|(k, v)| (k, v)))?;
+            // Shared with the user's other data dirs; a cache that cannot be written only
+            // costs the next new data dir an embedding.
+            if let Some(cache) = cache::VectorCache::user() {
+                let _ = cache.add(&fresh);
+            }
             self.vectors.extend(fresh);
         }
         if let Some(built) = self

@@ -263,12 +263,22 @@ pub fn attach_to_alerts(
     k: usize,
 ) -> Result<usize, IntelError> {
     let mut updated = 0;
+    // Alerts of one kind share a query (identifiers and counts are left out of it): each
+    // distinct query is retrieved once per run.
+    let mut done: HashMap<String, AlertIntel> = HashMap::new();
     for alert in crate::detect::stored_alerts(store)? {
         let query = alert_query(&alert);
         if alert.intel.as_ref().is_some_and(|i| i.query == query) {
             continue;
         }
-        let found = intel.retrieve_for_alert(&alert, k)?;
+        let found = match done.get(&query) {
+            Some(found) => found.clone(),
+            None => {
+                let found = intel.retrieve_for_alert(&alert, k)?;
+                done.insert(query, found.clone());
+                found
+            }
+        };
         crate::detect::update_alert(store, alert.alert_id, |a| a.intel = Some(found.clone()))?;
         updated += 1;
     }
@@ -299,8 +309,9 @@ static IDENTIFIERS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The retrieval query for an alert: threat type, detectors, technique IDs, description and
-/// affected resources, with addresses, accounts and pseudonyms removed (they carry no meaning
-/// for retrieval, and raw values must never leave the alert even with privacy off).
+/// affected resources, with addresses, accounts, pseudonyms and bare counts removed (they
+/// carry no meaning for retrieval, raw values must never leave the alert even with privacy
+/// off, and without them alerts of one kind share one query).
 pub fn alert_query(alert: &Alert) -> String {
     let mut parts = vec![alert.threat_type.as_str().replace('_', " ")];
     parts.extend(alert.detectors.iter().map(|d| d.replace('_', " ")));
@@ -315,7 +326,14 @@ pub fn alert_query(alert: &Alert) -> String {
     parts.extend(alert.affected_resources.iter().take(5).cloned());
     let joined = parts.join(". ");
     let stripped = IDENTIFIERS.replace_all(&joined, " ");
-    stripped.split_whitespace().collect::<Vec<_>>().join(" ")
+    stripped
+        .split_whitespace()
+        .filter(|t| {
+            !t.chars()
+                .all(|c| c.is_ascii_digit() || ".,:;()%/".contains(c))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
