@@ -35,6 +35,8 @@ impl Env {
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_autosec"));
         c.env("AUTOSEC_CONFIG_DIR", self.path("config"));
+        // The shared vector cache is per test: a test that embeds must see it happen.
+        c.env("AUTOSEC_CACHE_DIR", self.path("cache"));
         // Lexical retrieval: model tests are separate (tests/it/intel_model.rs sets this off).
         c.env("AUTOSEC_NO_MODELS", "1");
         c.arg("--data-dir").arg(self.data());

@@ -92,6 +92,22 @@ fn hybrid_retrieval_persists_its_index_and_beats_the_target() {
     assert_eq!(outcome["hits"][0]["id"], "T1110.001");
     assert!(outcome["hits"][0]["vector"].as_f64().expect("vector score") > 0.3);
 
+    // A new data dir of the same user reads the corpus vectors from the user cache instead
+    // of embedding them again (only its HNSW index is built).
+    let other = Env::new();
+    let out = other
+        .cmd()
+        .env_remove("AUTOSEC_NO_MODELS")
+        .env("AUTOSEC_CACHE_DIR", env.path("cache"))
+        .args(["intel", "status", "--json"])
+        .output()
+        .expect("run autosec");
+    assert_success(&out);
+    let stderr_other = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr_other.contains("embedding"), "{stderr_other}");
+    let other_status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status");
+    assert_eq!(other_status["embedded"], other_status["passages"]);
+
     // Second start: vectors and index come from sled, nothing is re-embedded or rebuilt.
     let (status, stderr) = run(&["intel", "status", "--json"]);
     assert!(!stderr.contains("embedding"), "{stderr}");
