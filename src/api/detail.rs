@@ -22,7 +22,7 @@ const EVIDENCE_LISTED: usize = 1000;
 /// `GET /api/v1/threats/{id}`: the alert (first evidence refs) and its stored explanation.
 pub async fn threat(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response {
     let found = super::read(&s, move |store| {
-        let alert = crate::detect::stored_alert(store, id)?;
+        let alert = crate::store::stored_alert(store, id)?;
         let explanation = crate::explain::load(store, id)?;
         Ok(alert.map(|a| (a, explanation)))
     })

@@ -9,6 +9,7 @@ mod detail;
 pub mod hub;
 mod metrics;
 pub mod openapi;
+pub mod remote;
 mod routes;
 mod serve;
 pub mod stream;

@@ -193,7 +193,7 @@ pub async fn threats(State(s): State<Arc<ApiState>>, Query(q): Query<ThreatQuery
     // Reading, filtering and encoding run on the blocking pool: a page with every evidence ref
     // is tens of MB and must not hold up an async worker.
     let page = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
-        let mut matching: Vec<_> = crate::detect::stored_alerts(&store)?
+        let mut matching: Vec<_> = crate::store::stored_alerts(&store)?
             .into_iter()
             .filter(|a| q.status.is_none_or(|st| a.status == st))
             .filter(|a| q.severity.is_none_or(|sev| a.severity >= sev))

@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::explain::{ActionNote, Explanation, Generated, RelatedDoc, TechniqueNote};
 use crate::pipeline::{EngineStatus, EntityTimeline, PipelineEvent, StreamLine};
 use crate::respond::audit::AuditRecord;
-use crate::store::EventRef;
+use crate::domain::EventRef;
 
 /// 2026-11-20 12:00:00 UTC: every fixture time is relative to it.
 pub fn clock() -> DateTime<Utc> {

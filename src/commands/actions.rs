@@ -8,12 +8,12 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 
 use crate::cli::{ActionsArgs, ActionsCommand, AuditCommand, ReportArgs};
-use crate::config::{Config, ExecutionMode};
+use crate::pipeline::open::build_responder;
+use crate::config::Config;
 use crate::domain::{Action, Rollback};
-use crate::privacy::{Pseudonymiser, VaultKeys};
 use crate::respond::Responder;
 use crate::respond::audit::Audit;
-use crate::respond::executor::{Executor, LiveExecutor};
+
 use crate::sanitize::visible;
 use crate::store::Store;
 
@@ -30,49 +30,6 @@ pub fn open_responder<'a>(
         eprintln!("{n}");
     }
     Ok(responder)
-}
-
-/// The responder and, when the mode deserves a word (LIVE, or live config without `--live`),
-/// that notice for the caller to show its own way (the console cannot print to stderr).
-pub fn build_responder<'a>(
-    config: &'a Config,
-    data_dir: &Path,
-    store: &'a Store,
-    live_flag: bool,
-) -> Result<(Responder<'a>, Option<String>)> {
-    let mut notice = None;
-    let audit = Audit::open(store.audit.clone(), &config.audit_key_file()?, data_dir)?;
-    let live: Option<Arc<dyn Executor>> = match (config.respond.mode, live_flag) {
-        (ExecutionMode::Live, true) => Some(Arc::new(LiveExecutor {
-            timeout: Duration::from_secs(config.respond.command_timeout_secs),
-            attempts: config.respond.retries.max(1),
-        })),
-        (ExecutionMode::Sandbox, true) => {
-            bail!(
-                "--live needs `[respond] mode = \"live\"` in the config (and executors); refusing to guess"
-            )
-        }
-        (ExecutionMode::Live, false) => {
-            notice = Some(
-                "respond: mode is live in the config but --live was not given: SANDBOX".into(),
-            );
-            None
-        }
-        (ExecutionMode::Sandbox, false) => None,
-    };
-    if live.is_some() {
-        notice = Some("respond: LIVE mode: approved and automatic actions run for real".into());
-    }
-    let resolver = if config.privacy.enabled {
-        let keys = VaultKeys::for_vault(&config.key_file()?, &store.vault)?;
-        Some(Arc::new(Pseudonymiser::new(keys, store, 1024)))
-    } else {
-        None
-    };
-    Ok((
-        Responder::new(store, &config.respond, audit, resolver, live)?,
-        notice,
-    ))
 }
 
 pub(super) fn whoami(by: &Option<String>) -> String {
@@ -267,7 +224,7 @@ pub fn report(config: &Config, data_dir: &Path, args: &ReportArgs) -> Result<u8>
         .transpose()?;
     let store = Store::open(data_dir, config.storage.cache_mb)?;
     let responder = open_responder(config, data_dir, &store, false)?;
-    let mut alerts = crate::detect::stored_alerts(&store)?;
+    let mut alerts = crate::store::stored_alerts(&store)?;
     alerts.retain(|a| {
         args.alert.is_none_or(|id| a.alert_id == id) && since.is_none_or(|t| a.last_seen >= t)
     });
@@ -341,7 +298,7 @@ pub fn explain(
             }
         }
         Ok(mut generator) => {
-            let alert = crate::detect::stored_alert(&store, alert_id)?
+            let alert = crate::store::stored_alert(&store, alert_id)?
                 .ok_or_else(|| anyhow::anyhow!("no alert {alert_id}"))?;
             // Ctrl-C stops the model (the partial text is still verified and stored); a second
             // Ctrl-C exits at once.
@@ -408,7 +365,7 @@ pub fn explain_bench(config: &Config, data_dir: &Path, limit: usize) -> Result<u
     let store = Store::open(data_dir, config.storage.cache_mb)?;
     let responder = open_responder(config, data_dir, &store, false)?;
     let actions = responder.actions()?;
-    let alerts: Vec<_> = crate::detect::stored_alerts(&store)?
+    let alerts: Vec<_> = crate::store::stored_alerts(&store)?
         .into_iter()
         .take(limit)
         .collect();

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 
 use crate::cli::{AlertsArgs, AlertsCommand};
 use crate::config::Config;
-use crate::detect::stored_alerts;
+use crate::store::stored_alerts;
 use crate::domain::{Alert, AlertStatus, Severity};
 use crate::sanitize::visible;
 use crate::store::Store;
@@ -101,7 +101,7 @@ fn set_status(
     status: AlertStatus,
     reason: Option<crate::domain::CloseReason>,
 ) -> Result<u8> {
-    let changed = crate::detect::update_alert(store, id, |a| {
+    let changed = crate::store::update_alert(store, id, |a| {
         a.status = status;
         a.close_reason = reason;
     })?;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::api::client::Control;
 use crate::api::{ControlSocket, Metrics, hub};
-use crate::pipeline::remote::RemotePipeline;
+use crate::api::remote::RemotePipeline;
 use crate::pipeline::{EngineStatus, Level, Pipeline, PipelineEvent, PipelineOptions, demo::Demo};
 
 /// Global flags that matter to the console.

@@ -8,34 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 
 use crate::cli::{IngestArgs, QuarantineArgs};
+use crate::pipeline::open::open_engine;
+use crate::privacy::Redactor;
 use crate::config::Config;
 use crate::detect::{Detection, Mode};
 use crate::ingest::IngestSummary;
 use crate::ingest::{self, IngestOptions};
-use crate::privacy::{Pseudonymiser, Redactor, VaultKeys};
 use crate::sanitize::visible;
 use crate::store::Store;
-
-/// Open the store and, with privacy on, the redactor over its pseudonym tables.
-pub fn open_engine(
-    config: &Config,
-    data_dir: &Path,
-    privacy: bool,
-) -> Result<(Store, Option<Redactor>)> {
-    let store = Store::open(data_dir, config.storage.cache_mb)?;
-    store.record_privacy(privacy)?;
-    let redactor = if privacy {
-        let keys = VaultKeys::for_vault(&config.key_file()?, &store.vault)?;
-        let pseudo = Pseudonymiser::new(keys, &store, config.privacy.cache_entries);
-        Some(Redactor::new(
-            Arc::new(pseudo),
-            config.privacy.keep_accounts.clone(),
-        ))
-    } else {
-        None
-    };
-    Ok((store, redactor))
-}
 
 pub fn ingest(
     config: &Config,
@@ -111,7 +91,7 @@ pub fn ingest(
         };
         responder.tick(ctx.now)?;
         let mut actions = crate::respond::Summary::default();
-        for alert in crate::detect::stored_alerts(&store)? {
+        for alert in crate::store::stored_alerts(&store)? {
             responder.respond(&alert, &ctx, &mut actions)?;
         }
         responder.audit().sync_head()?;

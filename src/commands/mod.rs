@@ -12,8 +12,8 @@ mod intel_bench;
 mod remote;
 mod rules;
 
-pub use actions::build_responder;
-pub use ingest::open_engine;
+pub use crate::pipeline::open::build_responder;
+pub use crate::pipeline::open::open_engine;
 pub use intel::open_ready as open_intel;
 
 use std::path::PathBuf;

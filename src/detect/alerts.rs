@@ -15,10 +15,11 @@ use chrono::{DateTime, Utc};
 
 use super::detectors::{Hit, Related};
 use super::state::HOUR;
-use super::view::{EventKind, EventView};
+use crate::domain::{EventKind, EventView};
 use super::window::SlidingCount;
 use crate::domain::{Alert, AlertStatus, Severity, ThreatType};
-use crate::store::{EventRef, Store, StoreError};
+use crate::domain::EventRef;
+use crate::store::{Store, StoreError};
 
 const RECENT_PER_ENTITY: usize = 32;
 const MAX_TRACKED: usize = 100_000;

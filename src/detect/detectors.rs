@@ -1,7 +1,7 @@
 //! Named detectors: pure functions of one event and the behaviour counts around it. Each
 //! describes attacker behaviour (rates, spreads, firsts, outcomes), never a dataset's constants.
 
-use super::view::{EventKind, EventView};
+use crate::domain::{EventKind, EventView};
 use crate::config::DetectConfig;
 use crate::domain::{Severity, ThreatType};
 

@@ -13,7 +13,7 @@ use super::flows::{FlowCtx, FlowDetector};
 use super::iforest::{ForestParams, IsolationForest};
 use super::rules::{RuleSet, rule_hits};
 use super::state::{Entities, HOUR, IpState, MAX_IPS, MAX_USERS, MINUTE, UserState};
-use super::view::{EventKind, EventView};
+use crate::domain::{EventKind, EventView};
 use super::window::key;
 use crate::config::DetectConfig;
 use crate::domain::ThreatType;

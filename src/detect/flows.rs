@@ -25,7 +25,7 @@ use ahash::AHashMap as HashMap;
 
 use super::detectors::{Hit, Related};
 use super::state::{Entities, LastSeen};
-use super::view::EventView;
+use crate::domain::EventView;
 use super::window::key;
 use crate::config::Network;
 use crate::domain::flow::feature;
@@ -410,7 +410,7 @@ fn hit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::view::EventKind;
+    use crate::domain::EventKind;
     use crate::domain::{Format, Status};
 
     /// A flow from `src` to `dst:port` at `ts` ms: duration (s), fwd packets, fwd/bwd bytes.

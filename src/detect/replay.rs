@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use super::view::EventView;
+use crate::domain::EventView;
 use crate::store::{ChunkEntry, Store, StoreError, decode_views};
 
 struct Cursor {

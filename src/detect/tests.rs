@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::alerts::AlertBook;
 use super::engine::{Engine, Mode};
-use super::view::{EventKind, EventView};
+use crate::domain::{EventKind, EventView};
 use crate::config::Config;
 use crate::domain::{Alert, Format, Severity, Status, ThreatType};
 

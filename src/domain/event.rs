@@ -118,3 +118,13 @@ impl SecurityEvent {
         }
     }
 }
+
+/// A reference to an original record: by line, or by the record's own id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EventRef {
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+}

@@ -4,9 +4,13 @@ mod action;
 mod alert;
 mod event;
 pub mod flow;
+mod reject;
+mod view;
 
 pub use action::{Action, ActionKind, ActionState, Decision, Execution, Rollback, Target, Tier};
 pub use alert::{
     Alert, AlertIntel, AlertStatus, CloseReason, IntelMatch, RuleRef, Severity, ThreatType,
 };
-pub use event::{Format, Metadata, Origin, SecurityEvent, Status};
+pub use event::{EventRef, Format, Metadata, Origin, SecurityEvent, Status};
+pub use reject::RejectKind;
+pub use view::{EventKind, EventView};

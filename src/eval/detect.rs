@@ -21,7 +21,8 @@ use crate::detect::{Detection, Mode, replay::replay};
 use crate::domain::{Alert, Severity, ThreatType};
 use crate::ingest::{self, IngestOptions};
 use crate::privacy::{Pseudonymiser, Redactor, VaultKeys};
-use crate::store::{EventRef, Store};
+use crate::domain::EventRef;
+use crate::store::Store;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Label {
@@ -124,7 +125,7 @@ pub fn run(
     let mut flow_rows: Vec<(Vec<f32>, bool)> = Vec::new();
     replay(&store, 1, |source, v| {
         let r = crate::detect::alerts::event_ref(source, v);
-        if v.kind == crate::detect::view::EventKind::Flow {
+        if v.kind == crate::domain::EventKind::Flow {
             flow_rows.push((flow_row_features(&v.flow), index.find(&r).is_some()));
         }
         if let Some(i) = index.find(&r) {

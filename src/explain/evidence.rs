@@ -7,7 +7,8 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Alert, SecurityEvent};
-use crate::store::{EventRef, Store};
+use crate::domain::EventRef;
+use crate::store::Store;
 
 /// Characters kept per excerpt (log fields are untrusted and may be huge).
 const EXCERPT_CHARS: usize = 300;

@@ -104,7 +104,7 @@ pub fn technique_names(store: &Store) -> Result<HashMap<String, String>> {
 
 /// The template explanation of a stored alert (no model involved).
 pub fn template_for(store: &Store, alert_id: u64, actions: &[Action]) -> Result<Explanation> {
-    let Some(alert) = crate::detect::stored_alert(store, alert_id)? else {
+    let Some(alert) = crate::store::stored_alert(store, alert_id)? else {
         bail!("no alert {alert_id} (see: autosec alerts)");
     };
     let excerpts = evidence::excerpts(store, &alert, 5);

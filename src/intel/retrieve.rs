@@ -266,7 +266,7 @@ pub fn attach_to_alerts(
     // Alerts of one kind share a query (identifiers and counts are left out of it): each
     // distinct query is retrieved once per run.
     let mut done: HashMap<String, AlertIntel> = HashMap::new();
-    for alert in crate::detect::stored_alerts(store)? {
+    for alert in crate::store::stored_alerts(store)? {
         let query = alert_query(&alert);
         if alert.intel.as_ref().is_some_and(|i| i.query == query) {
             continue;
@@ -279,7 +279,7 @@ pub fn attach_to_alerts(
                 found
             }
         };
-        crate::detect::update_alert(store, alert.alert_id, |a| a.intel = Some(found.clone()))?;
+        crate::store::update_alert(store, alert.alert_id, |a| a.intel = Some(found.clone()))?;
         updated += 1;
     }
     Ok(updated)

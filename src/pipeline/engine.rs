@@ -70,7 +70,7 @@ struct Engine<'a> {
 
 fn run_inner(ctx: &EngineCtx) -> Result<()> {
     let (responder, notice) =
-        crate::commands::build_responder(&ctx.config, &ctx.data_dir, &ctx.store, ctx.live)?;
+        super::open::build_responder(&ctx.config, &ctx.data_dir, &ctx.store, ctx.live)?;
     if let Some(text) = notice {
         send(
             ctx,
@@ -130,7 +130,7 @@ fn send(ctx: &EngineCtx, event: PipelineEvent) {
 
 impl Engine<'_> {
     fn send_backlog(&mut self) -> Result<()> {
-        for alert in crate::detect::stored_alerts(&self.ctx.store)? {
+        for alert in crate::store::stored_alerts(&self.ctx.store)? {
             self.alert_marks
                 .insert(alert.alert_id, (alert.event_count, alert.last_seen));
             send(self.ctx, super::alert_event(alert));
@@ -216,7 +216,7 @@ impl Engine<'_> {
         let mut summary = crate::respond::Summary::default();
         for id in changed {
             // The stored alert carries the analyst's status; respond to that.
-            let Some(alert) = crate::detect::stored_alert(store, id)? else {
+            let Some(alert) = crate::store::stored_alert(store, id)? else {
                 continue;
             };
             if alert.status != AlertStatus::Closed {
@@ -343,7 +343,7 @@ impl Engine<'_> {
         status: AlertStatus,
         reason: Option<crate::domain::CloseReason>,
     ) -> Result<(String, serde_json::Value)> {
-        let alert = crate::detect::update_alert(&self.ctx.store, id, |a| {
+        let alert = crate::store::update_alert(&self.ctx.store, id, |a| {
             a.status = status;
             a.close_reason = reason;
         })?
@@ -412,7 +412,7 @@ impl Engine<'_> {
 /// An alert's evidence over time (None: no such alert). A read, so the API serves it without
 /// the engine task.
 pub fn timeline_of(store: &Store, alert_id: u64) -> Result<Option<EntityTimeline>> {
-    let Some(alert) = crate::detect::stored_alert(store, alert_id)? else {
+    let Some(alert) = crate::store::stored_alert(store, alert_id)? else {
         return Ok(None);
     };
     let refs = &alert.evidence[..alert.evidence.len().min(TIMELINE_REFS)];

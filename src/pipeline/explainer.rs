@@ -78,7 +78,7 @@ fn write(
 ) -> Result<()> {
     let mut e = job.explanation;
     let alert_id = e.alert_id;
-    let Some(alert) = crate::detect::stored_alert(store, alert_id)? else {
+    let Some(alert) = crate::store::stored_alert(store, alert_id)? else {
         return Ok(());
     };
     let known: std::collections::HashSet<String> = crate::explain::technique_names(store)?

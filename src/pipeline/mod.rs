@@ -3,11 +3,12 @@
 //! flow to the front end and typed commands come back; the front end never touches sled,
 //! a model or the network itself, so it never blocks on them.
 
+pub mod open;
 pub mod demo;
 mod engine;
 mod explainer;
 mod rag;
-pub mod remote;
+
 mod stream;
 
 pub use engine::timeline_of;
@@ -311,7 +312,7 @@ impl Pipeline {
     /// Open the store and start the tasks (needs a tokio runtime).
     pub fn start(config: &Config, opts: PipelineOptions) -> Result<Pipeline> {
         let privacy = opts.privacy && config.privacy.enabled;
-        let (store, redactor) = crate::commands::open_engine(config, &opts.data_dir, privacy)?;
+        let (store, redactor) = open::open_engine(config, &opts.data_dir, privacy)?;
         let store = Arc::new(store);
         let config = Arc::new(config.clone());
         let cancel = Arc::new(AtomicBool::new(false));

@@ -169,7 +169,7 @@ fn attach(
     id: u64,
     tx: &UnboundedSender<PipelineEvent>,
 ) -> Result<()> {
-    let Some(alert) = crate::detect::stored_alert(store, id)? else {
+    let Some(alert) = crate::store::stored_alert(store, id)? else {
         return Ok(());
     };
     let query = crate::intel::retrieve::alert_query(&alert);
@@ -178,7 +178,7 @@ fn attach(
     }
     let found = intel.retrieve_for_alert(&alert, config.intel.k)?;
     if let Some(updated) =
-        crate::detect::update_alert(store, id, |a| a.intel = Some(found.clone()))?
+        crate::store::update_alert(store, id, |a| a.intel = Some(found.clone()))?
     {
         let _ = tx.send(super::alert_event(updated));
     }

@@ -570,7 +570,7 @@ impl<'a> Responder<'a> {
     ) -> Result<Action> {
         self.tick(now)?;
         let mut action = self.load_undecided(id)?;
-        if let Some(alert) = crate::detect::stored_alert(self.store, action.alert_id)?
+        if let Some(alert) = crate::store::stored_alert(self.store, action.alert_id)?
             && alert.status == AlertStatus::Closed
             && !confirm_closed
         {

@@ -231,7 +231,7 @@ fn approval_runs_rejection_records_and_expiry_is_by_the_clock() {
         0.9,
         "203.0.113.9",
     );
-    crate::detect::save_alert(&f.store, &a).expect("save alert");
+    crate::store::save_alert(&f.store, &a).expect("save alert");
     r.respond(&a, &live_ctx(t0()), &mut Summary::default())
         .expect("respond");
     let block = by_kind(&r, ActionKind::BlockIp);
@@ -260,7 +260,7 @@ fn approval_runs_rejection_records_and_expiry_is_by_the_clock() {
         0.9,
         "mallory",
     );
-    crate::detect::save_alert(&f.store, &b).expect("save alert");
+    crate::store::save_alert(&f.store, &b).expect("save alert");
     r.respond(&b, &live_ctx(t0()), &mut Summary::default())
         .expect("respond");
     let lock = by_kind(&r, ActionKind::LockAccount);
@@ -284,7 +284,7 @@ fn approval_runs_rejection_records_and_expiry_is_by_the_clock() {
         0.9,
         "eve",
     );
-    crate::detect::save_alert(&f.store, &c).expect("save alert");
+    crate::store::save_alert(&f.store, &c).expect("save alert");
     r.respond(&c, &live_ctx(t0()), &mut Summary::default())
         .expect("respond");
     let revoke = r
@@ -319,12 +319,12 @@ fn approving_for_a_closed_alert_asks_again() {
         0.9,
         "203.0.113.9",
     );
-    crate::detect::save_alert(&f.store, &a).expect("save");
+    crate::store::save_alert(&f.store, &a).expect("save");
     r.respond(&a, &live_ctx(t0()), &mut Summary::default())
         .expect("respond");
     a.status = AlertStatus::Closed;
     a.close_reason = Some(CloseReason::FalsePositive);
-    crate::detect::save_alert(&f.store, &a).expect("save");
+    crate::store::save_alert(&f.store, &a).expect("save");
     let block = by_kind(&r, ActionKind::BlockIp);
     let err = r
         .approve(block.action_id, "alice", None, false, t0())
@@ -428,7 +428,7 @@ fn live_mode_runs_validated_argv_and_refuses_hostile_targets() {
         0.9,
         "203.0.113.9",
     );
-    crate::detect::save_alert(&f.store, &a).expect("save");
+    crate::store::save_alert(&f.store, &a).expect("save");
     r.respond(&a, &live_ctx(t0()), &mut Summary::default())
         .expect("respond");
     let rate = by_kind(&r, ActionKind::RateLimitIp);
@@ -449,7 +449,7 @@ fn live_mode_runs_validated_argv_and_refuses_hostile_targets() {
         0.9,
         "-G wheel",
     );
-    crate::detect::save_alert(&f.store, &hostile).expect("save");
+    crate::store::save_alert(&f.store, &hostile).expect("save");
     r.respond(&hostile, &live_ctx(t0()), &mut Summary::default())
         .expect("respond");
     let lock = r
@@ -482,7 +482,7 @@ fn live_mode_runs_validated_argv_and_refuses_hostile_targets() {
         0.9,
         "breakglass",
     );
-    crate::detect::save_alert(&f.store, &bg).expect("save");
+    crate::store::save_alert(&f.store, &bg).expect("save");
     r.respond(&bg, &live_ctx(t0()), &mut Summary::default())
         .expect("respond");
     for a in r
@@ -651,7 +651,7 @@ fn account_alert(
         0.95,
         entity,
     );
-    a.evidence = vec![crate::store::EventRef {
+    a.evidence = vec![crate::domain::EventRef {
         source: "log".into(),
         line,
         record_id: record_id.map(str::to_string),
@@ -675,7 +675,7 @@ fn accounts_get_the_actions_of_their_kind() {
     let cloud = account_alert(1, "USER_A", None, Some("3b1c"), "iam:user/USER_B");
     let local = account_alert(2, "USER_C", Some(7), None, "web-1/sudo");
     for a in [&cloud, &local] {
-        crate::detect::save_alert(&f.store, a).expect("save");
+        crate::store::save_alert(&f.store, a).expect("save");
         r.respond(a, &live_ctx(t0()), &mut Summary::default())
             .expect("respond");
     }
@@ -766,7 +766,7 @@ proptest! {
         let r = f.responder(live.then(|| fake.clone() as Arc<dyn Executor>));
         let ctx = Context { live_source, now: t0(), assume_fresh: false };
         for a in &alerts {
-            crate::detect::save_alert(&f.store, a).expect("save");
+            crate::store::save_alert(&f.store, a).expect("save");
             r.respond(a, &ctx, &mut Summary::default()).expect("respond");
         }
         for (id, op) in decisions {

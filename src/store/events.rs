@@ -7,7 +7,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::{Checkpoint, QuarantineEntry, Store, StoreError};
-use crate::detect::EventView;
+use crate::domain::{EventRef, EventView};
 use crate::domain::SecurityEvent;
 
 const CHUNK_FORMAT_V1: u8 = 1;
@@ -40,16 +40,6 @@ pub struct ChunkEntry {
     pub first_line: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_line: Option<u64>,
-}
-
-/// A reference to an original record: by line, or by the record's own id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct EventRef {
-    pub source: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record_id: Option<String>,
 }
 
 /// A chunk of events of one source, encoded off the writer thread: JSON lines (ids left out),

@@ -1,5 +1,6 @@
 //! sled storage: the trees of DESIGN.md, the data-dir lock and its owner, the schema version.
 
+mod alerts;
 mod checkpoint;
 mod events;
 mod quarantine;
@@ -10,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 pub use checkpoint::Checkpoint;
 pub use events::{
-    ALIAS_MIN_LEN, Append, ChunkEntry, EncodedChunk, EventRef, EventWriter, chunk_first_id,
+    ALIAS_MIN_LEN, Append, ChunkEntry, EncodedChunk, EventWriter, chunk_first_id,
     decode_chunk, decode_views, encode_chunk, encode_views, fingerprint_key,
 };
+pub use alerts::{save_alert, stored_alert, stored_alerts, update_alert};
 pub use quarantine::QuarantineEntry;
 
 /// Bumped when the on-disk layout changes; `open` refuses newer stores and migrates older ones.

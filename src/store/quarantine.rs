@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::RejectKind;
+use crate::domain::RejectKind;
 
 /// One quarantined record. `excerpt` is redacted and sanitised; the raw record (up to 64 KiB)
 /// is sealed in the vault under `vault_id` when privacy is on.

@@ -107,7 +107,7 @@ fn ingest_raises_alerts_that_the_cli_lists_acks_and_closes() {
         assert!(first.get(field).is_some(), "missing {field}: {first}");
     }
     // Evidence refs resolve to stored events.
-    let r: autosec::store::EventRef =
+    let r: autosec::domain::EventRef =
         serde_json::from_value(first["evidence"][0].clone()).expect("ref");
     assert!(env.store().resolve(&r).expect("resolve").is_some(), "{r:?}");
     let id = first["alert_id"].as_u64().expect("id").to_string();

@@ -18,7 +18,7 @@ pub use event::{SigmaEvent, linux_services, routes};
 pub use load::{RuleFailure, RuleSource};
 
 use super::detectors::{Ctx, Hit, Related};
-use super::view::EventView;
+use crate::domain::EventView;
 use crate::config::DetectConfig;
 use crate::domain::{Format, RuleRef, SecurityEvent, Severity, ThreatType};
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{Format, SecurityEvent, Status, flow};
+use super::{Format, SecurityEvent, Status, flow};
 
 /// What kind of activity an event is, for the detectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

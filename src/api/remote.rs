@@ -9,8 +9,10 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
-use super::{Commands, EngineCommand, EngineStatus, EntityTimeline, Level, PipelineEvent, Reply};
-use crate::api::client::{Control, Refused, SseReader};
+use crate::pipeline::{
+    Commands, EngineCommand, EngineStatus, EntityTimeline, Level, PipelineEvent, Reply,
+};
+use super::client::{Control, Refused, SseReader};
 
 /// The stream's first message.
 #[derive(Deserialize)]
@@ -191,7 +193,7 @@ async fn forward(
         EngineCommand::Event { event_id } => {
             let json = match control.get(&format!("/api/v1/events/{event_id}")).await {
                 Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
-                Err(e) if refused_with(&e, 404) => super::missing_event_json(event_id),
+                Err(e) if refused_with(&e, 404) => crate::pipeline::missing_event_json(event_id),
                 Err(e) => return report(tx, false, e),
             };
             let _ = tx.send(PipelineEvent::EventJson { event_id, json });
