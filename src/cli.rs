@@ -273,10 +273,10 @@ pub struct AlertsArgs {
     #[arg(long, global = true)]
     pub json: bool,
     /// Only alerts with this status.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = by_name::<AlertStatus>(&["open", "acknowledged", "closed"]))]
     pub status: Option<AlertStatus>,
     /// Only alerts at or above this severity.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = by_name::<Severity>(&["low", "medium", "high", "critical"]))]
     pub min_severity: Option<Severity>,
 }
 
@@ -287,7 +287,9 @@ pub enum AlertsCommand {
     /// Close an alert with a reason.
     Close {
         id: u64,
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = by_name::<CloseReason>(
+            &["true-positive", "false-positive", "benign", "duplicate"]
+        ))]
         reason: CloseReason,
     },
 }
@@ -308,7 +310,10 @@ pub struct ActionsArgs {
     #[arg(long, global = true)]
     pub json: bool,
     /// Only actions in this state.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = by_name::<crate::domain::ActionState>(&[
+        "proposed", "pending-approval", "sandboxed", "executed", "failed", "rejected",
+        "expired", "elapsed", "rolled-back", "suppressed",
+    ]))]
     pub state: Option<crate::domain::ActionState>,
 }
 
@@ -376,7 +381,7 @@ pub struct EvalRagArgs {
     /// JSON lines: {"query": "...", "expected": ["T1110.001", ...]}.
     pub queries: PathBuf,
     /// Only this ranking (default: every ranking the installed model allows).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = by_name::<Ranking>(RANKINGS))]
     pub ranking: Option<Ranking>,
     #[arg(long)]
     pub json: bool,
@@ -398,7 +403,7 @@ pub enum IntelCommand {
         #[arg(short, default_value_t = 5)]
         k: usize,
         /// Ranking (default: `intel.ranking`; lexical without a model).
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = by_name::<Ranking>(RANKINGS))]
         ranking: Option<Ranking>,
         /// Only this kind of document.
         #[arg(long, value_enum)]
@@ -442,4 +447,19 @@ pub struct EvalDetectArgs {
     /// (`benches/flows_sklearn.py`).
     #[arg(long, value_name = "FILE")]
     pub flow_features_out: Option<PathBuf>,
+}
+
+const RANKINGS: &[&str] = &["hybrid", "vector", "lexical"];
+
+/// Engine enums are parsed by their serde names (written with dashes on the command line, as
+/// clap writes its own): the engine layers do not depend on clap.
+fn by_name<T>(names: &'static [&'static str]) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names).try_map(|name: String| {
+        serde_json::from_value::<T>(serde_json::Value::String(name.replace('-', "_")))
+            .map_err(|e| e.to_string())
+    })
 }

@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
+use super::client::{Control, Refused, SseReader};
 use crate::pipeline::{
     Commands, EngineCommand, EngineStatus, EntityTimeline, Level, PipelineEvent, Reply,
 };
-use super::client::{Control, Refused, SseReader};
 
 /// The stream's first message.
 #[derive(Deserialize)]

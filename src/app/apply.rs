@@ -87,7 +87,7 @@ pub fn apply(s: &mut AppState, event: PipelineEvent) -> Vec<Effect> {
             }
         }
         PipelineEvent::EventJson { event_id, json } => {
-            s.event_json = Some((event_id, crate::ui::highlight::classify(&json)));
+            s.event_json = Some((event_id, crate::app::highlight::classify(&json)));
         }
         PipelineEvent::Status(part) => match part {
             StatusPart::Embedding(t) => s.engine.embedding = t,

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::state::{AppState, ExplainState, ModelProgress};
-use crate::config::keymap::Keymap;
-use crate::config::theme::Theme;
+use crate::app::keymap::Keymap;
+use crate::app::theme::Theme;
+use crate::domain::EventRef;
 use crate::domain::{
     Action, ActionKind, ActionState, Alert, AlertStatus, Decision, Format, Rollback, Severity,
     Status, Target, ThreatType, Tier,
@@ -13,7 +14,6 @@ use crate::domain::{
 use crate::explain::{ActionNote, Explanation, Generated, RelatedDoc, TechniqueNote};
 use crate::pipeline::{EngineStatus, EntityTimeline, PipelineEvent, StreamLine};
 use crate::respond::audit::AuditRecord;
-use crate::domain::EventRef;
 
 /// 2026-11-20 12:00:00 UTC: every fixture time is relative to it.
 pub fn clock() -> DateTime<Utc> {
@@ -250,7 +250,7 @@ pub fn state(alerts: u64, lines: u64, demo: bool, live: bool) -> AppState {
 pub fn state_with(alerts: u64, lines: u64, keep: usize, demo: bool, live: bool) -> AppState {
     let mut s = AppState::new(
         Theme::shipped("dark").unwrap_or_else(|_| panic_free_theme()),
-        crate::config::theme::SHIPPED
+        crate::app::theme::SHIPPED
             .iter()
             .map(|(n, _)| n.to_string())
             .collect(),
@@ -420,7 +420,7 @@ pub fn show_event_json(s: &mut AppState) {
 
 /// A theme that cannot fail (the shipped files are tested; this keeps fixtures panic-free).
 fn panic_free_theme() -> Theme {
-    crate::config::theme::load("dark", None, false).0
+    crate::app::theme::load("dark", None, false).0
 }
 
 /// An `ExplainState` still streaming (for the draft snapshot).

@@ -3,10 +3,12 @@
 
 mod apply;
 pub mod command;
-pub mod driver;
 #[doc(hidden)]
 pub mod fixture;
+pub mod highlight;
+pub mod keymap;
 pub mod state;
+pub mod theme;
 pub mod update;
 
 pub use state::AppState;

@@ -6,8 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use crate::config::keymap::Keymap;
-use crate::config::theme::Theme;
+use crate::app::keymap::Keymap;
+use crate::app::theme::Theme;
 use crate::domain::{Action, ActionState, Alert, AlertStatus, Severity};
 use crate::explain::{Explanation, Generated};
 use crate::pipeline::{EngineStatus, EntityTimeline, Level, StreamLine};
@@ -286,8 +286,11 @@ pub struct AppState {
     pub timelines: HashMap<u64, EntityTimeline>,
     /// Detail view: scroll of the explanation, selected evidence line, its JSON.
     pub detail_scroll: u16,
+    /// Lines of the detail view's explanation as last laid out (the driver measures it
+    /// before each update: the reducer computes nothing with the renderer).
+    pub detail_lines: usize,
     pub evidence_selected: usize,
-    pub event_json: Option<(u64, Vec<crate::ui::highlight::JsonLine>)>,
+    pub event_json: Option<(u64, Vec<crate::app::highlight::JsonLine>)>,
 }
 
 /// Audit records kept for the audit view.
@@ -340,6 +343,7 @@ impl AppState {
             explanations: HashMap::new(),
             timelines: HashMap::new(),
             detail_scroll: 0,
+            detail_lines: 0,
             evidence_selected: 0,
             event_json: None,
         }

@@ -9,8 +9,8 @@ use super::command;
 use super::state::{
     AppState, Confirm, Filter, Focus, Message, ModelProgress, Popup, Prompt, SortKey, View,
 };
-use crate::config::keymap::KeyAction;
-use crate::config::theme::Theme;
+use crate::app::keymap::KeyAction;
+use crate::app::theme::Theme;
 use crate::domain::{ActionState, CloseReason};
 use crate::pipeline::{EngineCommand, Level, PipelineEvent};
 
@@ -79,7 +79,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
     }
 }
 
-pub(super) fn say(s: &mut AppState, level: Level, text: impl Into<String>) {
+pub fn say(s: &mut AppState, level: Level, text: impl Into<String>) {
     s.message = Some(Message {
         level,
         text: text.into(),
@@ -447,7 +447,7 @@ fn move_cursor(s: &mut AppState, delta: i64) -> Vec<Effect> {
         }
         (View::Dashboard | View::Stream, _) => apply::scroll_stream(s, delta),
         (View::Detail(_), Focus::Explanation) => {
-            let max = crate::ui::detail::line_count(s) as i64;
+            let max = s.detail_lines as i64;
             s.detail_scroll = (i64::from(s.detail_scroll) + delta).clamp(0, max.max(0)) as u16;
         }
         (View::Detail(id), _) => {

@@ -8,9 +8,9 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 
 use crate::cli::{ActionsArgs, ActionsCommand, AuditCommand, ReportArgs};
-use crate::pipeline::open::build_responder;
 use crate::config::Config;
 use crate::domain::{Action, Rollback};
+use crate::pipeline::open::build_responder;
 use crate::respond::Responder;
 use crate::respond::audit::Audit;
 

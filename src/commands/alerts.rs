@@ -8,10 +8,10 @@ use anyhow::{Result, bail};
 
 use crate::cli::{AlertsArgs, AlertsCommand};
 use crate::config::Config;
-use crate::store::stored_alerts;
 use crate::domain::{Alert, AlertStatus, Severity};
 use crate::sanitize::visible;
 use crate::store::Store;
+use crate::store::stored_alerts;
 
 pub fn alerts(config: &Config, data_dir: &Path, args: &AlertsArgs) -> Result<u8> {
     let store = Store::open(data_dir, config.storage.cache_mb)?;

@@ -6,16 +6,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::app::driver::{self, Wiring};
 use crate::app::state::AppState;
+use crate::app::{keymap, theme};
 use crate::cli::ConsoleArgs;
-use crate::config::{Config, keymap, theme};
+use crate::config::Config;
 use crate::domain::Format;
+use crate::ui::driver::{self, Wiring};
 use std::sync::Arc;
 
 use crate::api::client::Control;
-use crate::api::{ControlSocket, Metrics, hub};
 use crate::api::remote::RemotePipeline;
+use crate::api::{ControlSocket, Metrics, hub};
 use crate::pipeline::{EngineStatus, Level, Pipeline, PipelineEvent, PipelineOptions, demo::Demo};
 
 /// Global flags that matter to the console.
@@ -264,7 +265,7 @@ fn run(
     ensure_terminal()?;
     runtime()?.block_on(async move {
         let looks = looks(&config);
-        tokio::task::spawn_blocking(crate::ui::highlight::warm);
+        tokio::task::spawn_blocking(crate::app::highlight::warm);
 
         let demo_run = opts.demo;
         let mut pipeline = Pipeline::start(&config, opts)?;
@@ -333,7 +334,7 @@ fn attach(config: &Config, control: Control) -> Result<u8> {
     ensure_terminal()?;
     runtime()?.block_on(async move {
         let looks = looks(config);
-        tokio::task::spawn_blocking(crate::ui::highlight::warm);
+        tokio::task::spawn_blocking(crate::app::highlight::warm);
         let mut remote = RemotePipeline::attach(control).await?;
         let (mut state, wiring, errors) =
             looks.into_console(config, remote.status.clone(), remote.commands());

@@ -16,13 +16,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
-use crate::app::driver::{self, Wiring};
 use crate::app::state::AppState;
 use crate::app::update::Msg;
+use crate::app::{keymap::Keymap, theme::Theme};
 use crate::cli::ConsoleBenchArgs;
-use crate::config::{Config, keymap::Keymap, theme::Theme};
+use crate::config::Config;
 use crate::pipeline::demo::Demo;
 use crate::pipeline::{Pipeline, PipelineOptions};
+use crate::ui::driver::{self, Wiring};
 
 /// Keys whose latency is recorded when the driver comes back for more input.
 struct TimedKeys {

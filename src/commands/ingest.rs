@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 
 use crate::cli::{IngestArgs, QuarantineArgs};
-use crate::pipeline::open::open_engine;
-use crate::privacy::Redactor;
 use crate::config::Config;
 use crate::detect::{Detection, Mode};
 use crate::ingest::IngestSummary;
 use crate::ingest::{self, IngestOptions};
+use crate::pipeline::open::open_engine;
+use crate::privacy::Redactor;
 use crate::sanitize::visible;
 use crate::store::Store;
 

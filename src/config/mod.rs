@@ -6,9 +6,7 @@ pub mod api;
 mod detect;
 mod explain;
 mod intel;
-pub mod keymap;
 mod respond;
-pub mod theme;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};

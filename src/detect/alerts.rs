@@ -15,10 +15,10 @@ use chrono::{DateTime, Utc};
 
 use super::detectors::{Hit, Related};
 use super::state::HOUR;
-use crate::domain::{EventKind, EventView};
 use super::window::SlidingCount;
-use crate::domain::{Alert, AlertStatus, Severity, ThreatType};
 use crate::domain::EventRef;
+use crate::domain::{Alert, AlertStatus, Severity, ThreatType};
+use crate::domain::{EventKind, EventView};
 use crate::store::{Store, StoreError};
 
 const RECENT_PER_ENTITY: usize = 32;

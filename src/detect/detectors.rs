@@ -1,8 +1,8 @@
 //! Named detectors: pure functions of one event and the behaviour counts around it. Each
 //! describes attacker behaviour (rates, spreads, firsts, outcomes), never a dataset's constants.
 
-use crate::domain::{EventKind, EventView};
 use crate::config::DetectConfig;
+use crate::domain::{EventKind, EventView};
 use crate::domain::{Severity, ThreatType};
 
 /// Behaviour around one event, computed by the engine after updating its state.

@@ -13,10 +13,10 @@ use super::flows::{FlowCtx, FlowDetector};
 use super::iforest::{ForestParams, IsolationForest};
 use super::rules::{RuleSet, rule_hits};
 use super::state::{Entities, HOUR, IpState, MAX_IPS, MAX_USERS, MINUTE, UserState};
-use crate::domain::{EventKind, EventView};
 use super::window::key;
 use crate::config::DetectConfig;
 use crate::domain::ThreatType;
+use crate::domain::{EventKind, EventView};
 
 /// Which parts of detection raise alerts (the `eval detect` ablation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,9 +25,9 @@ use ahash::AHashMap as HashMap;
 
 use super::detectors::{Hit, Related};
 use super::state::{Entities, LastSeen};
-use crate::domain::EventView;
 use super::window::key;
 use crate::config::Network;
+use crate::domain::EventView;
 use crate::domain::flow::feature;
 use crate::domain::{Severity, ThreatType};
 

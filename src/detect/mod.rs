@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub use engine::{Engine, Mode};
 pub use crate::domain::{EventKind, EventView};
+pub use engine::{Engine, Mode};
 
 use crate::config::DetectConfig;
 use crate::domain::Alert;

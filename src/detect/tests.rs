@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::alerts::AlertBook;
 use super::engine::{Engine, Mode};
-use crate::domain::{EventKind, EventView};
 use crate::config::Config;
 use crate::domain::{Alert, Format, Severity, Status, ThreatType};
+use crate::domain::{EventKind, EventView};
 
 const T0: i64 = 1_715_000_000_000;
 const MIN: i64 = 60_000;

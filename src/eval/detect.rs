@@ -18,10 +18,10 @@ use crate::config::Config;
 use crate::detect::engine::flow_row_features;
 use crate::detect::iforest::{ForestParams, IsolationForest};
 use crate::detect::{Detection, Mode, replay::replay};
+use crate::domain::EventRef;
 use crate::domain::{Alert, Severity, ThreatType};
 use crate::ingest::{self, IngestOptions};
 use crate::privacy::{Pseudonymiser, Redactor, VaultKeys};
-use crate::domain::EventRef;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Deserialize)]

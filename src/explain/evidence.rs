@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Alert, SecurityEvent};
 use crate::domain::EventRef;
+use crate::domain::{Alert, SecurityEvent};
 use crate::store::Store;
 
 /// Characters kept per excerpt (log fields are untrusted and may be huge).

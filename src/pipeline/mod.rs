@@ -3,10 +3,10 @@
 //! flow to the front end and typed commands come back; the front end never touches sled,
 //! a model or the network itself, so it never blocks on them.
 
-pub mod open;
 pub mod demo;
 mod engine;
 mod explainer;
+pub mod open;
 mod rag;
 
 mod stream;

@@ -177,8 +177,7 @@ fn attach(
         return Ok(());
     }
     let found = intel.retrieve_for_alert(&alert, config.intel.k)?;
-    if let Some(updated) =
-        crate::store::update_alert(store, id, |a| a.intel = Some(found.clone()))?
+    if let Some(updated) = crate::store::update_alert(store, id, |a| a.intel = Some(found.clone()))?
     {
         let _ = tx.send(super::alert_event(updated));
     }

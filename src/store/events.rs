@@ -7,8 +7,8 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::{Checkpoint, QuarantineEntry, Store, StoreError};
-use crate::domain::{EventRef, EventView};
 use crate::domain::SecurityEvent;
+use crate::domain::{EventRef, EventView};
 
 const CHUNK_FORMAT_V1: u8 = 1;
 const NEXT_EVENT_ID: &str = "next_event_id";

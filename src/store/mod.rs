@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use alerts::{save_alert, stored_alert, stored_alerts, update_alert};
 pub use checkpoint::Checkpoint;
 pub use events::{
-    ALIAS_MIN_LEN, Append, ChunkEntry, EncodedChunk, EventWriter, chunk_first_id,
-    decode_chunk, decode_views, encode_chunk, encode_views, fingerprint_key,
+    ALIAS_MIN_LEN, Append, ChunkEntry, EncodedChunk, EventWriter, chunk_first_id, decode_chunk,
+    decode_views, encode_chunk, encode_views, fingerprint_key,
 };
-pub use alerts::{save_alert, stored_alert, stored_alerts, update_alert};
 pub use quarantine::QuarantineEntry;
 
 /// Bumped when the on-disk layout changes; `open` refuses newer stores and migrates older ones.

@@ -8,11 +8,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::highlight::JsonClass;
 use super::text::{
     action_state, age, alert_status_word, clock, safe, severity, status, status_word, tier,
 };
 use super::{pane_block, scroll_offset, timeline, title};
+use crate::app::highlight::JsonClass;
 use crate::app::state::{AppState, ExplainState, Focus, ModelProgress};
 use crate::domain::Alert;
 

@@ -5,7 +5,7 @@ mod actions;
 mod alerts;
 mod bars;
 pub mod detail;
-pub mod highlight;
+pub mod driver;
 mod popup;
 mod stream;
 pub mod text;

@@ -9,9 +9,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::text::{safe, tier};
 use crate::app::command::COMMANDS;
+use crate::app::keymap::KeyAction;
 use crate::app::state::{AppState, Confirm, Popup};
 use crate::app::update::CLOSE_REASONS;
-use crate::config::keymap::KeyAction;
 use crate::domain::Rollback;
 
 pub fn draw(f: &mut Frame, s: &AppState, popup: &Popup, area: Rect) {

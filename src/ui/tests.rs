@@ -259,7 +259,7 @@ fn no_color_draws_without_colour_but_keeps_the_selection_visible() {
 fn the_16_colour_theme_draws_only_ansi_colours() {
     for input in ["", "2", ":alert 1\n", "4a", "2?"] {
         let mut s = after(input);
-        s.theme = crate::config::theme::Theme::shipped("16-colour").expect("theme");
+        s.theme = crate::app::theme::Theme::shipped("16-colour").expect("theme");
         let t = render(&s, 160, 48);
         for cell in t.backend().buffer().content() {
             for c in [cell.fg, cell.bg] {
@@ -274,10 +274,10 @@ fn the_16_colour_theme_draws_only_ansi_colours() {
 
 #[test]
 fn every_theme_draws_every_view() {
-    for (name, _) in crate::config::theme::SHIPPED {
+    for (name, _) in crate::app::theme::SHIPPED {
         for input in ["", "2", "3", ":alert 1\n", "4", "5", "6", "?"] {
             let mut s = after(input);
-            s.theme = crate::config::theme::Theme::shipped(name).expect("theme");
+            s.theme = crate::app::theme::Theme::shipped(name).expect("theme");
             let _ = render(&s, 80, 24);
             let _ = render(&s, 200, 60);
         }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use ratatui::style::Style;
 
 use crate::app::state::AppState;
-use crate::config::theme::Theme;
+use crate::app::theme::Theme;
 use crate::domain::{ActionState, AlertStatus, Severity, Status, Tier};
 
 /// Log and model text made safe to draw: control characters, ANSI/OSC escapes and bidi

@@ -5,15 +5,15 @@
 
 use std::time::{Duration, Instant};
 
-use autosec::app::driver::{Wiring, perform};
+use autosec::app::keymap::Keymap;
 use autosec::app::state::{AppState, View};
+use autosec::app::theme::Theme;
 use autosec::app::update::Msg;
-use autosec::config::keymap::Keymap;
-use autosec::config::theme::Theme;
 use autosec::config::{Config, ExplainBackend};
 use autosec::domain::{ActionState, Tier};
 use autosec::pipeline::demo::Demo;
 use autosec::pipeline::{Pipeline, PipelineOptions};
+use autosec::ui::driver::{Wiring, perform};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -6,14 +6,14 @@
 use std::time::Duration;
 
 use autosec::api::client::Control;
-use autosec::app::driver::{Wiring, perform};
+use autosec::api::remote::RemotePipeline;
+use autosec::app::keymap::Keymap;
 use autosec::app::state::{AppState, View};
+use autosec::app::theme::Theme;
 use autosec::app::update::Msg;
-use autosec::config::keymap::Keymap;
-use autosec::config::theme::Theme;
 use autosec::domain::{ActionState, AlertStatus};
 use autosec::pipeline::PipelineEvent;
-use autosec::pipeline::remote::RemotePipeline;
+use autosec::ui::driver::{Wiring, perform};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -13,6 +13,7 @@ mod hostile;
 mod ingest_cli;
 mod intel;
 mod intel_model;
+mod layers;
 mod privacy;
 mod quarantine;
 mod respond;

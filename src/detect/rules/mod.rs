@@ -18,8 +18,8 @@ pub use event::{SigmaEvent, linux_services, routes};
 pub use load::{RuleFailure, RuleSource};
 
 use super::detectors::{Ctx, Hit, Related};
-use crate::domain::EventView;
 use crate::config::DetectConfig;
+use crate::domain::EventView;
 use crate::domain::{Format, RuleRef, SecurityEvent, Severity, ThreatType};
 
 /// What a loaded rule says about itself: shown with its alerts, and used to raise them.

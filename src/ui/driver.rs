@@ -12,8 +12,8 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::state::AppState;
-use super::update::{Effect, Msg, update};
+use crate::app::state::AppState;
+use crate::app::update::{Effect, Msg, update};
 use crate::pipeline::PipelineEvent;
 
 /// Most pipeline events folded in before a redraw (keeps input responsive under a flood).
@@ -48,7 +48,7 @@ where
     let mut events_open = true;
     loop {
         if dirty && last_draw.elapsed() >= frame {
-            terminal.draw(|f| crate::ui::draw(f, state))?;
+            terminal.draw(|f| super::draw(f, state))?;
             last_draw = Instant::now();
             dirty = false;
         }
@@ -63,7 +63,7 @@ where
                 }
                 if is_key {
                     // A key is answered now, whatever the frame budget says.
-                    terminal.draw(|f| crate::ui::draw(f, state))?;
+                    terminal.draw(|f| super::draw(f, state))?;
                     last_draw = Instant::now();
                     dirty = false;
                 } else {
@@ -100,6 +100,7 @@ where
 
 /// Update, then carry out the effects; true when the console should quit.
 pub fn perform(state: &mut AppState, msg: Msg, wiring: &Wiring) -> bool {
+    state.detail_lines = super::detail::line_count(state);
     let mut queue = vec![msg];
     let mut quit = false;
     while let Some(msg) = queue.pop() {
@@ -107,7 +108,7 @@ pub fn perform(state: &mut AppState, msg: Msg, wiring: &Wiring) -> bool {
             match effect {
                 Effect::Engine(cmd) => {
                     if wiring.commands.send(cmd).is_err() {
-                        super::update::say(
+                        crate::app::update::say(
                             state,
                             crate::pipeline::Level::Error,
                             "the engine has stopped; see the last error",
@@ -115,7 +116,7 @@ pub fn perform(state: &mut AppState, msg: Msg, wiring: &Wiring) -> bool {
                     }
                 }
                 Effect::LoadTheme(name) => {
-                    let (theme, err) = crate::config::theme::load(
+                    let (theme, err) = crate::app::theme::load(
                         &name,
                         wiring.user_themes.as_deref(),
                         wiring.no_color,
