@@ -22,7 +22,7 @@ pub fn serve(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let addr: SocketAddr = listen
             .unwrap_or(&config.api.listen)
             .parse()
@@ -59,7 +59,7 @@ pub fn serve(
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
         let metrics = Arc::new(Metrics::default());
-        let (hub, fan_out) = hub::start(&mut pipeline, None);
+        let (hub, mut fan_out) = hub::start(&mut pipeline, None);
         let control =
             ControlSocket::start(config, &pipeline, hub.clone(), metrics.clone(), "serve")?;
         eprintln!(
@@ -101,9 +101,19 @@ pub fn serve(
         control.finish().await?;
         eprintln!("autosec serve: stopping (storing what was read, flushing)");
         pipeline.shutdown().await;
-        let _ = fan_out.await;
+        // Model work left behind by the shutdown still holds a sender: do not wait for it.
+        if tokio::time::timeout(std::time::Duration::from_millis(100), &mut fan_out)
+            .await
+            .is_err()
+        {
+            fan_out.abort();
+        }
+        eprintln!("autosec serve: stopped");
         Ok(0)
-    })
+    });
+    // Dropping the runtime would wait for every blocking task, including that model work.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
 }
 
 /// The owner's control socket, `DATA_DIR/control.sock` (DESIGN.md, "Process model"): the

@@ -263,14 +263,15 @@ fn run(
     mut notices: Vec<String>,
 ) -> Result<u8> {
     ensure_terminal()?;
-    runtime()?.block_on(async move {
+    let rt = runtime()?;
+    let code = rt.block_on(async move {
         let looks = looks(&config);
         tokio::task::spawn_blocking(crate::app::highlight::warm);
 
         let demo_run = opts.demo;
         let mut pipeline = Pipeline::start(&config, opts)?;
         let (local, mut events) = tokio::sync::mpsc::unbounded_channel();
-        let (hub, fan_out) = hub::start(&mut pipeline, Some(local.clone()));
+        let (hub, mut fan_out) = hub::start(&mut pipeline, Some(local.clone()));
         let control = match ControlSocket::start(
             &config,
             &pipeline,
@@ -313,19 +314,40 @@ fn run(
         });
 
         let result = drive_terminal(&mut state, &mut events, &wiring).await;
+        let t0 = std::time::Instant::now();
+        let mark = |what: &str| {
+            if std::env::var_os("AUTOSEC_TRACE_QUIT").is_some() {
+                eprintln!("quit: {what} at {:?}", t0.elapsed());
+            }
+        };
         hub.close();
         if let Some(c) = control {
             let _ = c.finish().await;
         }
+        mark("control closed");
         pipeline.shutdown().await;
-        let _ = fan_out.await;
+        mark("pipeline stopped");
+        // The fan-out ends when every sender is gone; model work left behind still holds
+        // one, and nothing it would say has anyone to read it now.
+        if tokio::time::timeout(std::time::Duration::from_millis(100), &mut fan_out)
+            .await
+            .is_err()
+        {
+            fan_out.abort();
+        }
+        mark("fan-out done");
         if let Some(t) = replay_task {
             let _ = t.await;
         }
+        mark("replay done");
         result?;
         summary(&state);
         Ok(0)
-    })
+    });
+    // Dropping a runtime waits for every blocking task; model work left behind by
+    // `Pipeline::shutdown` (an embedding batch, an LLM paragraph) must not hold the exit.
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
 }
 
 /// A second console: another process owns the data dir, so this one shows its pipeline and

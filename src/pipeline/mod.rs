@@ -304,7 +304,11 @@ pub struct Pipeline {
     sender: UnboundedSender<PipelineEvent>,
     commands: Commands,
     cancel: Arc<AtomicBool>,
+    /// Ingest, stream and engine: awaited at shutdown (what was read gets stored).
     tasks: Vec<JoinHandle<()>>,
+    /// Retrieval and explanations: model work in flight is abandoned at shutdown, not awaited
+    /// (an embedding batch or an LLM paragraph can take seconds; what they stored is kept).
+    background: Vec<JoinHandle<()>>,
     pub status: EngineStatus,
 }
 
@@ -345,6 +349,7 @@ impl Pipeline {
         };
         let first_new = store.detect_from()?;
         let mut tasks = Vec::new();
+        let mut background = Vec::new();
 
         let (ext_tx, ext_rx) = crossbeam_channel::bounded(64);
         let ingest = opts.http_ingest.then(|| IngestHandle {
@@ -406,7 +411,7 @@ impl Pipeline {
                 (store.clone(), config.clone(), tx.clone(), cancel.clone());
             let data_dir = opts.data_dir.clone();
             let cache = opts.intel_cache.clone();
-            tasks.push(tokio::task::spawn_blocking(move || {
+            background.push(tokio::task::spawn_blocking(move || {
                 rag::run(
                     &store,
                     &config,
@@ -422,7 +427,7 @@ impl Pipeline {
             let (store, config, cancel, tx) =
                 (store.clone(), config.clone(), cancel.clone(), tx.clone());
             let data_dir = opts.data_dir.clone();
-            tasks.push(tokio::task::spawn_blocking(move || {
+            background.push(tokio::task::spawn_blocking(move || {
                 explainer::run(&store, &config, &data_dir, explain_rx, &tx, &cancel)
             }));
         }
@@ -435,6 +440,7 @@ impl Pipeline {
             commands: Commands(cmd_tx),
             cancel,
             tasks,
+            background,
             status,
         })
     }
@@ -454,12 +460,19 @@ impl Pipeline {
         self.commands.clone()
     }
 
-    /// Stop every task and wait for them: ingest stores what it read, the store is flushed.
+    /// Stop every task: ingest stores what it read and the engine its alerts (awaited), the
+    /// store is flushed, and model work in flight gets a moment to notice, then is left behind
+    /// (the process exits under it; sled keeps whatever it had written).
     pub async fn shutdown(self) {
         self.cancel.store(true, Ordering::SeqCst);
         drop(self.commands);
         for t in self.tasks {
             let _ = t.await;
+        }
+        let _ = self.store.flush();
+        let grace = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+        for t in self.background {
+            let _ = tokio::time::timeout_at(grace, t).await;
         }
     }
 }
