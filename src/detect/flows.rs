@@ -11,6 +11,7 @@
 //!   sizes repeat (each guess is the same exchange);
 //! - `beaconing` (T1071.001, T1571): a steady series of same-sized flows to one service over
 //!   at least 20 minutes, at most 4 a minute (denser is a flood's business).
+//!
 //! Classes flows cannot show: attacks carried in payloads (SQL injection, XSS, web login
 //! guessing over HTTP keep-alive) look like ordinary web flows; a single exploit flow
 //! (Heartbleed) is left to the forest.
