@@ -38,6 +38,10 @@ pub struct IntelConfig {
     pub nvd_embed_keywords: Vec<String>,
     pub ef_construction: usize,
     pub ef_search: usize,
+    /// Where passage vectors are shared between data dirs: empty = the user cache dir
+    /// (`$AUTOSEC_CACHE_DIR` overrides), `off` = not shared, else a directory.
+    #[serde(default)]
+    pub vector_cache: String,
 }
 
 impl IntelConfig {

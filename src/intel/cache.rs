@@ -29,6 +29,15 @@ pub struct VectorCache {
 }
 
 impl VectorCache {
+    /// The cache `intel.vector_cache` names: None when it is `off` (or there is no home).
+    pub fn configured(setting: &str) -> Option<VectorCache> {
+        match setting.trim() {
+            "" => VectorCache::user(),
+            "off" => None,
+            dir => Some(VectorCache::at(Path::new(dir))),
+        }
+    }
+
     /// The user's cache file, or None when there is no home or cache directory.
     pub fn user() -> Option<VectorCache> {
         let dir = match std::env::var_os("AUTOSEC_CACHE_DIR") {

@@ -132,7 +132,7 @@ impl Intel {
                 .filter(|k| !intel.vectors.contains_key(k))
                 .collect();
             if !missing.is_empty()
-                && let Some(cache) = cache::VectorCache::user()
+                && let Some(cache) = cache::VectorCache::configured(&intel.config.vector_cache)
             {
                 let cached = cache.load(&missing);
                 if !cached.is_empty() {
@@ -218,7 +218,7 @@ impl Intel {
             store::save_vectors(store, fresh.iter().map(|(k, v)| (k, v)))?;
             // Shared with the user's other data dirs; a cache that cannot be written only
             // costs the next new data dir an embedding.
-            if let Some(cache) = cache::VectorCache::user() {
+            if let Some(cache) = cache::VectorCache::configured(&self.config.vector_cache) {
                 let _ = cache.add(&fresh);
             }
             self.vectors.extend(fresh);

@@ -158,7 +158,9 @@ fn new_documents_are_searched_exactly_until_the_rebuild(env: &Env) {
     use autosec::intel::store::{SourceRecord, replace_source};
     use autosec::intel::{Intel, ModelState, SearchOptions};
 
-    let config = autosec::config::Config::defaults().expect("defaults");
+    let mut config = autosec::config::Config::defaults().expect("defaults");
+    // In-process: this test's own vector cache, not the user's (another run may have filled it).
+    config.intel.vector_cache = env.path("inproc-cache").display().to_string();
     let model_dir = model_dir().expect("model");
     let model = ModelState::Ready(std::sync::Arc::new(
         Embedder::load(&model_dir, config.intel.max_tokens).expect("model loads"),
