@@ -92,23 +92,32 @@ pub fn rag(config: &Config, data_dir: &Path, args: &EvalRagArgs) -> Result<u8> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(0);
     }
+    if let Some(m) = report.modes.first()
+        && m.unanswerable > 0
+    {
+        println!(
+            "{} queries expect techniques the corpus does not hold (left out)",
+            m.unanswerable
+        );
+    }
     println!(
         "{} queries over {} documents ({} techniques); embedding model: {}",
-        queries.len(),
+        report.modes.first().map_or(queries.len(), |m| m.queries),
         report.documents,
         report.techniques,
         report.model
     );
     println!(
-        "{:<8} {:>7} {:>7} {:>7}",
-        "ranking", "hit@1", "hit@3", "MRR"
+        "{:<8} {:>7} {:>7} {:>10} {:>7}",
+        "ranking", "hit@1", "hit@3", "family@3", "MRR"
     );
     for m in &report.modes {
         println!(
-            "{:<8} {:>7.3} {:>7.3} {:>7.3}",
+            "{:<8} {:>7.3} {:>7.3} {:>10.3} {:>7.3}",
             m.ranking.as_str(),
             m.hit_at_1,
             m.hit_at_3,
+            m.family_hit_at_3,
             m.mrr
         );
     }
