@@ -74,31 +74,47 @@ pub fn ingest(
         }
         summary
     };
-    if config.intel.attach_on_ingest && summary.alerts > 0 {
-        let t = std::time::Instant::now();
-        let intel = super::intel::open_ready(config, data_dir, &store)?;
-        summary.intel_alerts =
-            crate::intel::retrieve::attach_to_alerts(&intel, &store, config.intel.k)?;
-        summary.intel_ranking = intel.effective_ranking(None).as_str().to_string();
-        summary.intel_seconds = t.elapsed().as_secs_f64();
-    }
-    if config.respond.enabled && summary.alerts > 0 {
-        let responder = super::actions::open_responder(config, data_dir, &store, live_flag)?;
-        let ctx = crate::respond::Context {
-            live_source: args.follow || args.respond_as_live,
-            now: chrono::Utc::now(),
-            assume_fresh: args.respond_as_live,
-        };
-        responder.tick(ctx.now)?;
-        let mut actions = crate::respond::Summary::default();
-        for alert in crate::store::stored_alerts(&store)? {
-            responder.respond(&alert, &ctx, &mut actions)?;
+    // Retrieval and response are independent (response never reads intel): they run side by
+    // side, so the summary waits for the longer of the two, not their sum.
+    let store_ref = &store;
+    std::thread::scope(|scope| -> Result<()> {
+        let intel_job = (config.intel.attach_on_ingest && summary.alerts > 0).then(|| {
+            scope.spawn(move || -> Result<(usize, String, f64)> {
+                let t = std::time::Instant::now();
+                let intel = super::intel::open_ready(config, data_dir, store_ref)?;
+                let n =
+                    crate::intel::retrieve::attach_to_alerts(&intel, store_ref, config.intel.k)?;
+                let ranking = intel.effective_ranking(None).as_str().to_string();
+                Ok((n, ranking, t.elapsed().as_secs_f64()))
+            })
+        });
+        if config.respond.enabled && summary.alerts > 0 {
+            let responder = super::actions::open_responder(config, data_dir, store_ref, live_flag)?;
+            let ctx = crate::respond::Context {
+                live_source: args.follow || args.respond_as_live,
+                now: chrono::Utc::now(),
+                assume_fresh: args.respond_as_live,
+            };
+            responder.tick(ctx.now)?;
+            let mut actions = crate::respond::Summary::default();
+            for alert in crate::store::stored_alerts(store_ref)? {
+                responder.respond(&alert, &ctx, &mut actions)?;
+            }
+            responder.audit().sync_head()?;
+            summary.actions = actions.by_state;
+            summary.auto_actions = actions.auto_state_changing;
+            summary.respond_mode = responder.mode().to_string();
         }
-        responder.audit().sync_head()?;
-        summary.actions = actions.by_state;
-        summary.auto_actions = actions.auto_state_changing;
-        summary.respond_mode = responder.mode().to_string();
-    }
+        if let Some(job) = intel_job {
+            let (n, ranking, seconds) = job
+                .join()
+                .map_err(|_| anyhow::anyhow!("the retrieval thread panicked"))??;
+            summary.intel_alerts = n;
+            summary.intel_ranking = ranking;
+            summary.intel_seconds = seconds;
+        }
+        Ok(())
+    })?;
     store.flush()?;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.events_per_sec = if summary.seconds > 0.0 {
