@@ -112,7 +112,11 @@ pub fn serve(
         Ok(0)
     });
     // Dropping the runtime would wait for every blocking task, including that model work.
+    let t = std::time::Instant::now();
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    if std::env::var_os("AUTOSEC_TRACE_QUIT").is_some() {
+        eprintln!("quit: runtime down in {:?}", t.elapsed());
+    }
     code
 }
 

@@ -110,8 +110,19 @@ impl Detection {
 
     /// Detect over events stored since the last call; returns how many were processed.
     pub fn step(&mut self, store: &Store) -> Result<(u64, usize), StoreError> {
+        self.step_bounded(store, u64::MAX)
+    }
+
+    /// As [`Detection::step`], over at most about `max_events` stored events (whole chunks):
+    /// a live loop stays responsive to shutdown and commands under a backlog.
+    pub fn step_bounded(
+        &mut self,
+        store: &Store,
+        max_events: u64,
+    ) -> Result<(u64, usize), StoreError> {
         let engine = &mut self.engine;
-        let (events, next_id) = replay::replay(store, self.next_id, |source, v| {
+        let until = self.next_id.saturating_add(max_events);
+        let (events, next_id) = replay::replay_range(store, self.next_id, until, |source, v| {
             engine.observe(source, v);
         })?;
         self.next_id = next_id;

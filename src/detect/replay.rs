@@ -21,6 +21,17 @@ struct Cursor {
 pub fn replay(
     store: &Store,
     from_id: u64,
+    f: impl FnMut(&Arc<str>, &EventView),
+) -> Result<(u64, u64), StoreError> {
+    replay_range(store, from_id, u64::MAX, f)
+}
+
+/// As [`replay`], over the chunks that start before `until_id` only (whole chunks: the id
+/// after the last one is returned, so the next call starts exactly where this one ended).
+pub fn replay_range(
+    store: &Store,
+    from_id: u64,
+    until_id: u64,
     mut f: impl FnMut(&Arc<str>, &EventView),
 ) -> Result<(u64, u64), StoreError> {
     let mut end_id = from_id;
@@ -31,7 +42,7 @@ pub fn replay(
             tree: "chunk_index",
             detail: e.to_string(),
         })?;
-        if entry.chunk + u64::from(entry.count) > from_id {
+        if entry.chunk + u64::from(entry.count) > from_id && entry.chunk < until_id {
             end_id = end_id.max(entry.chunk + u64::from(entry.count));
             by_source
                 .entry(entry.source.clone())

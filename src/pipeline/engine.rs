@@ -38,6 +38,12 @@ pub(super) struct EngineCtx {
 
 /// Events stored before detection starts without waiting for the backlog (a source that
 /// never pauses and had nothing at start).
+/// Events detected per live step at most: a backlog is worked through in steps of about
+/// half a second, with shutdown and commands checked between them.
+const STEP_MAX: u64 = 32_768;
+/// Events left to detect at shutdown that are still detected before stopping (about 0.3 s
+/// at the engine's pace); more wait for the next start.
+const FINAL_STEP_MAX: u64 = 20_000;
 const START_BATCH: u64 = 100_000;
 const STEP_EVERY: Duration = Duration::from_millis(500);
 const TICK_EVERY: Duration = Duration::from_secs(5);
@@ -91,11 +97,18 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
     let mut detection: Option<Detection> = None;
     let mut last_step = Instant::now() - STEP_EVERY;
     let mut last_tick = Instant::now();
+    // A bounded step left events behind: step again without waiting.
+    let mut behind = false;
     loop {
         if ctx.cancel.load(Ordering::Relaxed) {
             break;
         }
-        match ctx.commands.recv_timeout(Duration::from_millis(100)) {
+        let wait = if behind {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(100)
+        };
+        match ctx.commands.recv_timeout(wait) {
             Ok(req) => {
                 let reply = engine.command(req.cmd)?;
                 if let Some(tx) = req.reply {
@@ -105,9 +118,9 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if last_step.elapsed() >= STEP_EVERY {
+        if behind || last_step.elapsed() >= STEP_EVERY {
             last_step = Instant::now();
-            engine.detect(&mut detection)?;
+            behind = engine.detect(&mut detection)?;
         }
         if last_tick.elapsed() >= TICK_EVERY {
             last_tick = Instant::now();
@@ -116,9 +129,24 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
             }
         }
     }
-    // What ingest stored before it stopped is still detected, so nothing read goes unseen.
+    // What ingest stored before it stopped is still detected, so nothing read goes unseen:
+    // now when it is little, else at the next start (the detection cursor says where to
+    // resume), so stopping under load stays prompt.
     if let Some(d) = detection.as_mut() {
-        d.step(&ctx.store)?;
+        let backlog = (ctx.store.event_count()? + 1).saturating_sub(d.next_id());
+        if backlog <= FINAL_STEP_MAX {
+            d.step(&ctx.store)?;
+        } else {
+            send(
+                ctx,
+                PipelineEvent::Notice {
+                    level: Level::Info,
+                    text: format!(
+                        "{backlog} stored events are detected at the next start (stopping now)"
+                    ),
+                },
+            );
+        }
     }
     engine.responder.audit().sync_head()?;
     Ok(())
@@ -139,8 +167,10 @@ impl Engine<'_> {
     }
 
     /// Detect over newly stored events; respond to alerts that are new or grew.
-    fn detect(&mut self, detection: &mut Option<Detection>) -> Result<()> {
+    /// One detection step; true when it stopped at its bound with stored events left.
+    fn detect(&mut self, detection: &mut Option<Detection>) -> Result<bool> {
         let store = &self.ctx.store;
+        let mut behind = false;
         match detection {
             None => {
                 let count = store.event_count()?;
@@ -151,7 +181,7 @@ impl Engine<'_> {
                     || self.ctx.ingest_idle.load(Ordering::Relaxed)
                     || new >= START_BATCH;
                 if new == 0 || !ready {
-                    return Ok(());
+                    return Ok(false);
                 }
                 let (d, summary) = Detection::start(
                     store,
@@ -180,7 +210,8 @@ impl Engine<'_> {
                 *detection = Some(d);
             }
             Some(d) => {
-                let (events, changed) = d.step(store)?;
+                let (events, changed) = d.step_bounded(store, STEP_MAX)?;
+                behind = events > 0 && d.next_id() <= store.event_count()?;
                 if events > 0 {
                     send(
                         self.ctx,
@@ -190,12 +221,12 @@ impl Engine<'_> {
                     );
                 }
                 if events == 0 || changed == 0 {
-                    return Ok(());
+                    return Ok(behind);
                 }
             }
         }
         let Some(d) = detection.as_ref() else {
-            return Ok(());
+            return Ok(behind);
         };
         let mut changed = Vec::new();
         for alert in d.alerts() {
@@ -206,7 +237,7 @@ impl Engine<'_> {
             }
         }
         if changed.is_empty() {
-            return Ok(());
+            return Ok(behind);
         }
         let ctx = crate::respond::Context {
             live_source: true,
@@ -225,7 +256,8 @@ impl Engine<'_> {
             let _ = self.ctx.rag.send(id);
             send(self.ctx, super::alert_event(alert));
         }
-        self.send_changes()
+        self.send_changes()?;
+        Ok(behind)
     }
 
     /// Send actions whose state changed and new audit records.

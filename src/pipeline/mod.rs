@@ -466,10 +466,21 @@ impl Pipeline {
     pub async fn shutdown(self) {
         self.cancel.store(true, Ordering::SeqCst);
         drop(self.commands);
-        for t in self.tasks {
+        let t0 = std::time::Instant::now();
+        let trace = std::env::var_os("AUTOSEC_TRACE_QUIT").is_some();
+        for (i, t) in self.tasks.into_iter().enumerate() {
             let _ = t.await;
+            if trace {
+                eprintln!(
+                    "quit: task {i} (ingest, stream, engine) done at {:?}",
+                    t0.elapsed()
+                );
+            }
         }
         let _ = self.store.flush();
+        if trace {
+            eprintln!("quit: store flushed at {:?}", t0.elapsed());
+        }
         let grace = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
         for t in self.background {
             let _ = tokio::time::timeout_at(grace, t).await;
