@@ -424,31 +424,16 @@ mod tests {
         EventView {
             id: ts as u64,
             ts,
-            line: None,
-            record_id: None,
             ip: Some(src.into()),
-            user: None,
             action: "flow".into(),
             resource: format!("{dst}:{port}"),
             status: Status::Unknown,
             format: Format::Csv,
             kind: EventKind::Flow,
-            agent: None,
-            region: None,
-            service: None,
-            error: None,
-            user_type: None,
-            mfa: None,
-            target: None,
-            admin_grant: false,
-            weakens_logging: false,
-            bucket: None,
-            invalid_user: false,
-            attempts: 1,
             dst: Some(dst.into()),
             dst_port: Some(port),
             flow: x,
-            rules: Vec::new(),
+            ..crate::detect::bench_fixtures().0
         }
     }
 
