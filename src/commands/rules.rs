@@ -11,7 +11,7 @@ use crate::cli::RulesCommand;
 use crate::config::Config;
 use crate::detect::rules::{RuleSet, RuleSource};
 use crate::ingest::{self, IngestOptions};
-use crate::privacy::{Pseudonymiser, Redactor, VaultKeys};
+use crate::privacy::{Redactor, VaultKeys};
 use crate::sanitize::visible;
 use crate::store::Store;
 
@@ -129,10 +129,10 @@ fn test(
     let tmp = tempfile::tempdir().context("temporary store")?;
     let store = Store::open(&tmp.path().join("data"), config.storage.cache_mb)?;
     let redactor = if privacy {
-        let keys = VaultKeys::load_or_create(&tmp.path().join("vault.key"))?;
-        let pseudo = Pseudonymiser::new(keys, &store, config.privacy.cache_entries);
-        Some(Redactor::new(
-            Arc::new(pseudo),
+        Some(Redactor::over_store(
+            VaultKeys::load_or_create(&tmp.path().join("vault.key"))?,
+            &store,
+            config.privacy.cache_entries,
             config.privacy.keep_accounts.clone(),
         ))
     } else {

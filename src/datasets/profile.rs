@@ -101,6 +101,70 @@ fn scaled(home_events: u64) -> impl Fn(i64) -> i64 {
     move |base: i64| ((base as f64 * scale) as i64).max(150)
 }
 
+/// Bulk `GetObject` reads of one bucket by scheduled jobs, within the dataset's period.
+struct BulkReads<'a> {
+    pop: &'a Population,
+    ct: CtGen<'a>,
+    bucket: usize,
+    bucket_name: String,
+    period: (i64, i64),
+    jobs: Jobs,
+}
+
+impl<'a> BulkReads<'a> {
+    /// The home region's first (`last = false`) or last bucket; None without buckets.
+    fn new(pop: &'a Population, period: (i64, i64), last: bool) -> Option<Self> {
+        let ct = CtGen::new(pop, HOME);
+        let bucket = *if last {
+            ct.buckets.last()
+        } else {
+            ct.buckets.first()
+        }?;
+        Some(BulkReads {
+            pop,
+            bucket_name: pop.buckets[bucket].name.clone(),
+            ct,
+            bucket,
+            period,
+            jobs: Jobs::default(),
+        })
+    }
+
+    /// `n` reads evenly over `span` from `start` by `who`, from `ip` with agent `ua`.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        rng: &mut Rng8,
+        (start, n, span): (i64, i64, i64),
+        who: impl Fn(&CtGen, &mut Rng8) -> Who,
+        ip: &str,
+        ua: &str,
+        bytes: std::ops::Range<u64>,
+    ) {
+        for i in 0..n {
+            let t = start + i * span / n;
+            if t < self.period.0 || t >= self.period.1 {
+                continue;
+            }
+            let who = who(&self.ct, rng);
+            let key = self.ct.object_key(rng, self.bucket);
+            let size = rng.random_range(bytes.clone());
+            let ev = s3_object(
+                self.pop,
+                who,
+                "GetObject",
+                &self.bucket_name,
+                HOME,
+                &key,
+                ip,
+                ua,
+                size,
+            );
+            self.jobs.push(t, ev);
+        }
+    }
+}
+
 /// CI runners fetch release artefacts: 4–10 deploy runs per weekday between 09:00 and 18:00
 /// UTC, each 150–700 objects in 2–6 minutes from one of three runner addresses; on the 1st
 /// of the month an archive job reads 3,000–8,000 objects overnight. Weekends are quiet.
@@ -111,40 +175,13 @@ fn release_jobs(
     rng: &mut Rng8,
 ) -> Vec<Item<CtEvent>> {
     let size = scaled(home_events);
-    let ct = CtGen::new(pop, HOME);
-    let Some(&bucket) = ct.buckets.last() else {
+    let Some(mut reads) = BulkReads::new(pop, period, true) else {
         return Vec::new();
     };
-    let bucket_name = pop.buckets[bucket].name.clone();
     let runners: Vec<String> = (0..3)
         .map(|_| pick(rng, &pop.internal_ips).clone())
         .collect();
     let archive_ip = pick(rng, &pop.internal_ips).clone();
-    let mut jobs = Jobs::default();
-    let burst =
-        |jobs: &mut Jobs, rng: &mut Rng8, start: i64, n: i64, span: i64, role: usize, ip: &str| {
-            for i in 0..n {
-                let t = start + i * span / n;
-                if t < period.0 || t >= period.1 {
-                    continue;
-                }
-                let who = ct.role(rng, role, start);
-                let key = ct.object_key(rng, bucket);
-                let bytes = rng.random_range(50_000..200_000_000);
-                let ev = s3_object(
-                    pop,
-                    who,
-                    "GetObject",
-                    &bucket_name,
-                    HOME,
-                    &key,
-                    ip,
-                    &pop.sdk_ua,
-                    bytes,
-                );
-                jobs.push(t, ev);
-            }
-        };
     let mut day = period.0 - period.0.rem_euclid(DAY);
     while day < period.1 {
         let date = civil(day);
@@ -154,18 +191,34 @@ fn release_jobs(
                 let n = size(rng.random_range(150..700i64)).min(700);
                 let span = rng.random_range(2..6) * MIN;
                 let ip = pick(rng, &runners).clone();
-                burst(&mut jobs, rng, start, n, span, ROLE_CI, &ip);
+                let who = |ct: &CtGen, rng: &mut Rng8| ct.role(rng, ROLE_CI, start);
+                reads.run(
+                    rng,
+                    (start, n, span),
+                    who,
+                    &ip,
+                    &pop.sdk_ua,
+                    50_000..200_000_000,
+                );
             }
         }
         if date.day == 1 {
             let start = day + 2 * HOUR + rng.random_range(0..60) * MIN;
             let n = size(rng.random_range(3_000..8_000i64));
             let span = rng.random_range(30..80) * MIN;
-            burst(&mut jobs, rng, start, n, span, ROLE_ETL, &archive_ip);
+            let who = |ct: &CtGen, rng: &mut Rng8| ct.role(rng, ROLE_ETL, start);
+            reads.run(
+                rng,
+                (start, n, span),
+                who,
+                &archive_ip,
+                &pop.sdk_ua,
+                50_000..200_000_000,
+            );
         }
         day += DAY;
     }
-    jobs.0
+    reads.jobs.0
 }
 
 /// Nightly exports by the pipeline role and a weekly backup sweep by a service user.
@@ -176,75 +229,45 @@ fn pipelines_jobs(
     rng: &mut Rng8,
 ) -> Vec<Item<CtEvent>> {
     let size = scaled(home_events);
-    let ct = CtGen::new(pop, HOME);
-    let Some(&bucket) = ct.buckets.first() else {
+    let Some(mut reads) = BulkReads::new(pop, period, false) else {
         return Vec::new();
     };
-    let bucket_name = pop.buckets[bucket].name.clone();
     // One worker address per job, stable across runs of the job, as a scheduler would have.
     let etl_ip = pick(rng, &pop.internal_ips).clone();
     let backup_ip = pick(rng, &pop.internal_ips).clone();
     let backup_user = pop.iam_users.iter().position(|u| u.name == "svc-backup");
-    let mut jobs = Jobs::default();
-    let mut push = |t: i64, ev: CtEvent| jobs.push(t, ev);
     let mut day = period.0 - period.0.rem_euclid(DAY);
     while day < period.1 {
         // Nightly export: every night from the first, 400–2,500 objects in 10–25 minutes.
         let start = day + HOUR + rng.random_range(0..90) * MIN;
         let n = size(rng.random_range(400..2_500i64));
         let span = rng.random_range(10..25) * MIN;
-        for i in 0..n {
-            let t = start + i * span / n;
-            if t < period.0 || t >= period.1 {
-                continue;
-            }
-            let who = ct.role(rng, ROLE_ETL, start);
-            let key = ct.object_key(rng, bucket);
-            let bytes = rng.random_range(10_000..40_000_000);
-            push(
-                t,
-                s3_object(
-                    pop,
-                    who,
-                    "GetObject",
-                    &bucket_name,
-                    HOME,
-                    &key,
-                    &etl_ip,
-                    &pop.sdk_ua,
-                    bytes,
-                ),
-            );
-        }
+        let who = |ct: &CtGen, rng: &mut Rng8| ct.role(rng, ROLE_ETL, start);
+        reads.run(
+            rng,
+            (start, n, span),
+            who,
+            &etl_ip,
+            &pop.sdk_ua,
+            10_000..40_000_000,
+        );
         // Weekly backup sweep on Saturday night by a service user with a long-term key.
         if let Some(idx) = backup_user.filter(|_| civil(day).weekday == 5) {
             let start = day + 22 * HOUR + rng.random_range(0..60) * MIN;
             let n = size(rng.random_range(2_000..6_000i64));
             let span = rng.random_range(40..90) * MIN;
             let ua = pop.iam_users[idx].cli_ua.clone();
-            for i in 0..n {
-                let t = start + i * span / n;
-                if t < period.0 || t >= period.1 {
-                    continue;
-                }
-                let key = ct.object_key(rng, bucket);
-                push(
-                    t,
-                    s3_object(
-                        pop,
-                        Who::User { idx, console: None },
-                        "GetObject",
-                        &bucket_name,
-                        HOME,
-                        &key,
-                        &backup_ip,
-                        &ua,
-                        rng.random_range(10_000..80_000_000),
-                    ),
-                );
-            }
+            let who = |_: &CtGen, _: &mut Rng8| Who::User { idx, console: None };
+            reads.run(
+                rng,
+                (start, n, span),
+                who,
+                &backup_ip,
+                &ua,
+                10_000..80_000_000,
+            );
         }
         day += DAY;
     }
-    jobs.0
+    reads.jobs.0
 }

@@ -21,7 +21,7 @@ use crate::detect::{Detection, Mode, replay::replay};
 use crate::domain::EventRef;
 use crate::domain::{Alert, Severity, ThreatType};
 use crate::ingest::{self, IngestOptions};
-use crate::privacy::{Pseudonymiser, Redactor, VaultKeys};
+use crate::privacy::{Redactor, VaultKeys};
 use crate::store::Store;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,8 +103,12 @@ pub fn run(
     let store = Store::open(&tmp.path().join("data"), config.storage.cache_mb)?;
     let keys = VaultKeys::load_or_create(&tmp.path().join("vault.key"))?;
     let redactor = config.privacy.enabled.then(|| {
-        let pseudo = Pseudonymiser::new(keys, &store, config.privacy.cache_entries);
-        Redactor::new(Arc::new(pseudo), config.privacy.keep_accounts.clone())
+        Redactor::over_store(
+            keys,
+            &store,
+            config.privacy.cache_entries,
+            config.privacy.keep_accounts.clone(),
+        )
     });
     let opts = IngestOptions {
         paths: paths.to_vec(),

@@ -23,10 +23,10 @@ pub fn open_engine(
     let store = Store::open(data_dir, config.storage.cache_mb)?;
     store.record_privacy(privacy)?;
     let redactor = if privacy {
-        let keys = VaultKeys::for_vault(&config.key_file()?, &store.vault)?;
-        let pseudo = Pseudonymiser::new(keys, &store, config.privacy.cache_entries);
-        Some(Redactor::new(
-            Arc::new(pseudo),
+        Some(Redactor::over_store(
+            VaultKeys::for_vault(&config.key_file()?, &store.vault)?,
+            &store,
+            config.privacy.cache_entries,
             config.privacy.keep_accounts.clone(),
         ))
     } else {

@@ -53,6 +53,19 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// A redactor over `store`'s pseudonym tables, sealed with `keys`.
+    pub fn over_store(
+        keys: super::VaultKeys,
+        store: &crate::store::Store,
+        cache_entries: usize,
+        keep_accounts: Vec<String>,
+    ) -> Self {
+        Redactor::new(
+            Arc::new(Pseudonymiser::new(keys, store, cache_entries)),
+            keep_accounts,
+        )
+    }
+
     pub fn new(pseudo: Arc<Pseudonymiser>, keep_accounts: Vec<String>) -> Self {
         Redactor {
             pseudo,
