@@ -72,6 +72,9 @@ pub enum Command {
     },
     /// Response actions: list, approve, reject, roll back.
     Actions(ActionsArgs),
+    /// Every engine on a NATS bus: the merged alert and action queues; a decision goes to
+    /// the engine that owns the action.
+    Fleet(FleetArgs),
     /// The audit chain: verify it, export it.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -300,6 +303,60 @@ pub enum EvalCommand {
     Detect(EvalDetectArgs),
     /// Score technique retrieval (hit@1, hit@3, MRR) on a queries file.
     Rag(EvalRagArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    #[command(subcommand)]
+    pub command: Option<FleetCommand>,
+    /// The bus (one URL or a comma-separated cluster list).
+    #[arg(long, value_name = "URL", global = true, default_value = "nats://127.0.0.1:4222")]
+    pub nats: String,
+    /// The engines' `[output.nats] subject_prefix`.
+    #[arg(long, global = true, default_value = "autosec")]
+    pub prefix: String,
+    /// How long to wait for engines to answer.
+    #[arg(long, global = true, default_value_t = 1000, value_name = "MS")]
+    pub wait_ms: u64,
+    /// Print JSON (one object: engines, alerts, actions, each with its engine).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Approve an action on the engine that owns it.
+    Approve {
+        id: u64,
+        /// The owning engine (needed only when several engines have this action id).
+        #[arg(long)]
+        engine: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        confirm_closed: bool,
+        /// Who approves (default: $USER); recorded as `nats:NAME`.
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+    },
+    /// Reject an action on the engine that owns it.
+    Reject {
+        id: u64,
+        #[arg(long)]
+        engine: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+    },
+    /// Roll an action back on the engine that owns it.
+    Rollback {
+        id: u64,
+        #[arg(long)]
+        engine: Option<String>,
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! ratatui console (`app` + `ui` over `pipeline`) are front ends over it.
 
 pub mod api;
+pub mod bus;
 pub mod app;
 pub mod cli;
 pub mod commands;

@@ -12,6 +12,8 @@ pub struct Metrics {
     pub http_events: AtomicU64,
     pub http_rejected: AtomicU64,
     pub http_requests_limited: AtomicU64,
+    /// The NATS consumers' figures (zero without `[[ingest.nats]]`).
+    pub bus: std::sync::Arc<crate::bus::BusStats>,
 }
 
 impl Metrics {
@@ -31,7 +33,7 @@ impl Metrics {
         counter(
             &mut out,
             "autosec_events_ingested_total",
-            "Events stored (files and HTTP).",
+            "Events stored (files, HTTP and NATS).",
             events,
         );
         counter(
@@ -57,6 +59,30 @@ impl Metrics {
             "autosec_http_requests_limited_total",
             "Requests refused by the rate limit.",
             self.http_requests_limited.load(Ordering::Relaxed),
+        );
+        let bus = &self.bus;
+        let _ = writeln!(
+            out,
+            "# HELP autosec_nats_pending_messages Messages JetStream holds for this engine's consumers, not yet delivered.\n# TYPE autosec_nats_pending_messages gauge\nautosec_nats_pending_messages {}",
+            bus.pending.load(Ordering::Relaxed)
+        );
+        counter(
+            &mut out,
+            "autosec_nats_messages_total",
+            "NATS messages stored or quarantined, then acknowledged.",
+            bus.messages.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "autosec_nats_redelivered_total",
+            "NATS deliveries of messages already stored (acknowledged, not stored again).",
+            bus.redelivered.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "autosec_nats_consumer_restarts_total",
+            "NATS consumer sessions started again after an error.",
+            bus.restarts.load(Ordering::Relaxed),
         );
         hub.with(|i| {
             let _ = writeln!(out, "# HELP autosec_alerts Alerts by severity and status.\n# TYPE autosec_alerts gauge");

@@ -4,6 +4,7 @@
 //! once durable.
 
 mod auth;
+pub mod bus;
 pub mod client;
 mod detail;
 pub mod hub;

@@ -33,6 +33,7 @@ pub async fn health(State(s): State<Arc<ApiState>>) -> Response {
         "respond": { "mode": if status.live { "live" } else { "sandbox" } },
         "privacy": status.privacy,
         "pipeline": { "seconds_since_last_stored": idle, "detection_lag_events": lag },
+        "nats": s.metrics.bus.snapshot(),
     });
     let status = if ok {
         StatusCode::OK

@@ -60,6 +60,7 @@ pub fn serve(
         let bound = listener.local_addr()?;
         let metrics = Arc::new(Metrics::default());
         let (hub, mut fan_out) = hub::start(&mut pipeline, None);
+        let bus = super::bus::start(config, &pipeline, &hub, metrics.bus.clone())?;
         let control =
             ControlSocket::start(config, &pipeline, hub.clone(), metrics.clone(), "serve")?;
         eprintln!(
@@ -100,6 +101,7 @@ pub fn serve(
         .await?;
         control.finish().await?;
         eprintln!("autosec serve: stopping (storing what was read, flushing)");
+        bus.stop().await;
         pipeline.shutdown().await;
         // Model work left behind by the shutdown still holds a sender: do not wait for it.
         if tokio::time::timeout(std::time::Duration::from_millis(100), &mut fan_out)

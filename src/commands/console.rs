@@ -272,11 +272,24 @@ fn run(
         let mut pipeline = Pipeline::start(&config, opts)?;
         let (local, mut events) = tokio::sync::mpsc::unbounded_channel();
         let (hub, mut fan_out) = hub::start(&mut pipeline, Some(local.clone()));
+        let metrics = Arc::new(Metrics::default());
+        // The demo never joins a bus: its store is throwaway.
+        let bus = if demo_run {
+            None
+        } else {
+            match crate::api::bus::start(&config, &pipeline, &hub, metrics.bus.clone()) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    notices.push(format!("NATS not started: {e:#}"));
+                    None
+                }
+            }
+        };
         let control = match ControlSocket::start(
             &config,
             &pipeline,
             hub.clone(),
-            Arc::new(Metrics::default()),
+            metrics,
             if demo_run { "demo" } else { "console" },
         ) {
             Ok(c) => Some(c),
@@ -325,6 +338,10 @@ fn run(
             let _ = c.finish().await;
         }
         mark("control closed");
+        if let Some(bus) = bus {
+            bus.stop().await;
+            mark("bus stopped");
+        }
         pipeline.shutdown().await;
         mark("pipeline stopped");
         // The fan-out ends when every sender is gone; model work left behind still holds

@@ -6,6 +6,7 @@ mod api_bench;
 mod console;
 mod console_bench;
 mod eval;
+mod fleet;
 mod ingest;
 mod intel;
 mod intel_bench;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Eval(EvalCommand::Detect(args)) => eval::detect(&config, &args),
         Command::Eval(EvalCommand::Rag(args)) => eval::rag(&config, &data_dir, &args),
         Command::Intel(cmd) => intel::intel(&config, &data_dir, &cmd),
+        Command::Fleet(args) => fleet::fleet(&args),
         Command::Actions(args) => match remote::owner(&data_dir) {
             Some(owner) => remote::actions(&owner, cli.live, &args),
             None => actions::actions(&config, &data_dir, cli.live, &args),

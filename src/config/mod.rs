@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod api;
+pub mod bus;
 mod detect;
 mod explain;
 mod intel;
@@ -31,6 +32,10 @@ pub struct Config {
     pub explain: ExplainConfig,
     pub ui: UiConfig,
     pub api: api::ApiConfig,
+    #[serde(default)]
+    pub engine: bus::EngineConfig,
+    #[serde(default)]
+    pub output: bus::OutputConfig,
     /// Where the vault and audit keys live instead of the config dir (the demo keeps its
     /// throwaway keys in its temporary dir). Not a file setting.
     #[serde(skip)]
@@ -91,6 +96,9 @@ pub struct IngestConfig {
     /// What the console (and `serve`) follow when no paths are given.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// JetStream streams consumed by `serve` and the console (`[[ingest.nats]]`).
+    #[serde(default)]
+    pub nats: Vec<bus::NatsSource>,
     pub mapping: FieldMapping,
 }
 

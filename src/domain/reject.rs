@@ -24,6 +24,8 @@ pub enum RejectKind {
     NotSyslog,
     /// A CSV row that does not fit its header.
     BadCsv,
+    /// A message (from a bus) whose format cannot be told, or whose encoding is broken.
+    UnknownFormat,
 }
 
 impl RejectKind {
@@ -38,6 +40,7 @@ impl RejectKind {
             RejectKind::MissingField => "missing_field",
             RejectKind::NotSyslog => "not_syslog",
             RejectKind::BadCsv => "bad_csv",
+            RejectKind::UnknownFormat => "unknown_format",
         }
     }
 }

@@ -13,10 +13,13 @@ use super::worker::{ParsedBatch, WorkBatch, process};
 use crate::config::Config;
 use crate::domain::Format;
 use crate::privacy::Redactor;
+use crate::store::Checkpoint;
 
 /// A parsed body for the writer; `reply` gets the outcome once it is durable.
 pub struct ExternalBatch {
     pub(super) batch: ParsedBatch,
+    /// Stored in the same transaction as the batch (a bus consumer's stream position).
+    pub(super) checkpoint: Option<(Vec<u8>, Checkpoint)>,
     pub(super) reply: Sender<Result<Stored, String>>,
 }
 
@@ -117,14 +120,26 @@ pub fn parse_body(
 /// A body whose first batches were stored and a later one failed is answered with what was
 /// stored and `failed` set (an error only when nothing was stored).
 pub fn store(writer: &Sender<ExternalBatch>, batches: Vec<ParsedBatch>) -> Result<Stored, String> {
+    store_checkpointed(writer, batches.into_iter().map(|b| (b, None)).collect())
+}
+
+/// [`store`], each batch with the checkpoint written in its transaction.
+pub fn store_checkpointed(
+    writer: &Sender<ExternalBatch>,
+    batches: Vec<(ParsedBatch, Option<(Vec<u8>, Checkpoint)>)>,
+) -> Result<Stored, String> {
     let mut total = Stored::default();
-    for batch in batches {
+    for (batch, checkpoint) in batches {
         let records = batch.chunk.as_ref().map_or(0, |c| u64::from(c.count))
             + batch.quarantine.len() as u64
             + batch.blank;
         let (tx, rx) = crossbeam_channel::bounded(1);
         let stored = writer
-            .send(ExternalBatch { batch, reply: tx })
+            .send(ExternalBatch {
+                batch,
+                checkpoint,
+                reply: tx,
+            })
             .map_err(|_| "the store writer has stopped".to_string())
             .and_then(|()| {
                 rx.recv()

@@ -6,6 +6,7 @@ pub mod external;
 pub mod fields;
 mod follow;
 pub mod jsonl;
+pub mod messages;
 mod pipeline;
 #[cfg(test)]
 mod props;

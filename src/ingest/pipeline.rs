@@ -545,7 +545,7 @@ fn store_external(
             source: &b.source.name,
             chunk: b.chunk.as_ref(),
             quarantine: &b.quarantine,
-            checkpoint: None,
+            checkpoint: ext.checkpoint.as_ref().map(|(k, c)| (k.as_slice(), c)),
         })?;
         let events = b.chunk.as_ref().map_or(0, |c| u64::from(c.count));
         stats.events += events;

@@ -206,7 +206,7 @@ fn is_binary(bytes: &[u8]) -> bool {
 
 /// A quarantine record that never holds the raw bytes in the clear: the excerpt is redacted
 /// (and sanitised) and the raw record is sealed in the vault.
-fn quarantine_entry(
+pub(super) fn quarantine_entry(
     ctx: &SourceCtx,
     item: &Item,
     bytes: &[u8],

@@ -293,6 +293,39 @@ impl IngestHandle {
         )?;
         external::store(&self.writer, batches)
     }
+
+    /// Parse, redact and store messages from a bus, in stream order; each batch is stored
+    /// with the stream position it reaches under `checkpoint_key` (same transaction), so a
+    /// message redelivered after a crash is recognised. Blocking.
+    pub fn ingest_messages(
+        &self,
+        stream: &str,
+        checkpoint_key: &[u8],
+        messages: &[crate::ingest::messages::Message],
+        format: Option<Format>,
+    ) -> Result<crate::ingest::external::Stored, String> {
+        use crate::ingest::{external, messages};
+        let runs = messages::parse_messages(
+            stream,
+            messages,
+            format,
+            &self.config,
+            self.redactor.as_ref(),
+        )
+        .map_err(|e| format!("{e:#}"))?;
+        let batches = runs
+            .into_iter()
+            .map(|r| {
+                let at = crate::store::Checkpoint {
+                    records: r.last_seq,
+                    complete: false,
+                    ..Default::default()
+                };
+                (r.batch, Some((checkpoint_key.to_vec(), at)))
+            })
+            .collect();
+        external::store_checkpointed(&self.writer, batches)
+    }
 }
 
 /// The running pipeline: the front end's ends of the channels, and the tasks to wait for.
@@ -300,6 +333,8 @@ pub struct Pipeline {
     pub events: UnboundedReceiver<PipelineEvent>,
     /// Present with `http_ingest`.
     pub ingest: Option<IngestHandle>,
+    /// The writer's intake for bus consumers (always present).
+    handle: IngestHandle,
     pub store: Arc<crate::store::Store>,
     sender: UnboundedSender<PipelineEvent>,
     commands: Commands,
@@ -352,11 +387,12 @@ impl Pipeline {
         let mut background = Vec::new();
 
         let (ext_tx, ext_rx) = crossbeam_channel::bounded(64);
-        let ingest = opts.http_ingest.then(|| IngestHandle {
+        let handle = IngestHandle {
             writer: ext_tx,
             redactor: redactor.clone(),
             config: config.clone(),
-        });
+        };
+        let ingest = opts.http_ingest.then(|| handle.clone());
         let ingest_opts = crate::ingest::IngestOptions {
             paths: opts.paths.clone(),
             format: opts.format,
@@ -435,6 +471,7 @@ impl Pipeline {
         Ok(Pipeline {
             events,
             ingest,
+            handle,
             store: store.clone(),
             sender: tx,
             commands: Commands(cmd_tx),
@@ -453,6 +490,11 @@ impl Pipeline {
     /// The cancellation flag every task watches.
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         self.cancel.clone()
+    }
+
+    /// The writer's intake, for bus consumers.
+    pub fn ingest_handle(&self) -> IngestHandle {
+        self.handle.clone()
     }
 
     /// A handle to send commands with.

@@ -27,6 +27,11 @@ impl Drop for Server {
 }
 
 pub(crate) fn start(env: &Env, extra_config: &str) -> Server {
+    start_with(env, extra_config, &[])
+}
+
+/// [`start`] with global flags before `serve` (e.g. `--no-privacy`).
+pub(crate) fn start_with(env: &Env, extra_config: &str, flags: &[&str]) -> Server {
     env.write("shipper.token", SHIPPER);
     env.write(
         "config/config.toml",
@@ -37,6 +42,7 @@ pub(crate) fn start(env: &Env, extra_config: &str) -> Server {
     );
     let mut child = env
         .cmd()
+        .args(flags)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("AUTOSEC_API_TOKEN", TOKEN)
         .stderr(Stdio::piped())

@@ -44,12 +44,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "respond", "explain", "report",
         ],
     ),
+    // The log bus: consumers feed the pipeline's writer; publishing answers through its
+    // command queue.
+    (
+        "bus",
+        &[
+            "domain", "sanitize", "config", "store", "privacy", "ingest", "pipeline",
+        ],
+    ),
     // Front ends.
     (
         "api",
         &[
             "domain", "sanitize", "config", "store", "privacy", "detect", "intel", "respond",
-            "explain", "report", "pipeline",
+            "explain", "report", "pipeline", "bus",
         ],
     ),
     (

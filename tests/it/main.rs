@@ -14,6 +14,7 @@ mod ingest_cli;
 mod intel;
 mod intel_model;
 mod layers;
+mod nats;
 mod privacy;
 mod quarantine;
 mod respond;

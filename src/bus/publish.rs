@@ -1,0 +1,262 @@
+//! `[output.nats]`: every new or changed alert and action is published (the API's JSON,
+//! pseudonymised like everything the engine shows) on `<prefix>.alerts.<engine>` and
+//! `<prefix>.actions.<engine>`; decisions and lookups are answered on
+//! `<prefix>.control.<engine>` (request/reply) with the API's rules and audit; and
+//! `<prefix>.discover` gets every engine's id and queues (scatter-gather, for a fleet view).
+//!
+//! Who decided: the request's `by`, recorded as `nats:<by>`. nats-server 2.9 does not
+//! attest a requester, so who may decide is set by the server's permissions on
+//! `<prefix>.control.>` (README, "Scaling out over NATS").
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::bus::NatsOutput;
+use crate::domain::{Action, Alert};
+use crate::pipeline::{Commands, EngineCommand, PipelineEvent};
+
+/// An engine's queues, as the fleet view merges them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub engine: String,
+    pub alerts: Vec<Alert>,
+    pub actions: Vec<Action>,
+}
+
+/// A request on `<prefix>.control.<engine>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ControlRequest {
+    Approve {
+        action_id: u64,
+        by: String,
+        #[serde(default)]
+        reason: Option<String>,
+        #[serde(default)]
+        confirm_closed: bool,
+    },
+    Reject {
+        action_id: u64,
+        by: String,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Rollback {
+        action_id: u64,
+        by: String,
+    },
+    Snapshot,
+    Event {
+        event_id: u64,
+    },
+    Explain {
+        alert_id: u64,
+    },
+    Timeline {
+        alert_id: u64,
+    },
+}
+
+/// The answer: `{"ok": …}` or `{"error": "…"}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlReply {
+    Ok(serde_json::Value),
+    Error(String),
+}
+
+/// The subjects of one engine.
+#[derive(Debug, Clone)]
+pub struct Subjects {
+    pub alerts: String,
+    pub actions: String,
+    pub control: String,
+    pub discover: String,
+}
+
+impl Subjects {
+    pub fn new(prefix: &str, engine: &str) -> Subjects {
+        Subjects {
+            alerts: format!("{prefix}.alerts.{engine}"),
+            actions: format!("{prefix}.actions.{engine}"),
+            control: format!("{prefix}.control.{engine}"),
+            discover: format!("{prefix}.discover"),
+        }
+    }
+}
+
+/// Who a decision is recorded as: the requester's name, marked as coming over NATS.
+fn actor(by: &str) -> String {
+    let clean: String = crate::sanitize::visible(by).chars().take(64).collect();
+    format!("nats:{clean}")
+}
+
+/// What the engine is asked for a control request (None: answered from the snapshot).
+pub fn command_for(req: &ControlRequest) -> Option<EngineCommand> {
+    Some(match req.clone() {
+        ControlRequest::Approve {
+            action_id,
+            by,
+            reason,
+            confirm_closed,
+        } => EngineCommand::Approve {
+            action_id,
+            by: actor(&by),
+            reason,
+            confirm_closed,
+        },
+        ControlRequest::Reject {
+            action_id,
+            by,
+            reason,
+        } => EngineCommand::Reject {
+            action_id,
+            by: actor(&by),
+            reason,
+        },
+        ControlRequest::Rollback { action_id, by } => EngineCommand::Rollback {
+            action_id,
+            by: actor(&by),
+        },
+        ControlRequest::Event { event_id } => EngineCommand::Event { event_id },
+        ControlRequest::Explain { alert_id } => EngineCommand::Explain {
+            alert_id,
+            regenerate: false,
+        },
+        ControlRequest::Timeline { alert_id } => EngineCommand::Timeline { alert_id },
+        ControlRequest::Snapshot => return None,
+    })
+}
+
+/// Publish and answer until cancelled. `snapshot` reads the engine's current queues.
+pub async fn run(
+    out: NatsOutput,
+    engine: String,
+    mut live: broadcast::Receiver<Arc<PipelineEvent>>,
+    commands: Commands,
+    snapshot: Arc<dyn Fn() -> Snapshot + Send + Sync>,
+    cancel: CancellationToken,
+) -> Result<()> {
+    let client = super::connect(&out.url, &out.credentials, &format!("autosec {engine}")).await?;
+    let subjects = Subjects::new(&out.subject_prefix, &engine);
+    let mut control = client
+        .subscribe(subjects.control.clone())
+        .await
+        .context("subscribing to the control subject")?;
+    let mut discover = client
+        .subscribe(subjects.discover.clone())
+        .await
+        .context("subscribing to the discovery subject")?;
+    // What was raised before this task started.
+    let first = snapshot();
+    for alert in &first.alerts {
+        publish(&client, &subjects.alerts, alert).await;
+    }
+    for action in &first.actions {
+        publish(&client, &subjects.actions, action).await;
+    }
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            ev = live.recv() => match ev {
+                Ok(ev) => match ev.as_ref() {
+                    PipelineEvent::Alert(a) => publish(&client, &subjects.alerts, a.as_ref()).await,
+                    PipelineEvent::Action(a) => publish(&client, &subjects.actions, a.as_ref()).await,
+                    _ => {}
+                },
+                // Missed some under load: the next snapshot request has them all.
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            Some(msg) = control.next() => {
+                let answer = answer(&msg.payload, &commands, snapshot.as_ref()).await;
+                reply(&client, msg.reply, &answer).await;
+            },
+            Some(msg) = discover.next() => {
+                let answer = ControlReply::Ok(serde_json::to_value(snapshot()).unwrap_or_default());
+                reply(&client, msg.reply, &answer).await;
+            },
+        }
+    }
+    let _ = client.flush().await;
+    Ok(())
+}
+
+async fn answer(
+    payload: &[u8],
+    commands: &Commands,
+    snapshot: &(dyn Fn() -> Snapshot + Send + Sync),
+) -> ControlReply {
+    let req: ControlRequest = match serde_json::from_slice(payload) {
+        Ok(r) => r,
+        Err(e) => return ControlReply::Error(format!("bad control request: {e}")),
+    };
+    let Some(cmd) = command_for(&req) else {
+        return ControlReply::Ok(serde_json::to_value(snapshot()).unwrap_or_default());
+    };
+    match commands.ask(cmd).await {
+        Ok(Ok(v)) => ControlReply::Ok(v),
+        Ok(Err(e)) => ControlReply::Error(e),
+        Err(e) => ControlReply::Error(e.to_string()),
+    }
+}
+
+async fn publish<T: Serialize>(client: &async_nats::Client, subject: &str, value: &T) {
+    if let Ok(body) = serde_json::to_vec(value) {
+        let _ = client.publish(subject.to_string(), body.into()).await;
+    }
+}
+
+async fn reply(
+    client: &async_nats::Client,
+    to: Option<async_nats::Subject>,
+    answer: &ControlReply,
+) {
+    if let (Some(to), Ok(body)) = (to, serde_json::to_vec(answer)) {
+        let _ = client.publish(to, body.into()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_are_recorded_as_nats_users() {
+        let req: ControlRequest = serde_json::from_str(
+            r#"{"op":"approve","action_id":7,"by":"alice\u001b[31m","reason":"ok"}"#,
+        )
+        .expect("parse");
+        match command_for(&req) {
+            Some(EngineCommand::Approve { action_id, by, .. }) => {
+                assert_eq!(action_id, 7);
+                assert!(by.starts_with("nats:alice"), "{by}");
+                assert!(!by.contains('\u{1b}'), "{by:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(command_for(&ControlRequest::Snapshot), None);
+    }
+
+    #[test]
+    fn unknown_ops_and_fields_are_refused() {
+        assert!(serde_json::from_str::<ControlRequest>(r#"{"op":"execute","action_id":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<ControlRequest>(r#"{"op":"rollback","action_id":1,"by":"a","x":1}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn subjects_name_the_engine() {
+        let s = Subjects::new("autosec", "eng-1");
+        assert_eq!(s.alerts, "autosec.alerts.eng-1");
+        assert_eq!(s.actions, "autosec.actions.eng-1");
+        assert_eq!(s.control, "autosec.control.eng-1");
+    }
+}
