@@ -46,6 +46,10 @@ pub enum Command {
     /// Measurement: load the ingest endpoint of a running `autosec serve`.
     #[command(hide = true)]
     ApiBench(ApiBenchArgs),
+    /// Measurement: publish a log file's lines to JetStream (at a rate, or as fast as acks
+    /// come) while sampling the engines' /health: end-to-end events/s and consumer lag.
+    #[command(hide = true)]
+    BusBench(BusBenchArgs),
     /// Measurement: input-to-screen latency of the console (headless, 200x60) while the
     /// pipeline ingests a generated dataset at a fixed rate.
     #[command(hide = true)]
@@ -306,11 +310,36 @@ pub enum EvalCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct BusBenchArgs {
+    /// The log file whose lines are published (one message each).
+    pub file: std::path::PathBuf,
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub nats: String,
+    /// Subject of a line: `logs.<host>.auth`, the host being syslog's fourth field.
+    #[arg(long, default_value = "logs")]
+    pub prefix: String,
+    /// Lines per second offered (0: as fast as the server acknowledges).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// The engines' /health URLs, comma-separated (their stored counts are summed).
+    #[arg(long, value_delimiter = ',')]
+    pub health: Vec<String>,
+    /// Stored events to wait for beyond what the engines held at the start.
+    #[arg(long)]
+    pub expect: Option<u64>,
+}
+
+#[derive(Debug, Args)]
 pub struct FleetArgs {
     #[command(subcommand)]
     pub command: Option<FleetCommand>,
     /// The bus (one URL or a comma-separated cluster list).
-    #[arg(long, value_name = "URL", global = true, default_value = "nats://127.0.0.1:4222")]
+    #[arg(
+        long,
+        value_name = "URL",
+        global = true,
+        default_value = "nats://127.0.0.1:4222"
+    )]
     pub nats: String,
     /// The engines' `[output.nats] subject_prefix`.
     #[arg(long, global = true, default_value = "autosec")]

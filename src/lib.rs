@@ -3,8 +3,8 @@
 //! ratatui console (`app` + `ui` over `pipeline`) are front ends over it.
 
 pub mod api;
-pub mod bus;
 pub mod app;
+pub mod bus;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -61,10 +61,7 @@ impl FleetView {
 }
 
 /// The one engine among `(engine, action id)` pairs that has `action_id`.
-fn owner_among<'a>(
-    pairs: impl Iterator<Item = (&'a str, u64)>,
-    action_id: u64,
-) -> Result<&'a str> {
+fn owner_among<'a>(pairs: impl Iterator<Item = (&'a str, u64)>, action_id: u64) -> Result<&'a str> {
     let owners: Vec<&str> = pairs
         .filter(|(_, id)| *id == action_id)
         .map(|(engine, _)| engine)

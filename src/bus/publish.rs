@@ -245,10 +245,14 @@ mod tests {
 
     #[test]
     fn unknown_ops_and_fields_are_refused() {
-        assert!(serde_json::from_str::<ControlRequest>(r#"{"op":"execute","action_id":1}"#).is_err());
         assert!(
-            serde_json::from_str::<ControlRequest>(r#"{"op":"rollback","action_id":1,"by":"a","x":1}"#)
-                .is_err()
+            serde_json::from_str::<ControlRequest>(r#"{"op":"execute","action_id":1}"#).is_err()
+        );
+        assert!(
+            serde_json::from_str::<ControlRequest>(
+                r#"{"op":"rollback","action_id":1,"by":"a","x":1}"#
+            )
+            .is_err()
         );
     }
 

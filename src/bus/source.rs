@@ -53,12 +53,13 @@ struct Share {
 fn shares(sources: &[NatsSource]) -> Result<Vec<Share>> {
     let mut out = Vec::new();
     for s in sources {
-        let format = match s.format.as_str() {
-            "auto" => None,
-            f => Some(Format::parse(f).with_context(|| {
-                format!("[[ingest.nats]] {}: unknown format {f:?}", s.stream)
-            })?),
-        };
+        let format =
+            match s.format.as_str() {
+                "auto" => None,
+                f => Some(Format::parse(f).with_context(|| {
+                    format!("[[ingest.nats]] {}: unknown format {f:?}", s.stream)
+                })?),
+            };
         if s.subjects.is_empty() {
             bail!("[[ingest.nats]] {}: subjects is empty", s.stream);
         }

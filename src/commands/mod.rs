@@ -3,6 +3,7 @@
 mod actions;
 mod alerts;
 mod api_bench;
+mod bus_bench;
 mod console;
 mod console_bench;
 mod eval;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Eval(EvalCommand::Rag(args)) => eval::rag(&config, &data_dir, &args),
         Command::Intel(cmd) => intel::intel(&config, &data_dir, &cmd),
         Command::Fleet(args) => fleet::fleet(&args),
+        Command::BusBench(args) => bus_bench::run(&args),
         Command::Actions(args) => match remote::owner(&data_dir) {
             Some(owner) => remote::actions(&owner, cli.live, &args),
             None => actions::actions(&config, &data_dir, cli.live, &args),

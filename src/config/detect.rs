@@ -24,6 +24,25 @@ pub struct DetectConfig {
     pub admin: Admin,
 }
 
+impl DetectConfig {
+    /// The longest behaviour window, in minutes (an hour at least: the flow detectors' slow
+    /// scan and beaconing windows).
+    pub fn longest_window_minutes(&self) -> i64 {
+        [
+            self.brute_force.window_minutes,
+            self.password_spraying.window_minutes,
+            self.credential_stuffing.window_minutes,
+            self.sudo.window_minutes,
+            self.discovery.window_minutes,
+            self.exfiltration.window_minutes,
+            60,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(60)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Admin {

@@ -65,6 +65,8 @@ struct Open {
     alert: Alert,
     strength: f32,
     seen: HashSet<u64>,
+    /// Raised or grown by this run (a reopened alert is not, until an event joins it).
+    touched: bool,
 }
 
 /// All alerts of a run, the open ones indexed by (entity, threat).
@@ -95,17 +97,44 @@ impl AlertBook {
         }
     }
 
-    /// Continue numbering after the alerts already in `store`.
+    /// Continue numbering after the alerts already in `store`. With `reopen` (a run that
+    /// resumes after a stop, a crash or with the next file) its open alerts are open again,
+    /// so an incident's alert grows instead of a second one starting.
     pub fn for_store(
         store: &Store,
         gap_minutes: i64,
         max_evidence: usize,
+        reopen: bool,
     ) -> Result<Self, StoreError> {
-        Ok(AlertBook::new(
-            gap_minutes,
-            max_evidence,
-            store.meta_u64(NEXT_ALERT_ID)?,
-        ))
+        let mut book = AlertBook::new(gap_minutes, max_evidence, store.meta_u64(NEXT_ALERT_ID)?);
+        if !reopen {
+            return Ok(book);
+        }
+        for alert in crate::store::stored_alerts(store)? {
+            if alert.status != AlertStatus::Open {
+                continue;
+            }
+            let key = (alert.entity.clone(), alert.threat_type);
+            // Of two open alerts on one key (an old incident and a newer one), the newer.
+            let newer = book.open.get(&key).is_none_or(|id| {
+                book.alerts
+                    .get(id)
+                    .is_none_or(|o| o.alert.last_seen <= alert.last_seen)
+            });
+            if newer {
+                book.open.insert(key, alert.alert_id);
+            }
+            book.alerts.insert(
+                alert.alert_id,
+                Open {
+                    alert,
+                    strength: 0.0,
+                    seen: HashSet::new(),
+                    touched: false,
+                },
+            );
+        }
+        Ok(book)
     }
 
     /// Remember `v` as recent activity of its IP and account.
@@ -191,6 +220,7 @@ impl AlertBook {
         let Some(open) = self.alerts.get_mut(&id) else {
             return;
         };
+        open.touched = true;
         let a = &mut open.alert;
         if open.seen.insert(v.id) {
             a.event_count += 1;
@@ -292,6 +322,7 @@ impl AlertBook {
             alert,
             strength: 0.0,
             seen,
+            touched: true,
         }
     }
 
@@ -318,7 +349,12 @@ impl AlertBook {
 
     /// Every alert of this run.
     pub fn all(&self) -> Vec<Alert> {
-        let mut out: Vec<Alert> = self.alerts.values().map(|o| o.alert.clone()).collect();
+        let mut out: Vec<Alert> = self
+            .alerts
+            .values()
+            .filter(|o| o.touched)
+            .map(|o| o.alert.clone())
+            .collect();
         out.sort_by_key(|a| a.alert_id);
         out
     }

@@ -114,6 +114,13 @@ impl Engine {
         }
     }
 
+    /// Rebuild state from an event detected before (a resumed run): behaviour windows and
+    /// the entity's recent events an alert cites; nothing is raised.
+    pub fn warm(&mut self, source: &Arc<str>, v: &EventView) {
+        self.learn(v);
+        self.book.note(source, v);
+    }
+
     /// Train the forests on the sampled vectors. False if there was too little data.
     pub fn train(&mut self) -> bool {
         let f = &self.cfg.forest;

@@ -72,7 +72,8 @@ impl Detection {
         mut on_score: impl FnMut(&std::sync::Arc<str>, &EventView, f32),
     ) -> Result<(Detection, DetectSummary), StoreError> {
         let started = Instant::now();
-        let book = AlertBook::for_store(store, cfg.group_gap_minutes, cfg.max_evidence)?;
+        let book =
+            AlertBook::for_store(store, cfg.group_gap_minutes, cfg.max_evidence, from_id > 1)?;
         let mut engine = Engine::new(cfg.clone(), mode, book);
         engine.set_forests(
             load_forest(store, FOREST_KEY)?,
@@ -87,6 +88,17 @@ impl Detection {
             }
         }
         engine.reset_behaviour();
+        // Resuming after a stop or a crash: rebuild the behaviour windows from the events
+        // stored just before the cursor, so a burst cut by a restart is counted whole, as one
+        // run over the same lines counts it. Nothing is raised for these events again.
+        let warm = replay::lookback_start(store, from_id, cfg.longest_window_minutes() * 60)?;
+        if warm < from_id {
+            replay::replay_range(store, warm, from_id, |source, v| {
+                if v.id < from_id {
+                    engine.warm(source, v);
+                }
+            })?;
+        }
         let mut scores = Vec::new();
         let (events, next_id) = replay::replay(store, from_id, |source, v| {
             let score = engine.observe(source, v);

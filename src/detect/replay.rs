@@ -26,6 +26,39 @@ pub fn replay(
     replay_range(store, from_id, u64::MAX, f)
 }
 
+/// The first event id of the stored chunks that reach into the `lookback_secs` before the
+/// earliest event at or after `from_id` (`from_id` itself when there is nothing before it).
+pub fn lookback_start(store: &Store, from_id: u64, lookback_secs: i64) -> Result<u64, StoreError> {
+    if from_id <= 1 {
+        return Ok(from_id);
+    }
+    let mut entries = Vec::new();
+    for item in store.chunk_index.iter() {
+        let (_, v) = item?;
+        let entry: ChunkEntry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+            tree: "chunk_index",
+            detail: e.to_string(),
+        })?;
+        entries.push(entry);
+    }
+    let Some(first_new) = entries
+        .iter()
+        .filter(|e| e.chunk + u64::from(e.count) > from_id)
+        .map(|e| e.first_ts)
+        .min()
+    else {
+        return Ok(from_id);
+    };
+    let since = first_new.saturating_sub(lookback_secs.saturating_mul(1000));
+    Ok(entries
+        .iter()
+        .filter(|e| e.chunk < from_id && e.last_ts >= since)
+        .map(|e| e.chunk)
+        .min()
+        .unwrap_or(from_id)
+        .min(from_id))
+}
+
 /// As [`replay`], over the chunks that start before `until_id` only (whole chunks: the id
 /// after the last one is returned, so the next call starts exactly where this one ended).
 pub fn replay_range(

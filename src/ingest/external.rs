@@ -42,6 +42,8 @@ pub const MAX_DECODED: usize = 64 << 20;
 
 /// Decode a body: gzip (by magic bytes) is inflated; a JSON array of records becomes one
 /// record per line; a single object, NDJSON and CloudTrail `{"Records": […]}` pass through.
+/// Fluent Bit's `[[time, {record}], …]` batches become their records: a record that only
+/// carries a raw line (`log` or `message`, as its tail input writes) becomes that line.
 pub fn decode_body(body: &[u8]) -> Result<Vec<u8>, String> {
     let raw = if body.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
@@ -62,12 +64,53 @@ pub fn decode_body(body: &[u8]) -> Result<Vec<u8>, String> {
             serde_json::from_slice(&raw).map_err(|e| format!("bad JSON array: {e}"))?;
         let mut out = Vec::with_capacity(raw.len());
         for item in items {
-            serde_json::to_writer(&mut out, &item).map_err(|e| e.to_string())?;
+            match fluent_bit_record(item) {
+                Ok(line) => out.extend_from_slice(line.as_bytes()),
+                Err(item) => {
+                    serde_json::to_writer(&mut out, &item).map_err(|e| e.to_string())?;
+                }
+            }
             out.push(b'\n');
         }
         return Ok(out);
     }
     Ok(raw)
+}
+
+/// A Fluent Bit `[time, {record}]` pair as one line: the raw line of a record that holds
+/// only `log` or `message`, else the record as JSON (its time as `timestamp` when it has
+/// none). Anything else is handed back untouched.
+fn fluent_bit_record(item: serde_json::Value) -> Result<String, serde_json::Value> {
+    use serde_json::Value;
+    let Value::Array(pair) = &item else {
+        return Err(item);
+    };
+    let (Some(time), Some(Value::Object(record)), 2) = (pair.first(), pair.get(1), pair.len())
+    else {
+        return Err(item);
+    };
+    let seconds = match time {
+        Value::Number(n) => n.as_f64(),
+        // Fluent Bit's EventTime: [seconds, nanoseconds].
+        Value::Array(t) => t.first().and_then(Value::as_f64),
+        _ => None,
+    };
+    let Some(seconds) = seconds else {
+        return Err(item);
+    };
+    if record.len() == 1
+        && let Some(Value::String(line)) = record.get("log").or_else(|| record.get("message"))
+    {
+        return Ok(line.trim_end_matches(['\r', '\n']).replace('\n', " "));
+    }
+    let mut record = record.clone();
+    if !record.contains_key("timestamp") {
+        let at = chrono::DateTime::from_timestamp_millis((seconds * 1000.0) as i64)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
+        record.insert("timestamp".into(), Value::String(at));
+    }
+    Ok(Value::Object(record).to_string())
 }
 
 /// Frame and parse a decoded body into batches for the writer.
@@ -161,4 +204,26 @@ pub fn store_checkpointed(
         total.records += records;
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_body;
+
+    #[test]
+    fn fluent_bit_batches_become_records_and_raw_lines() {
+        let body = br#"[[1765000000, {"log": "Dec  6 03:00:00 web01 sshd[1]: Failed password for root from 198.51.100.7 port 22 ssh2\n"}], [[1765000001, 5], {"action": "login", "status": "failed"}], {"action": "x"}]"#;
+        let out = String::from_utf8(decode_body(body).expect("decode")).expect("utf8");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert!(
+            lines[0].starts_with("Dec  6 03:00:00 web01 sshd"),
+            "{}",
+            lines[0]
+        );
+        let rec: serde_json::Value = serde_json::from_str(lines[1]).expect("json");
+        assert_eq!(rec["timestamp"], "2025-12-06T05:46:41+00:00");
+        assert_eq!(rec["action"], "login");
+        assert_eq!(lines[2], r#"{"action":"x"}"#);
+    }
 }

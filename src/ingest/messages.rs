@@ -1,7 +1,9 @@
 //! Messages from a log bus (NATS JetStream), framed and parsed like files. A message holds
 //! one record, NDJSON lines, a JSON array or a CloudTrail `{"Records": […]}` document (gzip
 //! or not); every record it yields carries the message's stream sequence as its line, so
-//! `{source: "nats:STREAM/subject", line: seq}` finds the original message.
+//! `{source: "nats:STREAM", line: seq}` finds the original message. One source per stream,
+//! not per subject: a pull interleaves subjects message by message, and per-subject sources
+//! would cut it into one-event chunks. Rejects name the subject (`nats:STREAM/subject`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,14 +36,14 @@ pub struct ParsedRun {
 /// Bytes of a message looked at to tell its format.
 const SNIFF_BYTES: usize = 4096;
 
-/// The source name of a subject (redacted with privacy on: a subject may name a host).
-pub fn source_name(stream: &str, subject: &str) -> String {
-    format!("nats:{stream}/{subject}")
+/// The source name of a stream's events.
+pub fn source_name(stream: &str) -> String {
+    format!("nats:{stream}")
 }
 
 /// Parse `messages` (in stream order) into batches for the writer. Consecutive messages of
-/// one subject and format share a batch; a new subject or format starts the next, so the
-/// batches' `last_seq` only grows and a checkpoint at any of them covers all before it.
+/// one format share a batch; a change of format starts the next, so the batches'
+/// `last_seq` only grows and a checkpoint at any of them covers all before it.
 pub fn parse_messages(
     stream: &str,
     messages: &[Message],
@@ -52,14 +54,14 @@ pub fn parse_messages(
     let rules = RuleSet::shared(&config.detect);
     let mut out = Vec::new();
     let mut run: Option<Run> = None;
+    let name = source_name(stream);
     for msg in messages {
-        let name = source_name(stream, &msg.subject);
         let framed = frame_message(&name, msg, format, config.ingest.max_line_bytes);
-        let same = run.as_ref().is_some_and(|r| r.fits(&name, &framed));
+        let same = run.as_ref().is_some_and(|r| r.fits(&framed));
         if !same && let Some(done) = run.take() {
             out.push(done.finish(config, &rules, redactor)?);
         }
-        let r = run.get_or_insert_with(|| Run::new(name, &framed));
+        let r = run.get_or_insert_with(|| Run::new(name.clone(), &framed));
         r.add(msg, framed);
     }
     if let Some(done) = run {
@@ -128,10 +130,11 @@ fn frame_message(name: &str, msg: &Message, forced: Option<Format>, max_line: us
         };
     }
     let forced = forced.or(Some(kind.format()));
-    let mut opened = match source::open_stream(name, Box::new(std::io::Cursor::new(body)), forced, max_line) {
-        Ok(o) => o,
-        Err(e) => return Framed::Bad(Reject::new(RejectKind::UnknownFormat, e)),
-    };
+    let mut opened =
+        match source::open_stream(name, Box::new(std::io::Cursor::new(body)), forced, max_line) {
+            Ok(o) => o,
+            Err(e) => return Framed::Bad(Reject::new(RejectKind::UnknownFormat, e)),
+        };
     let mut data = Vec::new();
     let mut items = Vec::new();
     loop {
@@ -139,7 +142,11 @@ fn frame_message(name: &str, msg: &Message, forced: Option<Format>, max_line: us
             Ok((chunk, framed, eof)) => {
                 let base = data.len();
                 data.extend_from_slice(&chunk);
-                items.extend(framed.into_iter().map(|i| (base + i.start, base + i.end, i.kind)));
+                items.extend(
+                    framed
+                        .into_iter()
+                        .map(|i| (base + i.start, base + i.end, i.kind)),
+                );
                 if eof {
                     break;
                 }
@@ -162,6 +169,8 @@ struct Run {
     items: Vec<Item>,
     /// Messages that could not be framed: (sequence, payload, why).
     bad: Vec<(u64, Vec<u8>, Reject)>,
+    /// Each message's subject by sequence, for the rejects.
+    subjects: Vec<(u64, String)>,
     last_seq: u64,
 }
 
@@ -184,47 +193,46 @@ impl Run {
             data: Vec::new(),
             items: Vec::new(),
             bad: Vec::new(),
+            subjects: Vec::new(),
             last_seq: 0,
         }
     }
 
-    fn fits(&self, name: &str, framed: &Framed) -> bool {
-        self.ctx.name == name
-            && match framed {
-                Framed::Records {
-                    kind, csv_header, ..
-                } => *kind == self.ctx.kind && *csv_header == self.ctx.csv_header,
-                Framed::Bad(_) => true,
-            }
+    fn fits(&self, framed: &Framed) -> bool {
+        match framed {
+            Framed::Records {
+                kind, csv_header, ..
+            } => *kind == self.ctx.kind && *csv_header == self.ctx.csv_header,
+            Framed::Bad(_) => true,
+        }
     }
 
     fn add(&mut self, msg: &Message, framed: Framed) {
         self.last_seq = self.last_seq.max(msg.seq);
+        self.subjects.push((msg.seq, msg.subject.clone()));
         match framed {
             Framed::Records { data, items, .. } => {
                 let base = self.data.len();
                 self.data.extend_from_slice(&data);
-                self.items.extend(items.into_iter().map(|(start, end, kind)| Item {
-                    start: base + start,
-                    end: base + end,
-                    line: Some(msg.seq),
-                    offset: 0,
-                    kind,
-                }));
+                self.items
+                    .extend(items.into_iter().map(|(start, end, kind)| Item {
+                        start: base + start,
+                        end: base + end,
+                        line: Some(msg.seq),
+                        offset: 0,
+                        kind,
+                    }));
             }
             Framed::Bad(reject) => self.bad.push((msg.seq, msg.payload.clone(), reject)),
         }
     }
 
     fn finish(
-        mut self,
+        self,
         config: &Config,
         rules: &RuleSet,
         redactor: Option<&Redactor>,
     ) -> anyhow::Result<ParsedRun> {
-        if let Some(r) = redactor {
-            self.ctx.name = r.text(&self.ctx.name, &[])?.into_owned();
-        }
         let ctx = Arc::new(self.ctx);
         let work = WorkBatch {
             seq: 0,
@@ -245,6 +253,22 @@ impl Run {
             batch
                 .quarantine
                 .push(quarantine_entry(&ctx, &item, &payload, reject, redactor)?);
+        }
+        // Name each reject's subject (redacted with privacy on: a subject may name a host).
+        for q in &mut batch.quarantine {
+            let subject = q.line.and_then(|seq| {
+                self.subjects
+                    .binary_search_by_key(&seq, |(s, _)| *s)
+                    .ok()
+                    .map(|i| self.subjects[i].1.as_str())
+            });
+            if let Some(subject) = subject {
+                let named = format!("{}/{subject}", ctx.name);
+                q.source = match redactor {
+                    Some(r) => r.text(&named, &[])?.into_owned(),
+                    None => named,
+                };
+            }
         }
         Ok(ParsedRun {
             batch,
