@@ -19,9 +19,12 @@ use crate::store::Checkpoint;
 pub struct ExternalBatch {
     pub(super) batch: ParsedBatch,
     /// Stored in the same transaction as the batch (a bus consumer's stream position).
-    pub(super) checkpoint: Option<(Vec<u8>, Checkpoint)>,
+    pub(super) checkpoint: Option<KeyedCheckpoint>,
     pub(super) reply: Sender<Result<Stored, String>>,
 }
+
+/// A checkpoint and the key it is stored under.
+pub type KeyedCheckpoint = (Vec<u8>, Checkpoint);
 
 /// What the writer stored for one batch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -169,7 +172,7 @@ pub fn store(writer: &Sender<ExternalBatch>, batches: Vec<ParsedBatch>) -> Resul
 /// [`store`], each batch with the checkpoint written in its transaction.
 pub fn store_checkpointed(
     writer: &Sender<ExternalBatch>,
-    batches: Vec<(ParsedBatch, Option<(Vec<u8>, Checkpoint)>)>,
+    batches: Vec<(ParsedBatch, Option<KeyedCheckpoint>)>,
 ) -> Result<Stored, String> {
     let mut total = Stored::default();
     for (batch, checkpoint) in batches {
