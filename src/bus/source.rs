@@ -23,8 +23,12 @@ use crate::ingest::messages::Message;
 use crate::pipeline::IngestHandle;
 use crate::store::Store;
 
-/// How long a pull waits for a full batch before taking what came.
+/// How long to wait for a message before looking at the consumer's backlog again.
 const PULL_WAIT: Duration = Duration::from_millis(500);
+/// How long a pull waits to fill up once its first message has come.
+const LINGER: Duration = Duration::from_millis(20);
+/// Threads one pull is parsed on (the machine has 2 cores; the writer and detection share them).
+const PARSERS: usize = 2;
 /// Pause before a consumer session starts again after an error.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -193,29 +197,43 @@ async fn session(
             },
             ack_policy: consumer::AckPolicy::All,
             ack_wait: Duration::from_secs(30),
-            max_ack_pending: i64::try_from(src.batch * 2).unwrap_or(i64::MAX),
+            max_ack_pending: i64::try_from(src.batch * 4).unwrap_or(i64::MAX),
             ..Default::default()
         })
         .await
         .context("creating the durable consumer")?;
+    // A continuous pull: the client asks for the next messages while a pull is being
+    // stored (bounded by `max_ack_pending`), so fetching and storing overlap.
+    let mut pulled = consumer
+        .stream()
+        .max_messages_per_batch(src.batch)
+        .heartbeat(Duration::from_secs(5))
+        .messages()
+        .await
+        .context("pull stream")?;
     while !cancel.is_cancelled() {
-        let mut batch = consumer
-            .batch()
-            .max_messages(src.batch)
-            .expires(PULL_WAIT)
-            .messages()
-            .await
-            .context("pull request")?;
-        let mut delivered = Vec::with_capacity(src.batch);
-        while let Some(m) = batch.next().await {
-            delivered.push(m.map_err(|e| anyhow::anyhow!("pull: {e}"))?);
-        }
-        let Some(newest) = delivered.last() else {
-            let mut probe = consumer.clone();
-            let info = probe.info().await.context("consumer info")?;
-            stats.pending.store(info.num_pending, Ordering::Relaxed);
-            continue;
+        let first = match tokio::time::timeout(PULL_WAIT, pulled.next()).await {
+            Ok(Some(m)) => m.map_err(|e| anyhow::anyhow!("pull: {e}"))?,
+            Ok(None) => bail!("the pull stream ended"),
+            Err(_) => {
+                let mut probe = consumer.clone();
+                let info = probe.info().await.context("consumer info")?;
+                stats.pending.store(info.num_pending, Ordering::Relaxed);
+                continue;
+            }
         };
+        let mut delivered = vec![first];
+        // More, up to a batch, for at most LINGER: each stored pull costs a flush, so a
+        // backlog is taken in big pulls and a trickle is not held back for long.
+        let until = tokio::time::Instant::now() + LINGER;
+        while delivered.len() < src.batch {
+            match tokio::time::timeout_at(until, pulled.next()).await {
+                Ok(Some(m)) => delivered.push(m.map_err(|e| anyhow::anyhow!("pull: {e}"))?),
+                Ok(None) => bail!("the pull stream ended"),
+                Err(_) => break,
+            }
+        }
+        let newest = delivered.last().context("empty pull")?;
         let (pending, _) = position(newest)?;
         let mut fresh = Vec::with_capacity(delivered.len());
         for m in &delivered {
@@ -231,28 +249,59 @@ async fn session(
             });
         }
         if let Some(top) = fresh.last().map(|m| m.seq) {
-            let (h, stream_name, key, format) = (
-                handle.clone(),
-                src.stream.clone(),
-                key.clone(),
-                share.format,
-            );
             let count = fresh.len() as u64;
-            tokio::task::spawn_blocking(move || {
-                h.ingest_messages(&stream_name, &key, &fresh, format)
-            })
-            .await?
-            .map_err(|e| anyhow::anyhow!("storing messages: {e}"))?;
+            let t = std::time::Instant::now();
+            store_in_order(handle, &src.stream, &key, fresh, share.format).await?;
+            if std::env::var_os("AUTOSEC_TRACE_BUS").is_some() {
+                // AUTOSEC_TRACE_BUS=1: pull sizes and their parse + store time.
+                eprintln!("bus: {count} messages stored in {:?}", t.elapsed());
+            }
             last = top;
             stats.messages.fetch_add(count, Ordering::Relaxed);
         }
-        // Durable now: one ack covers the batch (AckPolicy::All).
+        // Durable now: one ack covers the pull (AckPolicy::All).
         newest
             .ack()
             .await
             .map_err(|e| anyhow::anyhow!("ack: {e}"))?;
         stats.pending.store(pending, Ordering::Relaxed);
     }
+    Ok(())
+}
+
+/// Parse a pull's messages on up to `PARSERS` threads (parsing, Sigma rules and redaction
+/// are the costly part), then store the runs in stream order with their checkpoints.
+async fn store_in_order(
+    handle: &IngestHandle,
+    stream: &str,
+    key: &[u8],
+    mut messages: Vec<Message>,
+    format: Option<Format>,
+) -> Result<()> {
+    let part = messages.len().div_ceil(PARSERS).max(1);
+    let mut parts = Vec::new();
+    while !messages.is_empty() {
+        let rest = messages.split_off(part.min(messages.len()));
+        parts.push(std::mem::replace(&mut messages, rest));
+    }
+    let parsing: Vec<_> = parts
+        .into_iter()
+        .map(|part| {
+            let (h, stream) = (handle.clone(), stream.to_string());
+            tokio::task::spawn_blocking(move || h.parse_messages(&stream, &part, format))
+        })
+        .collect();
+    let mut runs = Vec::new();
+    for p in parsing {
+        runs.extend(
+            p.await?
+                .map_err(|e| anyhow::anyhow!("parsing messages: {e}"))?,
+        );
+    }
+    let (h, key) = (handle.clone(), key.to_vec());
+    tokio::task::spawn_blocking(move || h.store_runs(&key, runs))
+        .await?
+        .map_err(|e| anyhow::anyhow!("storing messages: {e}"))?;
     Ok(())
 }
 

@@ -41,6 +41,14 @@ async fn bench(args: &BusBenchArgs, lines: Vec<(String, Vec<u8>)>) -> Result<u8>
     let base = stored_sum(&http, &args.health).await.0;
     let client = async_nats::connect(args.nats.as_str()).await?;
     let js = jetstream::new(client);
+    // As an engine would create it (the drain measurement publishes before any engine runs).
+    js.get_or_create_stream(jetstream::stream::Config {
+        name: "LOGS".into(),
+        subjects: vec![format!("{}.>", args.prefix)],
+        storage: jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await?;
     let total = lines.len() as u64;
     let expect = base + args.expect.unwrap_or(total);
     let started = Instant::now();

@@ -294,37 +294,43 @@ impl IngestHandle {
         external::store(&self.writer, batches)
     }
 
-    /// Parse, redact and store messages from a bus, in stream order; each batch is stored
-    /// with the stream position it reaches under `checkpoint_key` (same transaction), so a
-    /// message redelivered after a crash is recognised. Blocking.
-    pub fn ingest_messages(
+    /// Parse and redact messages from a bus (in stream order). Blocking; parts of one pull
+    /// may be parsed on several threads and stored in order with [`Self::store_runs`].
+    pub fn parse_messages(
         &self,
         stream: &str,
-        checkpoint_key: &[u8],
         messages: &[crate::ingest::messages::Message],
         format: Option<Format>,
-    ) -> Result<crate::ingest::external::Stored, String> {
-        use crate::ingest::{external, messages};
-        let runs = messages::parse_messages(
+    ) -> Result<Vec<crate::ingest::messages::ParsedRun>, String> {
+        crate::ingest::messages::parse_messages(
             stream,
             messages,
             format,
             &self.config,
             self.redactor.as_ref(),
         )
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(|e| format!("{e:#}"))
+    }
+
+    /// Store parsed runs in order, each with the stream position it reaches under
+    /// `checkpoint_key` (same transaction), so a message redelivered after a crash is
+    /// recognised. Returns once durable. Blocking.
+    pub fn store_runs(
+        &self,
+        checkpoint_key: &[u8],
+        runs: Vec<crate::ingest::messages::ParsedRun>,
+    ) -> Result<crate::ingest::external::Stored, String> {
         let batches = runs
             .into_iter()
             .map(|r| {
                 let at = crate::store::Checkpoint {
                     records: r.last_seq,
-                    complete: false,
                     ..Default::default()
                 };
                 (r.batch, Some((checkpoint_key.to_vec(), at)))
             })
             .collect();
-        external::store_checkpointed(&self.writer, batches)
+        crate::ingest::external::store_checkpointed(&self.writer, batches)
     }
 }
 
