@@ -165,6 +165,13 @@ pub struct ConsoleArgs {
     /// Log format of every source; `auto` detects it per file.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
+    /// The fleet instead: every engine's alerts and actions on this NATS bus, decisions sent
+    /// to the engine that owns the action.
+    #[arg(long, value_name = "URL", conflicts_with = "paths")]
+    pub nats: Option<String>,
+    /// The engines' `[output.nats] subject_prefix`.
+    #[arg(long, default_value = "autosec", value_name = "PREFIX")]
+    pub nats_prefix: String,
 }
 
 #[derive(Debug, Args)]

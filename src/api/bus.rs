@@ -47,8 +47,10 @@ pub fn start(
             })
         });
         let (commands, cancel) = (pipeline.commands(), cancel.clone());
+        let store = pipeline.store.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = publish::run(out, engine, live, commands, snapshot, cancel).await {
+            if let Err(e) = publish::run(out, engine, live, commands, store, snapshot, cancel).await
+            {
                 eprintln!("autosec: NATS output stopped: {e:#}");
             }
         }));

@@ -4,6 +4,7 @@
 
 pub mod fleet;
 pub mod publish;
+pub mod remote;
 pub mod source;
 
 use std::sync::atomic::{AtomicU64, Ordering};

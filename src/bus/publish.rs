@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::bus::NatsOutput;
 use crate::domain::{Action, Alert};
 use crate::pipeline::{Commands, EngineCommand, PipelineEvent};
+use crate::store::Store;
 
 /// An engine's queues, as the fleet view merges them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -49,6 +50,13 @@ pub enum ControlRequest {
     Rollback {
         action_id: u64,
         by: String,
+    },
+    Acknowledge {
+        alert_id: u64,
+    },
+    Close {
+        alert_id: u64,
+        reason: crate::domain::CloseReason,
     },
     Snapshot,
     Event {
@@ -96,7 +104,8 @@ fn actor(by: &str) -> String {
     format!("nats:{clean}")
 }
 
-/// What the engine is asked for a control request (None: answered from the snapshot).
+/// What the engine is asked for a control request (None: answered here, from the snapshot
+/// or the store).
 pub fn command_for(req: &ControlRequest) -> Option<EngineCommand> {
     Some(match req.clone() {
         ControlRequest::Approve {
@@ -123,13 +132,15 @@ pub fn command_for(req: &ControlRequest) -> Option<EngineCommand> {
             action_id,
             by: actor(&by),
         },
-        ControlRequest::Event { event_id } => EngineCommand::Event { event_id },
+        ControlRequest::Acknowledge { alert_id } => EngineCommand::Acknowledge { alert_id },
+        ControlRequest::Close { alert_id, reason } => EngineCommand::Close { alert_id, reason },
         ControlRequest::Explain { alert_id } => EngineCommand::Explain {
             alert_id,
             regenerate: false,
         },
-        ControlRequest::Timeline { alert_id } => EngineCommand::Timeline { alert_id },
-        ControlRequest::Snapshot => return None,
+        ControlRequest::Snapshot
+        | ControlRequest::Event { .. }
+        | ControlRequest::Timeline { .. } => return None,
     })
 }
 
@@ -139,6 +150,7 @@ pub async fn run(
     engine: String,
     mut live: broadcast::Receiver<Arc<PipelineEvent>>,
     commands: Commands,
+    store: Arc<Store>,
     snapshot: Arc<dyn Fn() -> Snapshot + Send + Sync>,
     cancel: CancellationToken,
 ) -> Result<()> {
@@ -174,7 +186,7 @@ pub async fn run(
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             Some(msg) = control.next() => {
-                let answer = answer(&msg.payload, &commands, snapshot.as_ref()).await;
+                let answer = answer(&msg.payload, &commands, &store, snapshot.as_ref()).await;
                 reply(&client, msg.reply, &answer).await;
             },
             Some(msg) = discover.next() => {
@@ -190,19 +202,57 @@ pub async fn run(
 async fn answer(
     payload: &[u8],
     commands: &Commands,
+    store: &Arc<Store>,
     snapshot: &(dyn Fn() -> Snapshot + Send + Sync),
 ) -> ControlReply {
     let req: ControlRequest = match serde_json::from_slice(payload) {
         Ok(r) => r,
         Err(e) => return ControlReply::Error(format!("bad control request: {e}")),
     };
+    // Lookups are read from the store (pseudonymised as stored), as the API reads them.
+    let lookup = match req {
+        ControlRequest::Snapshot => {
+            return ControlReply::Ok(serde_json::to_value(snapshot()).unwrap_or_default());
+        }
+        ControlRequest::Event { event_id } => Some(Lookup::Event(event_id)),
+        ControlRequest::Timeline { alert_id } => Some(Lookup::Timeline(alert_id)),
+        _ => None,
+    };
+    if let Some(lookup) = lookup {
+        let store = store.clone();
+        return match tokio::task::spawn_blocking(move || lookup.read(&store)).await {
+            Ok(Ok(v)) => ControlReply::Ok(v),
+            Ok(Err(e)) => ControlReply::Error(format!("{e:#}")),
+            Err(e) => ControlReply::Error(e.to_string()),
+        };
+    }
     let Some(cmd) = command_for(&req) else {
-        return ControlReply::Ok(serde_json::to_value(snapshot()).unwrap_or_default());
+        return ControlReply::Error("nothing to do".into());
     };
     match commands.ask(cmd).await {
         Ok(Ok(v)) => ControlReply::Ok(v),
         Ok(Err(e)) => ControlReply::Error(e),
         Err(e) => ControlReply::Error(e.to_string()),
+    }
+}
+
+enum Lookup {
+    Event(u64),
+    Timeline(u64),
+}
+
+impl Lookup {
+    fn read(self, store: &Store) -> Result<serde_json::Value> {
+        Ok(match self {
+            Lookup::Event(id) => match store.event_by_id(id)? {
+                Some(e) => serde_json::to_value(e)?,
+                None => anyhow::bail!("event {id} is not stored"),
+            },
+            Lookup::Timeline(id) => match crate::pipeline::timeline_of(store, id)? {
+                Some(t) => serde_json::to_value(t)?,
+                None => anyhow::bail!("no alert {id}"),
+            },
+        })
     }
 }
 

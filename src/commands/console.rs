@@ -36,11 +36,16 @@ pub fn default_console(config: &Config, data_dir: &Path, flags: &Flags) -> Resul
     let args = ConsoleArgs {
         paths: Vec::new(),
         format: crate::cli::FormatArg::Auto,
+        nats: None,
+        nats_prefix: String::new(),
     };
     console(config, data_dir, flags, &args)
 }
 
 pub fn console(config: &Config, data_dir: &Path, flags: &Flags, args: &ConsoleArgs) -> Result<u8> {
+    if let Some(url) = &args.nats {
+        return fleet(config, url, &args.nats_prefix);
+    }
     if let Some(owner) = super::remote::owner(data_dir) {
         if !args.paths.is_empty() {
             bail!(
@@ -397,6 +402,36 @@ fn attach(config: &Config, control: Control) -> Result<u8> {
         }
         let result = drive_terminal(&mut state, &mut remote.events, &wiring).await;
         remote.detach();
+        result?;
+        summary(&state);
+        Ok(0)
+    })
+}
+
+/// `autosec console --nats URL`: the fleet's merged queues; decisions go to the owners.
+fn fleet(config: &Config, url: &str, prefix: &str) -> Result<u8> {
+    ensure_terminal()?;
+    runtime()?.block_on(async move {
+        let looks = looks(config);
+        tokio::task::spawn_blocking(crate::app::highlight::warm);
+        let wait = std::time::Duration::from_millis(1000);
+        let mut fleet = crate::bus::remote::FleetPipeline::attach(url, prefix, wait).await?;
+        let (mut state, wiring, errors) =
+            looks.into_console(config, fleet.status.clone(), fleet.commands());
+        let mut said = vec![(
+            Level::Info,
+            format!(
+                "{}: decisions run on the engine that owns the action",
+                crate::sanitize::visible(fleet.status.attached.as_deref().unwrap_or("fleet"))
+            ),
+        )];
+        said.extend(errors.into_iter().map(|e| (Level::Error, e)));
+        let notifier = fleet.notifier();
+        for (level, text) in said {
+            let _ = notifier.send(PipelineEvent::Notice { level, text });
+        }
+        let result = drive_terminal(&mut state, &mut fleet.events, &wiring).await;
+        fleet.detach();
         result?;
         summary(&state);
         Ok(0)

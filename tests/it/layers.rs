@@ -49,7 +49,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "bus",
         &[
-            "domain", "sanitize", "config", "store", "privacy", "ingest", "pipeline",
+            "domain", "sanitize", "config", "store", "privacy", "ingest", "pipeline", "explain",
         ],
     ),
     // Front ends.

@@ -425,6 +425,22 @@ fn two_engines_split_the_subjects_and_share_one_queue() {
     assert_eq!(answer["decision"]["by"], "nats:alice", "{answer}");
     let on_b = b.json(&format!("/api/v1/actions/{id}"));
     assert_eq!(on_b["state"], "sandboxed", "the owner has it: {on_b}");
+
+    // The console over the fleet: one queue with both engines' alerts (the reducer and a
+    // drawn frame), and a rejection from it lands on the engine that owns the action.
+    let a_pending = view["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .find(|x| x["engine"] == "a" && x["action"]["state"] == "pending_approval")
+        .unwrap_or_else(|| panic!("a RED action waits on a: {view}"))["action"]["action_id"]
+        .as_u64()
+        .expect("id");
+    let screen = fleet_console_rejects(&urls[0], "a", a_pending);
+    assert!(screen.contains("[a]") && screen.contains("[b]"), "{screen}");
+    let on_a = a.json(&format!("/api/v1/actions/{a_pending}"));
+    assert_eq!(on_a["state"], "rejected", "{on_a}");
+    assert_eq!(on_a["decision"]["by"], "nats:fleet-tester", "{on_a}");
     drop((a, b));
 
     // Together the stores hold every message once, and a host's lines sit on one engine.
@@ -534,4 +550,60 @@ fn bad_messages_are_quarantined_and_acknowledged() {
         0,
         "nothing redelivered as new"
     );
+}
+
+/// Attach the fleet console, fold what arrives into the console's state, reject engine
+/// `engine`'s action `action_id` through it; returns the drawn alert queue.
+fn fleet_console_rejects(url: &str, engine: &str, action_id: u64) -> String {
+    use autosec::app::keymap::Keymap;
+    use autosec::app::state::AppState;
+    use autosec::app::theme::Theme;
+    use autosec::app::update::{Msg, update};
+    use autosec::pipeline::EngineCommand;
+    runtime().block_on(async {
+        let mut fleet =
+            autosec::bus::remote::FleetPipeline::attach(url, "autosec", Duration::from_secs(1))
+                .await
+                .expect("attach to the fleet");
+        assert_eq!(fleet.status.sources, ["a", "b"]);
+        let mut state = AppState::new(
+            Theme::shipped("dark").expect("theme"),
+            vec!["dark".into()],
+            Keymap::shipped("default").expect("keymap"),
+            fleet.status.clone(),
+            100,
+            chrono::Utc::now(),
+        );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, fleet.events.recv()).await {
+            update(&mut state, Msg::Pipeline(ev));
+        }
+        let local = state
+            .actions
+            .iter()
+            .find(|x| {
+                x.state == autosec::domain::ActionState::PendingApproval
+                    && state.alerts.iter().any(|al| {
+                        al.alert_id == x.alert_id
+                            && al.description.starts_with(&format!("[{engine}] "))
+                    })
+            })
+            .map(|x| x.action_id);
+        let local =
+            local.unwrap_or_else(|| panic!("engine {engine}'s pending action in the console"));
+        let reply = fleet
+            .commands()
+            .ask(EngineCommand::Reject {
+                action_id: local,
+                by: "fleet-tester".into(),
+                reason: Some("seen from the fleet".into()),
+            })
+            .await
+            .expect("engine reachable")
+            .expect("rejected");
+        assert_eq!(reply["action_id"], action_id, "the owner's own id: {reply}");
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).expect("terminal");
+        crate::console::screen(&mut terminal, &state)
+    })
 }
