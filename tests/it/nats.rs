@@ -21,13 +21,25 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn server_binary() -> &'static str {
-    for p in ["/usr/sbin/nats-server", "/usr/bin/nats-server"] {
-        if std::path::Path::new(p).exists() {
-            return p;
-        }
+fn server_binary() -> Option<&'static str> {
+    ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+}
+
+/// Whether nats-server is here. Without it a test says so and returns, except under
+/// AUTOSEC_REQUIRE_NATS=1 (set by `.ci/run`, which installs it), where that is a failure.
+fn nats_installed() -> bool {
+    if server_binary().is_some() {
+        return true;
     }
-    panic!("nats-server is not installed (apt-get install nats-server; .ci/run does)")
+    let required = std::env::var("AUTOSEC_REQUIRE_NATS").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "AUTOSEC_REQUIRE_NATS=1 but nats-server is not installed (apt-get install nats-server)"
+    );
+    eprintln!("skipped: nats-server is not installed (apt-get install nats-server)");
+    false
 }
 
 /// Local nats-server processes, one cluster (or one node).
@@ -74,7 +86,7 @@ impl Nats {
                 ),
             )
             .expect("write conf");
-            let child = Command::new(server_binary())
+            let child = Command::new(server_binary().expect("nats-server"))
                 .arg("-c")
                 .arg(&conf)
                 .stdout(Stdio::null())
@@ -278,6 +290,9 @@ fn brute_force_alerts(env: &Env) -> Vec<(String, u64)> {
 
 #[test]
 fn cluster_survives_engine_and_node_kills_with_every_event_stored_once() {
+    if !nats_installed() {
+        return;
+    }
     const N: usize = 200_000;
     let mut nats = Nats::start(3, "");
     let urls = nats.urls();
@@ -369,6 +384,9 @@ fn fleet(env: &Env, url: &str, args: &[&str]) -> Value {
 
 #[test]
 fn two_engines_split_the_subjects_and_share_one_queue() {
+    if !nats_installed() {
+        return;
+    }
     const N: usize = 20_000;
     let nats = Nats::start(1, PARTITIONS);
     let urls = nats.urls();
@@ -466,6 +484,9 @@ fn two_engines_split_the_subjects_and_share_one_queue() {
 
 #[test]
 fn bad_messages_are_quarantined_and_acknowledged() {
+    if !nats_installed() {
+        return;
+    }
     let nats = Nats::start(1, "");
     let urls = nats.urls();
     let good = auth_lines(3, 1);
