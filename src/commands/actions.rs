@@ -2,8 +2,8 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use anyhow::{Result, bail};
 
@@ -302,12 +302,13 @@ pub fn explain(
                 .ok_or_else(|| anyhow::anyhow!("no alert {alert_id}"))?;
             // Ctrl-C stops the model (the partial text is still verified and stored); a second
             // Ctrl-C exits at once.
-            let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let cancel = CancellationToken::new();
             let flag = cancel.clone();
             let _ = ctrlc::set_handler(move || {
-                if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                if flag.is_cancelled() {
                     std::process::exit(130);
                 }
+                flag.cancel();
             });
             let budget = crate::explain::llm::Budget {
                 max_tokens: config.explain.max_tokens,
@@ -379,7 +380,7 @@ pub fn explain_bench(config: &Config, data_dir: &Path, limit: usize) -> Result<u
     let (mut passed, mut rejected, mut sentences_removed, mut invented) = (0, 0, 0, 0);
     let mut invented_shown = 0;
     let (mut tokens, mut gen_seconds, mut ttft) = (0usize, 0.0f64, Vec::new());
-    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let cancel = CancellationToken::new();
     for alert in &alerts {
         let t = std::time::Instant::now();
         let mut e = crate::explain::template_for(&store, alert.alert_id, &actions)?;

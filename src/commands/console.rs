@@ -316,7 +316,7 @@ fn run(
             let _ = local.send(PipelineEvent::Notice { level, text });
         }
         let replay_task = replay.map(|(replay, rate)| {
-            let cancel = pipeline.cancel_flag();
+            let cancel = pipeline.cancel_token();
             let tx = pipeline.notifier();
             tokio::task::spawn_blocking(move || {
                 let result = replay.run(rate, &cancel, |sent, total| {

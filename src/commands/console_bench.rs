@@ -4,7 +4,6 @@
 //! when the driver next asks for input, which it does only after drawing the key's frame.
 
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -91,7 +90,7 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
             no_color: false,
             max_fps: config.ui.max_fps,
         };
-        let cancel = pipeline.cancel_flag();
+        let cancel = pipeline.cancel_token();
         let rate = args.events_per_sec as f64;
         let replay_task = tokio::task::spawn_blocking(move || replay.run(rate, &cancel, |_, _| {}));
 
@@ -134,7 +133,7 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
         driver::drive(&mut terminal, &mut state, keys, &mut pipeline.events, &wiring).await?;
         let elapsed = started.elapsed().as_secs_f64();
         let _ = sender.await;
-        pipeline.cancel_flag().store(true, Ordering::SeqCst);
+        pipeline.cancel_token().cancel();
         pipeline.shutdown().await;
         let _ = replay_task.await;
 

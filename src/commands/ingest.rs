@@ -2,8 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use tokio_util::sync::CancellationToken;
 
 use anyhow::{Context, Result};
 
@@ -42,13 +41,14 @@ pub fn ingest(
             "warning: privacy is OFF: raw IPs, emails and usernames are stored (recorded in the store)"
         );
     }
-    let cancel = Arc::new(AtomicBool::new(false));
+    let cancel = CancellationToken::new();
     let flag = cancel.clone();
     // First Ctrl-C: stop reading, store what was read, print the summary. Second: exit now.
     let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
+        if flag.is_cancelled() {
             std::process::exit(130);
         }
+        flag.cancel();
     });
     let opts = IngestOptions {
         paths: args.paths.clone(),
@@ -145,7 +145,7 @@ fn follow_with_detection(
     redactor: Option<Redactor>,
     config: &Config,
     opts: &IngestOptions,
-    cancel: Arc<AtomicBool>,
+    cancel: CancellationToken,
     first_new: u64,
 ) -> Result<IngestSummary> {
     std::thread::scope(|scope| {

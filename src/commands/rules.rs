@@ -1,8 +1,7 @@
 //! `autosec rules list | check | test`: what rule authors and operators ask of the rules.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use tokio_util::sync::CancellationToken;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -143,13 +142,7 @@ fn test(
         format,
         ..Default::default()
     };
-    let summary = ingest::run(
-        &store,
-        redactor,
-        &config,
-        &opts,
-        Arc::new(AtomicBool::new(false)),
-    )?;
+    let summary = ingest::run(&store, redactor, &config, &opts, CancellationToken::new())?;
     let mut matches = Vec::new();
     for ev in store.iter_events() {
         let ev = ev?;

@@ -8,8 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use tokio_util::sync::CancellationToken;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -114,13 +113,7 @@ pub fn run(
         paths: paths.to_vec(),
         ..Default::default()
     };
-    let summary = ingest::run(
-        &store,
-        redactor,
-        config,
-        &opts,
-        Arc::new(AtomicBool::new(false)),
-    )?;
+    let summary = ingest::run(&store, redactor, config, &opts, CancellationToken::new())?;
 
     // Which stored events are labelled, and when each happened.
     let index = LabelIndex::new(&labels);

@@ -4,8 +4,8 @@
 //! llm-chain is not used (README, "Why no llm-chain"): this and prompt.rs are the whole chain.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use anyhow::{Context, Result, bail};
 use candle_core::quantized::gguf_file;
@@ -23,7 +23,7 @@ const PREFILL_CHUNK: usize = 64;
 pub struct Budget<'a> {
     pub max_tokens: usize,
     pub timeout: Duration,
-    pub cancel: &'a AtomicBool,
+    pub cancel: &'a CancellationToken,
 }
 
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ impl Generator for LocalLlm {
         let (head, last) = prompt_ids.split_at(prompt_ids.len().saturating_sub(1));
         let mut position = 0usize;
         for chunk in head.chunks(PREFILL_CHUNK) {
-            if budget.cancel.load(Ordering::Relaxed) || started.elapsed() > budget.timeout {
+            if budget.cancel.is_cancelled() || started.elapsed() > budget.timeout {
                 break;
             }
             let input = Tensor::new(chunk, &device)?.unsqueeze(0)?;
@@ -130,7 +130,7 @@ impl Generator for LocalLlm {
         let mut input = Tensor::new(last, &device)?.unsqueeze(0)?;
         let mut stop = "budget";
         while generated.len() < budget.max_tokens {
-            if budget.cancel.load(Ordering::Relaxed) {
+            if budget.cancel.is_cancelled() {
                 stop = "cancelled";
                 break;
             }
@@ -195,7 +195,7 @@ impl Generator for OpenAiCompatible {
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Output> {
         let started = Instant::now();
-        if budget.cancel.load(Ordering::Relaxed) {
+        if budget.cancel.is_cancelled() {
             bail!("cancelled");
         }
         let client = reqwest::blocking::Client::builder()

@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -88,7 +89,7 @@ pub fn run(
     redactor: Option<Redactor>,
     config: &Config,
     opts: &IngestOptions,
-    cancel: Arc<AtomicBool>,
+    cancel: CancellationToken,
 ) -> Result<IngestSummary> {
     let started = Instant::now();
     let stored_before = store.event_count()?;
@@ -161,7 +162,7 @@ pub fn run(
         let mut follower =
             Follower::new(Duration::from_millis(config.ingest.follow_poll_ms.max(10)));
         for input in &inputs {
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.is_cancelled() {
                 break;
             }
             reader.ingest_input(input, opts.format, opts.follow, &mut summary, &mut follower);
@@ -236,7 +237,7 @@ pub(super) struct Reader<'a> {
     store: &'a Store,
     redactor: Option<&'a Redactor>,
     bytes: Arc<AtomicU64>,
-    cancel: &'a AtomicBool,
+    cancel: &'a CancellationToken,
     progress: Option<&'a indicatif::ProgressBar>,
 }
 
@@ -308,7 +309,7 @@ impl Reader<'_> {
         let mut sent = 0;
         opened.ensure_positioned()?;
         loop {
-            if self.cancel.load(Ordering::Relaxed) {
+            if self.cancel.is_cancelled() {
                 return Ok(sent);
             }
             let ends_line = at_end && !opened.can_grow();
@@ -370,7 +371,7 @@ impl Reader<'_> {
     }
 
     pub(super) fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
+        self.cancel.is_cancelled()
     }
 }
 

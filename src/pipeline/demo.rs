@@ -6,8 +6,8 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use anyhow::{Context, Result, bail};
 
@@ -244,7 +244,7 @@ impl Replay {
     pub fn run(
         mut self,
         events_per_sec: f64,
-        cancel: &AtomicBool,
+        cancel: &CancellationToken,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<()> {
         let start_events = self.sent_events;
@@ -252,7 +252,7 @@ impl Replay {
         let total = self.demo.total_events;
         let mut last_report = 0;
         while self.next < self.demo.items.len() {
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.is_cancelled() {
                 return Ok(());
             }
             let due = start_events + (started.elapsed().as_secs_f64() * events_per_sec) as u64;
@@ -318,7 +318,7 @@ mod tests {
             text.lines().next().unwrap().contains(','),
             "CSV header first"
         );
-        let cancel = AtomicBool::new(false);
+        let cancel = CancellationToken::new();
         let mut last = (0, 0);
         replay
             .run(1e9, &cancel, |sent, total| last = (sent, total))

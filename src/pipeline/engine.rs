@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
@@ -28,7 +29,7 @@ pub(super) struct EngineCtx {
     pub commands: Receiver<super::Request>,
     pub rag: Sender<u64>,
     pub explain: Sender<ExplainJob>,
-    pub cancel: Arc<AtomicBool>,
+    pub cancel: CancellationToken,
     pub ingest_idle: Arc<AtomicBool>,
     pub backlog: Arc<crate::ingest::Backlog>,
     pub first_new: u64,
@@ -100,7 +101,7 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
     // A bounded step left events behind: step again without waiting.
     let mut behind = false;
     loop {
-        if ctx.cancel.load(Ordering::Relaxed) {
+        if ctx.cancel.is_cancelled() {
             break;
         }
         let wait = if behind {

@@ -3,8 +3,8 @@
 //! draft; the verified text replaces it and is stored with the explanation.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use anyhow::Result;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -26,7 +26,7 @@ pub(super) fn run(
     data_dir: &Path,
     jobs: Receiver<ExplainJob>,
     tx: &UnboundedSender<PipelineEvent>,
-    cancel: &AtomicBool,
+    cancel: &CancellationToken,
 ) {
     let mut generator = match crate::explain::open_generator(&config.explain, data_dir) {
         Ok(g) => {
@@ -47,7 +47,7 @@ pub(super) fn run(
     loop {
         let job = match jobs.recv_timeout(Duration::from_millis(200)) {
             Ok(job) => job,
-            Err(RecvTimeoutError::Timeout) if cancel.load(Ordering::Relaxed) => return,
+            Err(RecvTimeoutError::Timeout) if cancel.is_cancelled() => return,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };
@@ -74,7 +74,7 @@ fn write(
     generator: &mut dyn crate::explain::llm::Generator,
     job: ExplainJob,
     tx: &UnboundedSender<PipelineEvent>,
-    cancel: &AtomicBool,
+    cancel: &CancellationToken,
 ) -> Result<()> {
     let mut e = job.explanation;
     let alert_id = e.alert_id;

@@ -15,7 +15,8 @@ pub use engine::timeline_of;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
+use tokio_util::sync::CancellationToken;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -344,7 +345,7 @@ pub struct Pipeline {
     pub store: Arc<crate::store::Store>,
     sender: UnboundedSender<PipelineEvent>,
     commands: Commands,
-    cancel: Arc<AtomicBool>,
+    cancel: CancellationToken,
     /// Ingest, stream and engine: awaited at shutdown (what was read gets stored).
     tasks: Vec<JoinHandle<()>>,
     /// Retrieval and explanations: model work in flight is abandoned at shutdown, not awaited
@@ -360,7 +361,7 @@ impl Pipeline {
         let (store, redactor) = open::open_engine(config, &opts.data_dir, privacy)?;
         let store = Arc::new(store);
         let config = Arc::new(config.clone());
-        let cancel = Arc::new(AtomicBool::new(false));
+        let cancel = CancellationToken::new();
         let (tx, events) = unbounded_channel();
         let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
         let (tap_tx, tap_rx) = crossbeam_channel::bounded(64);
@@ -493,8 +494,8 @@ impl Pipeline {
         self.sender.clone()
     }
 
-    /// The cancellation flag every task watches.
-    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+    /// The cancellation token every task watches (cancelled by `shutdown`).
+    pub fn cancel_token(&self) -> CancellationToken {
         self.cancel.clone()
     }
 
@@ -512,7 +513,7 @@ impl Pipeline {
     /// store is flushed, and model work in flight gets a moment to notice, then is left behind
     /// (the process exits under it; sled keeps whatever it had written).
     pub async fn shutdown(self) {
-        self.cancel.store(true, Ordering::SeqCst);
+        self.cancel.cancel();
         drop(self.commands);
         let t0 = std::time::Instant::now();
         let trace = std::env::var_os("AUTOSEC_TRACE_QUIT").is_some();

@@ -3,8 +3,8 @@
 //! the engine hands them over.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use anyhow::Result;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -22,7 +22,7 @@ pub(super) fn run(
     cache: Option<&Path>,
     ids: Receiver<u64>,
     tx: &UnboundedSender<PipelineEvent>,
-    cancel: &AtomicBool,
+    cancel: &CancellationToken,
 ) {
     if !config.intel.attach_on_ingest {
         let _ = tx.send(status("off (intel.attach_on_ingest = false)".into()));
@@ -53,7 +53,7 @@ pub(super) fn run(
     loop {
         let first = match ids.recv_timeout(Duration::from_millis(200)) {
             Ok(id) => id,
-            Err(RecvTimeoutError::Timeout) if cancel.load(Ordering::Relaxed) => return,
+            Err(RecvTimeoutError::Timeout) if cancel.is_cancelled() => return,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };
@@ -114,7 +114,7 @@ fn open(
     config: &Config,
     data_dir: &Path,
     tx: &UnboundedSender<PipelineEvent>,
-    cancel: &AtomicBool,
+    cancel: &CancellationToken,
 ) -> Result<Intel> {
     let model = ModelState::load(&config.intel, data_dir);
     let name = match &model {
@@ -143,7 +143,7 @@ fn open(
             }
         })?;
     }
-    if cancel.load(Ordering::Relaxed) {
+    if cancel.is_cancelled() {
         return Ok(intel);
     }
     if intel.index_is_stale()

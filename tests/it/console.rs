@@ -95,7 +95,7 @@ async fn demo_to_approval_to_rollback_headless() {
         },
     )
     .expect("pipeline");
-    let cancel = pipeline.cancel_flag();
+    let cancel = pipeline.cancel_token();
     let replay_task = tokio::task::spawn_blocking(move || replay.run(1e7, &cancel, |_, _| {}));
 
     let mut state = AppState::new(
