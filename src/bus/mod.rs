@@ -36,6 +36,15 @@ pub async fn connect(urls: &Urls, creds: &Credentials, name: &str) -> Result<asy
             .with_context(|| format!("cannot read nkey_file {path}"))?;
         opts = opts.nkey(seed.trim().to_string());
     }
+    match (&creds.user, &creds.password_file) {
+        (Some(user), Some(path)) => {
+            let password = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read password_file {path}"))?;
+            opts = opts.user_and_password(user.clone(), password.trim().to_string());
+        }
+        (None, None) => {}
+        _ => anyhow::bail!("NATS credentials: user and password_file go together"),
+    }
     let addrs = urls
         .list()
         .iter()

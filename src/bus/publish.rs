@@ -4,9 +4,12 @@
 //! `<prefix>.control.<engine>` (request/reply) with the API's rules and audit; and
 //! `<prefix>.discover` gets every engine's id and queues (scatter-gather, for a fleet view).
 //!
-//! Who decided: the request's `by`, recorded as `nats:<by>`. nats-server 2.9 does not
-//! attest a requester, so who may decide is set by the server's permissions on
-//! `<prefix>.control.>` (README, "Scaling out over NATS").
+//! Who decided: with `require_attested`, the account and user the server writes into
+//! `Nats-Request-Info` when a request crosses an account boundary through a service import
+//! with `share: true` (the server overwrites a header a client forged; within one account it
+//! does not, so without an import nothing is trusted and decisions are refused). Otherwise the
+//! request's `by`, recorded as `nats:<by>`, and who may decide is set by the server's
+//! permissions on `<prefix>.control.>` (README, "Scaling out over NATS").
 
 use std::sync::Arc;
 
@@ -186,7 +189,8 @@ pub async fn run(
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             Some(msg) = control.next() => {
-                let answer = answer(&msg.payload, &commands, &store, snapshot.as_ref()).await;
+                let who = Requester::of(&msg, out.require_attested);
+                let answer = answer(&msg.payload, who, &commands, &store, snapshot.as_ref()).await;
                 reply(&client, msg.reply, &answer).await;
             },
             Some(msg) = discover.next() => {
@@ -199,8 +203,92 @@ pub async fn run(
     Ok(())
 }
 
+/// Who a control request comes from, as far as this engine trusts it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Requester {
+    /// Attestation not required: the request's own `by` is taken.
+    Unverified,
+    /// The server vouched: `ACCOUNT/USER`.
+    Attested(String),
+    /// Attestation required and missing.
+    Unattested,
+}
+
+impl Requester {
+    fn of(msg: &async_nats::Message, required: bool) -> Requester {
+        if !required {
+            return Requester::Unverified;
+        }
+        let info = msg
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Nats-Request-Info"))
+            .map(|v| v.as_str().to_string());
+        Requester::from_header(info.as_deref())
+    }
+
+    /// From a `Nats-Request-Info` header (attestation required).
+    pub fn from_header(info: Option<&str>) -> Requester {
+        let parsed = info.and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok());
+        let field = |v: &serde_json::Value, k: &str| {
+            v[k].as_str().filter(|s| !s.is_empty()).map(str::to_string)
+        };
+        match parsed
+            .as_ref()
+            .and_then(|v| Some((field(v, "acc")?, field(v, "user")?)))
+        {
+            Some((acc, user)) => Requester::Attested(format!("{acc}/{user}")),
+            None => Requester::Unattested,
+        }
+    }
+
+    /// The request with its decider set by what the server said, or why it is refused.
+    pub fn vouch(&self, req: ControlRequest) -> Result<ControlRequest, String> {
+        let decides = matches!(
+            req,
+            ControlRequest::Approve { .. }
+                | ControlRequest::Reject { .. }
+                | ControlRequest::Rollback { .. }
+        );
+        let name = match self {
+            Requester::Unverified => return Ok(req),
+            Requester::Attested(name) => name.clone(),
+            Requester::Unattested if decides => {
+                return Err("this engine decides only on requests the server attests (require_attested): import autosec.control.* from another account with share: true".into());
+            }
+            Requester::Unattested => return Ok(req),
+        };
+        Ok(match req {
+            ControlRequest::Approve {
+                action_id,
+                reason,
+                confirm_closed,
+                ..
+            } => ControlRequest::Approve {
+                action_id,
+                by: name,
+                reason,
+                confirm_closed,
+            },
+            ControlRequest::Reject {
+                action_id, reason, ..
+            } => ControlRequest::Reject {
+                action_id,
+                by: name,
+                reason,
+            },
+            ControlRequest::Rollback { action_id, .. } => ControlRequest::Rollback {
+                action_id,
+                by: name,
+            },
+            other => other,
+        })
+    }
+}
+
 async fn answer(
     payload: &[u8],
+    who: Requester,
     commands: &Commands,
     store: &Arc<Store>,
     snapshot: &(dyn Fn() -> Snapshot + Send + Sync),
@@ -208,6 +296,10 @@ async fn answer(
     let req: ControlRequest = match serde_json::from_slice(payload) {
         Ok(r) => r,
         Err(e) => return ControlReply::Error(format!("bad control request: {e}")),
+    };
+    let req = match who.vouch(req) {
+        Ok(r) => r,
+        Err(e) => return ControlReply::Error(e),
     };
     // Lookups are read from the store (pseudonymised as stored), as the API reads them.
     let lookup = match req {
@@ -291,6 +383,37 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(command_for(&ControlRequest::Snapshot), None);
+    }
+
+    #[test]
+    fn attested_requests_name_the_server_s_account_and_user() {
+        let approve = ControlRequest::Approve {
+            action_id: 3,
+            by: "mallory".into(),
+            reason: None,
+            confirm_closed: false,
+        };
+        let who =
+            Requester::from_header(Some(r#"{"acc":"ANALYSTS","user":"alice","kind":"Client"}"#));
+        match who.vouch(approve.clone()) {
+            Ok(ControlRequest::Approve { by, .. }) => assert_eq!(by, "ANALYSTS/alice"),
+            other => panic!("{other:?}"),
+        }
+        let none = Requester::from_header(None);
+        assert!(
+            none.vouch(approve.clone()).is_err(),
+            "no attestation, no decision"
+        );
+        assert!(
+            Requester::from_header(Some("{\"user\":\"x\"}"))
+                .vouch(approve.clone())
+                .is_err()
+        );
+        assert_eq!(
+            none.vouch(ControlRequest::Snapshot),
+            Ok(ControlRequest::Snapshot)
+        );
+        assert_eq!(Requester::Unverified.vouch(approve.clone()), Ok(approve));
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub struct Credentials {
     /// A file holding an nkey seed (`SU…`).
     #[serde(default)]
     pub nkey_file: Option<String>,
+    /// A user name, with its password in `password_file`.
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<String>,
 }
 
 /// A JetStream stream this engine consumes (`[[ingest.nats]]`).
@@ -67,6 +72,11 @@ pub struct NatsOutput {
     pub url: Urls,
     #[serde(default = "prefix")]
     pub subject_prefix: String,
+    /// Decide only on requests the server vouches for: analysts in their own account import
+    /// `<prefix>.control.*` with `share: true`, so the server writes who asked
+    /// (`Nats-Request-Info`), recorded as `nats:ACCOUNT/USER`; other decisions are refused.
+    #[serde(default)]
+    pub require_attested: bool,
     #[serde(flatten)]
     pub credentials: Credentials,
 }

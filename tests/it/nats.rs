@@ -628,3 +628,88 @@ fn fleet_console_rejects(url: &str, engine: &str, action_id: u64) -> String {
         crate::console::screen(&mut terminal, &state)
     })
 }
+
+#[test]
+fn decisions_over_nats_take_the_server_s_word_for_who_asked() {
+    if !nats_installed() {
+        return;
+    }
+    // Engines sit in their own account, may not publish on the control subjects themselves,
+    // and export the control service; analysts import it with `share`, so the server writes
+    // who asked into Nats-Request-Info (overwriting a forged one). OTHERS import without
+    // `share`: the server names their account only.
+    let accounts = r#"accounts {
+  ENGINES { users = [{user: engine, password: "engine-pw", permissions: {publish: {deny: ["autosec.control.>"]}}}], exports = [{service: "autosec.control.*"}] }
+  ANALYSTS { users = [{user: alice, password: "alice-pw"}], imports = [{service: {account: ENGINES, subject: "autosec.control.*"}, share: true}] }
+  OTHERS { users = [{user: bob, password: "bob-pw"}], imports = [{service: {account: ENGINES, subject: "autosec.control.*"}}] }
+}"#;
+    let nats = Nats::start(1, accounts);
+    let port = nats.ports[0];
+    let env = Env::new();
+    let password = env.write("engine.password", "engine-pw\n");
+    let s = start_with(
+        &env,
+        &format!(
+            "\n[engine]\nid = \"a\"\n\n[output.nats]\nurl = \"nats://127.0.0.1:{port}\"\nuser = \"engine\"\npassword_file = \"{}\"\nrequire_attested = true\n",
+            password.display()
+        ),
+        &[],
+    );
+    let posted = s.post(
+        "/api/v1/logs/ingest",
+        crate::api::SHIPPER,
+        "application/x-ndjson",
+        crate::api::brute_force_ndjson(40),
+    );
+    assert_eq!(posted.status(), 200);
+    let mut id = 0;
+    wait_for("a RED action waiting", || {
+        let list = s.json("/api/v1/actions?state=pending_approval");
+        match list["actions"].as_array().and_then(|a| a.first()) {
+            Some(a) => {
+                id = a["action_id"].as_u64().expect("id");
+                true
+            }
+            None => false,
+        }
+    });
+    let ask = |user: &'static str, op: &'static str| {
+        runtime().block_on(async move {
+            let client = async_nats::ConnectOptions::with_user_and_password(
+                user.into(),
+                format!("{user}-pw"),
+            )
+            .connect(format!("127.0.0.1:{port}"))
+            .await
+            .expect("connect");
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                "Nats-Request-Info",
+                r#"{"acc":"ANALYSTS","user":"mallory"}"#,
+            );
+            let body = serde_json::json!({"op": op, "action_id": id, "by": "mallory"});
+            let answer = client
+                .request_with_headers("autosec.control.a", headers, body.to_string().into())
+                .await
+                .expect("an answer");
+            serde_json::from_slice::<Value>(&answer.payload).expect("json")
+        })
+    };
+    let from_bob = ask("bob", "reject");
+    assert!(
+        from_bob["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("attest")),
+        "no user vouched for: refused, forged header or not: {from_bob}"
+    );
+    let from_alice = ask("alice", "approve");
+    assert_eq!(
+        from_alice["ok"]["decision"]["by"], "nats:ANALYSTS/alice",
+        "the server's word, not the forged header's: {from_alice}"
+    );
+    let on_engine = s.json(&format!("/api/v1/actions/{id}"));
+    assert_eq!(
+        on_engine["decision"]["by"], "nats:ANALYSTS/alice",
+        "{on_engine}"
+    );
+}
