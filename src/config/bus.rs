@@ -138,3 +138,33 @@ fn batch() -> usize {
 fn prefix() -> String {
     "autosec".into()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn nats_settings_parse_and_typos_are_errors() {
+        let ok = Config::from_patch(
+            "[[ingest.nats]]\nurl = [\"nats://a:4222\", \"nats://b:4222\"]\nstream = \"LOGS\"\nsubjects = [\"logs.0.>\"]\ndurable = \"e\"\ntoken_file = \"/run/t\"\n\n[output.nats]\nurl = \"nats://a:4222\"\nuser = \"engine\"\npassword_file = \"/run/p\"\nrequire_attested = true\n",
+            "test",
+        )
+        .expect("valid");
+        let src = &ok.ingest.nats[0];
+        assert_eq!(src.url.list().len(), 2);
+        assert_eq!(src.credentials.token_file.as_deref(), Some("/run/t"));
+        let out = ok.output.nats.expect("output");
+        assert!(out.require_attested);
+        assert_eq!(out.credentials.user.as_deref(), Some("engine"));
+        let typo = Config::from_patch(
+            "[[ingest.nats]]\nurl = \"nats://a:4222\"\nstream = \"LOGS\"\nsubject = [\"logs.>\"]\nsubjects = [\"logs.>\"]\ndurable = \"e\"\n",
+            "test",
+        );
+        assert!(typo.is_err(), "an unknown key is an error");
+        let inline = Config::from_patch(
+            "[output.nats]\nurl = \"nats://a:4222\"\npassword = \"secret\"\n",
+            "test",
+        );
+        assert!(inline.is_err(), "no inline secrets");
+    }
+}
