@@ -167,17 +167,32 @@ pub(crate) fn publish_all(urls: &[String], replicas: usize, messages: &[(String,
                 Err(e) => panic!("stream not created: {e}"),
             }
         }
-        for chunk in messages.chunks(2000) {
-            let mut acks = Vec::with_capacity(chunk.len());
-            for (subject, payload) in chunk {
-                acks.push(
-                    js.publish(subject.clone(), payload.clone().into())
-                        .await
-                        .expect("publish"),
-                );
-            }
-            for a in acks {
-                a.await.expect("publish ack");
+        let mut js = js;
+        js.set_timeout(Duration::from_secs(30));
+        // Each message carries an id, so a retry after a lost ack is stored once (the
+        // server's duplicate window): a loaded CI machine can time out an ack.
+        for (c, chunk) in messages.chunks(2000).enumerate() {
+            let mut attempt = 0;
+            loop {
+                let mut acks = Vec::with_capacity(chunk.len());
+                for (i, (subject, payload)) in chunk.iter().enumerate() {
+                    let msg = jetstream::context::Publish::build()
+                        .payload(payload.clone().into())
+                        .message_id(format!("{}", c * 2000 + i));
+                    acks.push(js.send_publish(subject.clone(), msg).await);
+                }
+                let mut failed = false;
+                for a in acks {
+                    match a {
+                        Ok(a) => failed |= a.await.is_err(),
+                        Err(_) => failed = true,
+                    }
+                }
+                attempt += 1;
+                if !failed {
+                    break;
+                }
+                assert!(attempt < 5, "publishing chunk {c} failed 5 times");
             }
         }
     });
