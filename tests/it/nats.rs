@@ -176,7 +176,7 @@ pub(crate) fn publish_all(urls: &[String], replicas: usize, messages: &[(String,
             loop {
                 let mut acks = Vec::with_capacity(chunk.len());
                 for (i, (subject, payload)) in chunk.iter().enumerate() {
-                    let msg = jetstream::context::Publish::build()
+                    let msg = jetstream::message::PublishMessage::build()
                         .payload(payload.clone().into())
                         .message_id(format!("{}", c * 2000 + i));
                     acks.push(js.send_publish(subject.clone(), msg).await);
