@@ -87,8 +87,10 @@ pub async fn triage(
     };
     match s.commands.ask(cmd).await {
         Ok(Ok(alert)) => Json(alert).into_response(),
-        Ok(Err(e)) if e.contains("no alert") => error(StatusCode::NOT_FOUND, e),
-        Ok(Err(e)) => error(StatusCode::CONFLICT, e),
+        Ok(Err(e @ crate::pipeline::Refusal::NoAlert(_))) => {
+            error(StatusCode::NOT_FOUND, e.to_string())
+        }
+        Ok(Err(e)) => error(StatusCode::CONFLICT, e.to_string()),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }

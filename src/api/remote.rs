@@ -216,7 +216,13 @@ fn report(tx: &UnboundedSender<PipelineEvent>, through_engine: bool, e: anyhow::
             text: format!("the owner: {e:#}"),
         });
     }
-    Err(format!("{e:#}"))
+    // The owner's status code keeps the kind for what callers match on.
+    let text = format!("{e:#}");
+    Err(if refused_with(&e, 409) {
+        crate::pipeline::Refusal::NotNow(text)
+    } else {
+        crate::pipeline::Refusal::Failed(text)
+    })
 }
 
 fn refused_with(e: &anyhow::Error, code: u16) -> bool {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{ApiState, Caller, error};
 use crate::domain::{ActionState, AlertStatus, Format, Severity};
-use crate::pipeline::EngineCommand;
+use crate::pipeline::{EngineCommand, Refusal};
 
 pub async fn health(State(s): State<Arc<ApiState>>) -> Response {
     let events = s.store.event_count();
@@ -270,8 +270,8 @@ pub async fn analyze(
         .await;
     let mut explanation = match reply {
         Ok(Ok(v)) => v,
-        Ok(Err(e)) if e.contains("no alert") => return error(StatusCode::NOT_FOUND, e),
-        Ok(Err(e)) => return error(StatusCode::UNPROCESSABLE_ENTITY, e),
+        Ok(Err(e @ Refusal::NoAlert(_))) => return error(StatusCode::NOT_FOUND, e.to_string()),
+        Ok(Err(e)) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     };
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(120));
@@ -363,8 +363,8 @@ pub async fn decide(
     };
     match s.commands.ask(cmd).await {
         Ok(Ok(action)) => Json(action).into_response(),
-        Ok(Err(e)) if e.contains("no action") => error(StatusCode::NOT_FOUND, e),
-        Ok(Err(e)) => error(StatusCode::CONFLICT, e),
+        Ok(Err(e @ Refusal::NoAction(_))) => error(StatusCode::NOT_FOUND, e.to_string()),
+        Ok(Err(e)) => error(StatusCode::CONFLICT, e.to_string()),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }

@@ -323,7 +323,7 @@ async fn answer(
     };
     match commands.ask(cmd).await {
         Ok(Ok(v)) => ControlReply::Ok(v),
-        Ok(Err(e)) => ControlReply::Error(e),
+        Ok(Err(e)) => ControlReply::Error(e.to_string()),
         Err(e) => ControlReply::Error(e.to_string()),
     }
 }

@@ -19,7 +19,7 @@ use super::publish::ControlRequest;
 use crate::config::bus::{Credentials, Urls};
 use crate::domain::{Action, Alert};
 use crate::pipeline::{
-    Commands, EngineCommand, EngineStatus, EntityTimeline, Level, PipelineEvent, Reply,
+    Commands, EngineCommand, EngineStatus, EntityTimeline, Level, PipelineEvent, Refusal, Reply,
 };
 
 /// What the console's ids stand for.
@@ -194,9 +194,11 @@ async fn forward(
     tx: &UnboundedSender<PipelineEvent>,
 ) -> Reply {
     let remote = |kind, id| {
-        lock(ids)
-            .remote(kind, id)
-            .ok_or_else(|| format!("no engine on the bus has {kind:?} {id} of this console"))
+        lock(ids).remote(kind, id).ok_or(match kind {
+            Kind::Alert => Refusal::NoAlert(id),
+            Kind::Action => Refusal::NoAction(id),
+            Kind::Event => Refusal::Failed(format!("no engine on the bus has event {id}")),
+        })
     };
     let (engine, req) = match cmd {
         EngineCommand::Approve {
@@ -270,7 +272,7 @@ async fn forward(
                 level: Level::Error,
                 text: text.clone(),
             });
-            return Err(text);
+            return Err(Refusal::Failed(text));
         }
     };
     if let Some(ev) = answer_event(&engine, ids, &req, answer.clone()) {

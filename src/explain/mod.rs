@@ -11,7 +11,7 @@ pub mod verify;
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -102,10 +102,15 @@ pub fn technique_names(store: &Store) -> Result<HashMap<String, String>> {
     Ok(names)
 }
 
+/// The alert asked for is not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no alert {0} (see: autosec alerts)")]
+pub struct NoSuchAlert(pub u64);
+
 /// The template explanation of a stored alert (no model involved).
 pub fn template_for(store: &Store, alert_id: u64, actions: &[Action]) -> Result<Explanation> {
     let Some(alert) = crate::store::stored_alert(store, alert_id)? else {
-        bail!("no alert {alert_id} (see: autosec alerts)");
+        return Err(NoSuchAlert(alert_id).into());
     };
     let excerpts = evidence::excerpts(store, &alert, 5);
     let mine: Vec<Action> = actions

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use tokio::sync::mpsc::UnboundedSender;
@@ -355,15 +355,14 @@ impl Engine<'_> {
                 Ok(value)
             }
             Err(e) => {
-                let text = format!("{e:#}");
                 send(
                     self.ctx,
                     PipelineEvent::Notice {
                         level: Level::Error,
-                        text: text.clone(),
+                        text: format!("{e:#}"),
                     },
                 );
-                Err(text)
+                Err(super::Refusal::of(&e))
             }
         };
         self.send_changes()?;
@@ -380,7 +379,7 @@ impl Engine<'_> {
             a.status = status;
             a.close_reason = reason;
         })?
-        .ok_or_else(|| anyhow!("no alert {id}"))?;
+        .ok_or(super::Refusal::NoAlert(id))?;
         let value = serde_json::to_value(&alert)?;
         send(self.ctx, super::alert_event(alert));
         let text = match reason {
@@ -407,15 +406,14 @@ impl Engine<'_> {
         let e = match crate::explain::template_for(store, alert_id, &self.responder.actions()?) {
             Ok(e) => e,
             Err(err) => {
-                let text = format!("{err:#}");
                 send(
                     self.ctx,
                     PipelineEvent::Notice {
                         level: Level::Error,
-                        text: text.clone(),
+                        text: format!("{err:#}"),
                     },
                 );
-                return Ok(Err(text));
+                return Ok(Err(super::Refusal::of(&err)));
             }
         };
         crate::explain::save(store, &e)?;

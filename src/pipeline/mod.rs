@@ -105,8 +105,43 @@ pub enum EngineCommand {
     Event { event_id: u64 },
 }
 
-/// The engine's answer to a command: the changed object as JSON, or why it failed.
-pub type Reply = Result<serde_json::Value, String>;
+/// The engine's answer to a command: the changed object as JSON, or why it refused.
+pub type Reply = Result<serde_json::Value, Refusal>;
+
+/// Why the engine refused a command. Callers match on the kind (the API maps it to a status
+/// code), never on the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no alert {0}")]
+    NoAlert(u64),
+    #[error("no action {0}")]
+    NoAction(u64),
+    /// The object exists but is not in a state for this (decided already, alert closed …).
+    #[error("{0}")]
+    NotNow(String),
+    /// Anything else (storage, a model, the owner unreachable).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Refusal {
+    /// Classify an engine error: typed refusals and the responder's decision errors keep
+    /// their kind; the rest is `Failed`.
+    pub fn of(e: &anyhow::Error) -> Refusal {
+        use crate::respond::DecisionError;
+        if let Some(r) = e.downcast_ref::<Refusal>() {
+            return r.clone();
+        }
+        if let Some(crate::explain::NoSuchAlert(id)) = e.downcast_ref() {
+            return Refusal::NoAlert(*id);
+        }
+        match e.downcast_ref::<DecisionError>() {
+            Some(DecisionError::NotFound(id)) => Refusal::NoAction(*id),
+            Some(other) => Refusal::NotNow(other.to_string()),
+            None => Refusal::Failed(format!("{e:#}")),
+        }
+    }
+}
 
 /// A command and, for callers that wait for the outcome, where to send it.
 pub struct Request {
@@ -551,4 +586,30 @@ fn alert_event(mut alert: Alert) -> PipelineEvent {
 
 fn send_notice(tx: &UnboundedSender<PipelineEvent>, level: Level, text: String) {
     let _ = tx.send(PipelineEvent::Notice { level, text });
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::Refusal;
+    use crate::respond::DecisionError;
+
+    #[test]
+    fn refusals_keep_their_kind_through_anyhow() {
+        let of = |e: anyhow::Error| Refusal::of(&e);
+        assert_eq!(of(Refusal::NoAlert(4).into()), Refusal::NoAlert(4));
+        assert_eq!(
+            of(crate::explain::NoSuchAlert(5).into()),
+            Refusal::NoAlert(5)
+        );
+        assert_eq!(of(DecisionError::NotFound(6).into()), Refusal::NoAction(6));
+        let closed = DecisionError::AlertClosed {
+            alert: 1,
+            why: "benign".into(),
+        };
+        assert!(matches!(of(closed.into()), Refusal::NotNow(_)));
+        assert!(matches!(
+            of(anyhow::anyhow!("disk full")),
+            Refusal::Failed(t) if t == "disk full"
+        ));
+    }
 }
