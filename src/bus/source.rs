@@ -181,7 +181,7 @@ async fn session(
     // The store says where to resume: whatever the server remembers of this consumer goes.
     match stream.delete_consumer(&share.durable).await {
         Ok(_) => {}
-        Err(e) if e.to_string().contains("not found") => {}
+        Err(e) if not_found(&e) => {}
         Err(e) => return Err(e).context("removing the previous consumer"),
     }
     let consumer = stream
@@ -303,6 +303,15 @@ async fn store_in_order(
         .await?
         .map_err(|e| anyhow::anyhow!("storing messages: {e}"))?;
     Ok(())
+}
+
+/// The consumer did not exist (a first start).
+fn not_found(e: &stream::ConsumerError) -> bool {
+    matches!(
+        e.kind(),
+        stream::ConsumerErrorKind::JetStream(j)
+            if j.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND
+    )
 }
 
 /// A delivery's (pending count, stream sequence).
