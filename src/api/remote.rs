@@ -44,18 +44,11 @@ impl RemotePipeline {
         let mut status = hello.status;
         status.attached = Some(hello.owner);
         let (tx, events) = unbounded_channel();
-        let (commands, requests) = Commands::channel();
         let reader = tokio::spawn(read_events(stream, tx.clone()));
         let runtime = tokio::runtime::Handle::current();
         let notifier = tx.clone();
-        let forwarder = tokio::task::spawn_blocking(move || {
-            while let Ok(req) = requests.recv() {
-                let reply = runtime.block_on(forward(&control, req.cmd, &tx));
-                if let Some(r) = req.reply {
-                    let _ = r.send(reply);
-                }
-            }
-        });
+        let (commands, forwarder) =
+            Commands::forwarding(move |cmd| runtime.block_on(forward(&control, cmd, &tx)));
         Ok(RemotePipeline {
             events,
             status,

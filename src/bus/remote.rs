@@ -139,16 +139,10 @@ impl FleetPipeline {
                 }
             })
         };
-        let (commands, requests) = Commands::channel();
         let runtime = tokio::runtime::Handle::current();
         let (notifier, prefix) = (tx.clone(), prefix.to_string());
-        let forwarder = tokio::task::spawn_blocking(move || {
-            while let Ok(req) = requests.recv() {
-                let reply = runtime.block_on(forward(&client, &prefix, &ids, req.cmd, &tx));
-                if let Some(r) = req.reply {
-                    let _ = r.send(reply);
-                }
-            }
+        let (commands, forwarder) = Commands::forwarding(move |cmd| {
+            runtime.block_on(forward(&client, &prefix, &ids, cmd, &tx))
         });
         Ok(FleetPipeline {
             events,

@@ -26,21 +26,24 @@ pub fn replay(
     replay_range(store, from_id, u64::MAX, f)
 }
 
+/// Every stored chunk's index entry (by source, then first id).
+fn chunk_entries(store: &Store) -> impl Iterator<Item = Result<ChunkEntry, StoreError>> + '_ {
+    store.chunk_index.iter().map(|item| {
+        let (_, v) = item?;
+        serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+            tree: "chunk_index",
+            detail: e.to_string(),
+        })
+    })
+}
+
 /// The first event id of the stored chunks that reach into the `lookback_secs` before the
 /// earliest event at or after `from_id` (`from_id` itself when there is nothing before it).
 pub fn lookback_start(store: &Store, from_id: u64, lookback_secs: i64) -> Result<u64, StoreError> {
     if from_id <= 1 {
         return Ok(from_id);
     }
-    let mut entries = Vec::new();
-    for item in store.chunk_index.iter() {
-        let (_, v) = item?;
-        let entry: ChunkEntry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-            tree: "chunk_index",
-            detail: e.to_string(),
-        })?;
-        entries.push(entry);
-    }
+    let entries = chunk_entries(store).collect::<Result<Vec<_>, _>>()?;
     let Some(first_new) = entries
         .iter()
         .filter(|e| e.chunk + u64::from(e.count) > from_id)
@@ -69,12 +72,8 @@ pub fn replay_range(
 ) -> Result<(u64, u64), StoreError> {
     let mut end_id = from_id;
     let mut by_source: HashMap<String, Vec<ChunkEntry>> = HashMap::new();
-    for item in store.chunk_index.iter() {
-        let (_, v) = item?;
-        let entry: ChunkEntry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-            tree: "chunk_index",
-            detail: e.to_string(),
-        })?;
+    for entry in chunk_entries(store) {
+        let entry = entry?;
         if entry.chunk + u64::from(entry.count) > from_id && entry.chunk < until_id {
             end_id = end_id.max(entry.chunk + u64::from(entry.count));
             by_source

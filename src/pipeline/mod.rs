@@ -160,6 +160,23 @@ impl Commands {
         (Commands(tx), rx)
     }
 
+    /// A command queue whose commands `answer` carries out elsewhere, one at a time in
+    /// order, on a blocking thread (a console attached to an engine in another process).
+    pub fn forwarding(
+        mut answer: impl FnMut(EngineCommand) -> Reply + Send + 'static,
+    ) -> (Commands, JoinHandle<()>) {
+        let (commands, requests) = Commands::channel();
+        let task = tokio::task::spawn_blocking(move || {
+            while let Ok(req) = requests.recv() {
+                let reply = answer(req.cmd);
+                if let Some(r) = req.reply {
+                    let _ = r.send(reply);
+                }
+            }
+        });
+        (commands, task)
+    }
+
     /// Send without waiting (the console learns the outcome from events).
     pub fn send(&self, cmd: EngineCommand) -> Result<(), EngineStopped> {
         self.0
