@@ -6,10 +6,10 @@
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::client::{Control, Refused, SseReader};
+use crate::pipeline::attached::Attached;
 use crate::pipeline::{
     Commands, EngineCommand, EngineStatus, EntityTimeline, Level, PipelineEvent, Reply,
 };
@@ -21,17 +21,12 @@ struct Hello {
     owner: String,
 }
 
-pub struct RemotePipeline {
-    pub events: UnboundedReceiver<PipelineEvent>,
-    pub status: EngineStatus,
-    commands: Commands,
-    notifier: UnboundedSender<PipelineEvent>,
-    tasks: Vec<JoinHandle<()>>,
-}
+/// Attaches a console to another process's pipeline.
+pub struct RemotePipeline;
 
 impl RemotePipeline {
     /// Subscribe to the owner's events and start forwarding commands (needs a runtime).
-    pub async fn attach(control: Control) -> Result<RemotePipeline> {
+    pub async fn attach(control: Control) -> Result<Attached> {
         let mut stream = control.stream("/api/v1/stream").await?;
         let (name, data) = stream
             .next()
@@ -49,30 +44,13 @@ impl RemotePipeline {
         let notifier = tx.clone();
         let (commands, forwarder) =
             Commands::forwarding(move |cmd| runtime.block_on(forward(&control, cmd, &tx)));
-        Ok(RemotePipeline {
+        Ok(Attached::new(
             events,
             status,
-            commands,
             notifier,
-            tasks: vec![reader, forwarder],
-        })
-    }
-
-    pub fn commands(&self) -> Commands {
-        self.commands.clone()
-    }
-
-    /// A sender into this console's event channel (for its own notices).
-    pub fn notifier(&self) -> UnboundedSender<PipelineEvent> {
-        self.notifier.clone()
-    }
-
-    /// Stop reading the owner's events (the owner keeps running). The forwarder ends by
-    /// itself once the last `Commands` clone is dropped.
-    pub fn detach(self) {
-        if let Some(reader) = self.tasks.first() {
-            reader.abort();
-        }
+            (commands, forwarder),
+            reader,
+        ))
     }
 }
 

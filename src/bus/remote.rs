@@ -11,13 +11,13 @@ use std::time::Duration;
 use anyhow::Result;
 use futures::StreamExt;
 use serde_json::Value;
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::fleet;
 use super::publish::ControlRequest;
 use crate::config::bus::{Credentials, Urls};
 use crate::domain::{Action, Alert};
+use crate::pipeline::attached::Attached;
 use crate::pipeline::{
     Commands, EngineCommand, EngineStatus, EntityTimeline, Level, PipelineEvent, Refusal, Reply,
 };
@@ -70,18 +70,13 @@ impl Ids {
     }
 }
 
-pub struct FleetPipeline {
-    pub events: UnboundedReceiver<PipelineEvent>,
-    pub status: EngineStatus,
-    commands: Commands,
-    notifier: UnboundedSender<PipelineEvent>,
-    tasks: Vec<JoinHandle<()>>,
-}
+/// Attaches a console to every engine on a NATS bus.
+pub struct FleetPipeline;
 
 impl FleetPipeline {
     /// Subscribe to every engine's alerts and actions, take their current queues, and start
     /// forwarding commands (needs a runtime).
-    pub async fn attach(url: &str, prefix: &str, wait: Duration) -> Result<FleetPipeline> {
+    pub async fn attach(url: &str, prefix: &str, wait: Duration) -> Result<Attached> {
         let client = super::connect(
             &Urls::One(url.to_string()),
             &Credentials::default(),
@@ -144,28 +139,13 @@ impl FleetPipeline {
         let (commands, forwarder) = Commands::forwarding(move |cmd| {
             runtime.block_on(forward(&client, &prefix, &ids, cmd, &tx))
         });
-        Ok(FleetPipeline {
+        Ok(Attached::new(
             events,
             status,
-            commands,
             notifier,
-            tasks: vec![reader, forwarder],
-        })
-    }
-
-    pub fn commands(&self) -> Commands {
-        self.commands.clone()
-    }
-
-    pub fn notifier(&self) -> UnboundedSender<PipelineEvent> {
-        self.notifier.clone()
-    }
-
-    /// Stop reading the bus (the engines keep running).
-    pub fn detach(self) {
-        if let Some(reader) = self.tasks.first() {
-            reader.abort();
-        }
+            (commands, forwarder),
+            reader,
+        ))
     }
 }
 

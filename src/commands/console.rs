@@ -17,6 +17,7 @@ use std::sync::Arc;
 use crate::api::client::Control;
 use crate::api::remote::RemotePipeline;
 use crate::api::{ControlSocket, Metrics, hub};
+use crate::pipeline::attached::Attached;
 use crate::pipeline::{EngineStatus, Level, Pipeline, PipelineEvent, PipelineOptions, demo::Demo};
 
 /// Global flags that matter to the console.
@@ -377,34 +378,18 @@ fn run(
 fn attach(config: &Config, control: Control) -> Result<u8> {
     ensure_terminal()?;
     runtime()?.block_on(async move {
-        let looks = looks(config);
-        tokio::task::spawn_blocking(crate::app::highlight::warm);
-        let mut remote = RemotePipeline::attach(control).await?;
-        let (mut state, wiring, errors) =
-            looks.into_console(config, remote.status.clone(), remote.commands());
+        let remote = RemotePipeline::attach(control).await?;
         let owner = remote.status.attached.clone().unwrap_or_default();
-        let mut said = vec![(
-            Level::Info,
-            format!(
-                "attached to {}: decisions run there (its mode: {})",
-                crate::sanitize::visible(&owner),
-                if remote.status.live {
-                    "LIVE"
-                } else {
-                    "SANDBOX"
-                }
-            ),
-        )];
-        said.extend(errors.into_iter().map(|e| (Level::Error, e)));
-        let notifier = remote.notifier();
-        for (level, text) in said {
-            let _ = notifier.send(PipelineEvent::Notice { level, text });
-        }
-        let result = drive_terminal(&mut state, &mut remote.events, &wiring).await;
-        remote.detach();
-        result?;
-        summary(&state);
-        Ok(0)
+        let mode = if remote.status.live {
+            "LIVE"
+        } else {
+            "SANDBOX"
+        };
+        let intro = format!(
+            "attached to {}: decisions run there (its mode: {mode})",
+            crate::sanitize::visible(&owner)
+        );
+        drive_attached(config, remote, intro).await
     })
 }
 
@@ -412,30 +397,33 @@ fn attach(config: &Config, control: Control) -> Result<u8> {
 fn fleet(config: &Config, url: &str, prefix: &str) -> Result<u8> {
     ensure_terminal()?;
     runtime()?.block_on(async move {
-        let looks = looks(config);
-        tokio::task::spawn_blocking(crate::app::highlight::warm);
         let wait = std::time::Duration::from_millis(1000);
-        let mut fleet = crate::bus::remote::FleetPipeline::attach(url, prefix, wait).await?;
-        let (mut state, wiring, errors) =
-            looks.into_console(config, fleet.status.clone(), fleet.commands());
-        let mut said = vec![(
-            Level::Info,
-            format!(
-                "{}: decisions run on the engine that owns the action",
-                crate::sanitize::visible(fleet.status.attached.as_deref().unwrap_or("fleet"))
-            ),
-        )];
-        said.extend(errors.into_iter().map(|e| (Level::Error, e)));
-        let notifier = fleet.notifier();
-        for (level, text) in said {
-            let _ = notifier.send(PipelineEvent::Notice { level, text });
-        }
-        let result = drive_terminal(&mut state, &mut fleet.events, &wiring).await;
-        fleet.detach();
-        result?;
-        summary(&state);
-        Ok(0)
+        let fleet = crate::bus::remote::FleetPipeline::attach(url, prefix, wait).await?;
+        let intro = format!(
+            "{}: decisions run on the engine that owns the action",
+            crate::sanitize::visible(fleet.status.attached.as_deref().unwrap_or("fleet"))
+        );
+        drive_attached(config, fleet, intro).await
     })
+}
+
+/// Run the console over an engine elsewhere until the person quits.
+async fn drive_attached(config: &Config, mut far: Attached, intro: String) -> Result<u8> {
+    let looks = looks(config);
+    tokio::task::spawn_blocking(crate::app::highlight::warm);
+    let (mut state, wiring, errors) =
+        looks.into_console(config, far.status.clone(), far.commands());
+    let notifier = far.notifier();
+    let said =
+        std::iter::once((Level::Info, intro)).chain(errors.into_iter().map(|e| (Level::Error, e)));
+    for (level, text) in said {
+        let _ = notifier.send(PipelineEvent::Notice { level, text });
+    }
+    let result = drive_terminal(&mut state, &mut far.events, &wiring).await;
+    far.detach();
+    result?;
+    summary(&state);
+    Ok(0)
 }
 
 /// Paths to follow: the arguments, then `[[ingest.sources]]`; globs are expanded (new files

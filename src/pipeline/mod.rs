@@ -3,6 +3,7 @@
 //! flow to the front end and typed commands come back; the front end never touches sled,
 //! a model or the network itself, so it never blocks on them.
 
+pub mod attached;
 pub mod demo;
 mod engine;
 mod explainer;
