@@ -404,7 +404,7 @@ pub struct ActionsArgs {
     pub json: bool,
     /// Only actions in this state.
     #[arg(long, value_parser = by_name::<crate::domain::ActionState>(&[
-        "proposed", "pending-approval", "sandboxed", "executed", "failed", "rejected",
+        "proposed", "pending-approval", "sandboxed", "running", "executed", "failed", "rejected",
         "expired", "elapsed", "rolled-back", "suppressed",
     ]))]
     pub state: Option<crate::domain::ActionState>,

@@ -68,11 +68,26 @@ pub fn actions(config: &Config, data_dir: &Path, live: bool, args: &ActionsArgs)
             Some(responder.rollback(*id, &whoami(by), now))
         }
     };
+    // A live run happens on the responder's worker: wait for it, so what is shown is its result.
+    let settled = responder.settle()?;
     responder.audit().sync_head()?;
     store.flush()?;
     if let Some(result) = result {
-        let action = result?;
+        let mut action = result?;
+        if let Some(done) = settled
+            .into_iter()
+            .find(|a| a.action_id == action.action_id)
+        {
+            action = done;
+        }
         show(&action, args.json)?;
+        if matches!(args.command, Some(ActionsCommand::Rollback { .. }))
+            && action.state != crate::domain::ActionState::RolledBack
+        {
+            bail!(crate::respond::DecisionError::RollbackFailed(
+                action.action_id
+            ));
+        }
     }
     Ok(0)
 }

@@ -100,6 +100,7 @@ pub fn ingest(
             for alert in crate::store::stored_alerts(store_ref)? {
                 responder.respond(&alert, &ctx, &mut actions)?;
             }
+            actions.settled(&responder.settle()?);
             responder.audit().sync_head()?;
             summary.actions = actions.by_state;
             summary.auto_actions = actions.auto_state_changing;

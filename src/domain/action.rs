@@ -114,6 +114,8 @@ pub enum ActionState {
     PendingApproval,
     /// Ran in sandbox mode: recorded exactly what would run, touched nothing.
     Sandboxed,
+    /// Handed to the live worker; its outcome has not come back yet.
+    Running,
     /// Ran for real.
     Executed,
     Failed,
@@ -133,6 +135,7 @@ impl ActionState {
             ActionState::Proposed => "proposed",
             ActionState::PendingApproval => "pending_approval",
             ActionState::Sandboxed => "sandboxed",
+            ActionState::Running => "running",
             ActionState::Executed => "executed",
             ActionState::Failed => "failed",
             ActionState::Rejected => "rejected",

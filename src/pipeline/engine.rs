@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::explainer::ExplainJob;
@@ -48,6 +48,8 @@ const FINAL_STEP_MAX: u64 = 20_000;
 const START_BATCH: u64 = 100_000;
 const STEP_EVERY: Duration = Duration::from_millis(500);
 const TICK_EVERY: Duration = Duration::from_secs(5);
+/// How long a stopping engine waits for live runs still out.
+const LIVE_SETTLE_AT_STOP: Duration = Duration::from_millis(300);
 /// Audit records sent at start (the view keeps the newest).
 const AUDIT_BACKLOG: usize = 500;
 /// Evidence events resolved for a timeline.
@@ -109,15 +111,26 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
         } else {
             Duration::from_millis(100)
         };
-        match ctx.commands.recv_timeout(wait) {
-            Ok(req) => {
-                let reply = engine.command(req.cmd)?;
-                if let Some(tx) = req.reply {
-                    let _ = tx.send(reply);
+        // Live actions run on the responder's worker; their outcomes arrive here as messages.
+        let never = crossbeam_channel::never();
+        let finished = engine.responder.finished().unwrap_or(&never);
+        crossbeam_channel::select! {
+            recv(ctx.commands) -> req => match req {
+                Ok(req) => {
+                    let reply = engine.command(req.cmd)?;
+                    if let Some(tx) = req.reply {
+                        let _ = tx.send(reply);
+                    }
                 }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+                Err(_) => break,
+            },
+            recv(finished) -> done => {
+                if let Ok(done) = done {
+                    engine.responder.apply(done)?;
+                    engine.send_changes()?;
+                }
+            },
+            default(wait) => {}
         }
         if behind || last_step.elapsed() >= STEP_EVERY {
             last_step = Instant::now();
@@ -148,6 +161,15 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
                 },
             );
         }
+    }
+    // Outcomes of live runs still out get a moment; the rest are marked interrupted at the next
+    // start (their result is unknown then).
+    if !engine
+        .responder
+        .settle_within(LIVE_SETTLE_AT_STOP)?
+        .is_empty()
+    {
+        engine.send_changes()?;
     }
     engine.responder.audit().sync_head()?;
     Ok(())

@@ -72,8 +72,7 @@ pub fn build_responder<'a>(
     } else {
         None
     };
-    Ok((
-        Responder::new(store, &config.respond, audit, resolver, live)?,
-        notice,
-    ))
+    let responder = Responder::new(store, &config.respond, audit, resolver, live)?;
+    responder.settle_interrupted(chrono::Utc::now())?;
+    Ok((responder, notice))
 }

@@ -3,6 +3,7 @@
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 
+use super::worker::Phase;
 use super::*;
 
 impl Responder<'_> {
@@ -110,45 +111,37 @@ impl Responder<'_> {
                 why: "only an action in effect (executed or sandboxed) can be rolled back".into(),
             });
         }
-        let execution = match (&self.live, catalog::spec(action.kind).runs) {
-            (Some(live), Runs::Command) if action.state == ActionState::Executed => {
-                let template = self
-                    .config
-                    .executors
-                    .get(&action.kind)
-                    .map(|e| e.rollback.clone())
-                    .unwrap_or_default();
-                let real = self.resolve(&action.target.value())?.unwrap_or_default();
-                let outcome = match target::validate(&action.target, &real) {
-                    Ok(v) if !template.is_empty() => {
-                        live.run(&Request::Command(catalog::render_argv(&template, &v, None)))
-                    }
-                    Ok(_) => executor::Outcome {
-                        success: false,
-                        status: None,
-                        attempts: 0,
-                        detail: "no rollback command configured".into(),
-                    },
-                    Err(why) => executor::Outcome {
-                        success: false,
-                        status: None,
-                        attempts: 0,
-                        detail: why,
-                    },
-                };
-                Execution {
-                    at: now,
-                    mode: "live".into(),
-                    success: outcome.success,
-                    status: outcome.status,
-                    attempts: outcome.attempts,
-                    detail: format!(
-                        "{preview}: {}",
-                        if outcome.success { "done" } else { "failed" }
-                    ),
+        if self.live.is_some()
+            && catalog::spec(action.kind).runs == Runs::Command
+            && action.state == ActionState::Executed
+        {
+            let template = self
+                .config
+                .executors
+                .get(&action.kind)
+                .map(|e| e.rollback.clone())
+                .unwrap_or_default();
+            let real = self.resolve(&action.target.value())?.unwrap_or_default();
+            let refused = |detail: String| executor::Outcome {
+                success: false,
+                status: None,
+                attempts: 0,
+                detail,
+            };
+            match target::validate(&action.target, &real) {
+                Ok(v) if !template.is_empty() => {
+                    let request = Request::Command(catalog::render_argv(&template, &v, None));
+                    self.hand_over(&mut action, Phase::Rollback, request, None, by, now)?;
+                    return Ok(action);
                 }
+                Ok(_) => {
+                    let outcome = refused("no rollback command configured".into());
+                    self.conclude_rollback(&mut action, &outcome, by, now)?;
+                }
+                Err(why) => self.conclude_rollback(&mut action, &refused(why), by, now)?,
             }
-            _ => Execution {
+        } else {
+            let execution = Execution {
                 at: now,
                 mode: self.mode().into(),
                 success: true,
@@ -162,25 +155,65 @@ impl Responder<'_> {
                         "done"
                     }
                 ),
-            },
+            };
+            self.record_rollback(&mut action, execution, by, now)?;
+        }
+        if action.state != ActionState::RolledBack {
+            bail!(DecisionError::RollbackFailed(id));
+        }
+        Ok(action)
+    }
+
+    /// Apply a live rollback's outcome: rolled back, or back in effect with the failure said.
+    pub(super) fn conclude_rollback(
+        &self,
+        action: &mut Action,
+        outcome: &executor::Outcome,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let preview = match &action.rollback {
+            crate::domain::Rollback::Inverse { preview, .. } => preview.clone(),
+            crate::domain::Rollback::None { .. } => String::new(),
         };
+        // A failed rollback leaves the action as it was: executed, still in effect.
+        action.state = ActionState::Executed;
+        let execution = Execution {
+            at: now,
+            mode: "live".into(),
+            success: outcome.success,
+            status: outcome.status,
+            attempts: outcome.attempts,
+            detail: format!(
+                "{preview}: {}",
+                if outcome.success { "done" } else { "failed" }
+            ),
+        };
+        self.record_rollback(action, execution, by, now)
+    }
+
+    fn record_rollback(
+        &self,
+        action: &mut Action,
+        execution: Execution,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let ok = execution.success;
         action.rollback_execution = Some(execution.clone());
         action.updated_at = now;
         if ok {
             action.state = ActionState::RolledBack;
             action.state_reason = format!("rolled back by {by}");
+        } else if action.state_reason == "rolling back" {
+            action.state_reason = format!("rollback failed: {}", execution.detail);
         }
-        self.save(&action)?;
+        self.save(action)?;
         self.record(
             if ok { "rolled_back" } else { "rollback_failed" },
-            &action,
+            action,
             by,
             execution.detail,
-        )?;
-        if !ok {
-            bail!("rollback of action {id} failed; it is still in effect");
-        }
-        Ok(action)
+        )
     }
 }

@@ -15,6 +15,7 @@ mod proposal;
 pub mod target;
 #[cfg(test)]
 mod tests;
+pub mod worker;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use audit::{Audit, Entry};
 use catalog::Runs;
 use executor::{Executor, Request};
 use target::NeverAct;
+use worker::LiveWorker;
 
 /// Where the alert's events came from, and the time to judge freshness by.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +52,24 @@ pub struct Summary {
     pub by_state: BTreeMap<String, u64>,
     /// GREEN/YELLOW state-changing actions that ran (sandboxed or executed) by themselves.
     pub auto_state_changing: usize,
+}
+
+impl Summary {
+    /// Move actions the live worker settled from `running` to their result.
+    pub fn settled(&mut self, actions: &[Action]) {
+        for a in actions {
+            if let Some(n) = self.by_state.get_mut(ActionState::Running.as_str()) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.by_state.remove(ActionState::Running.as_str());
+                }
+            }
+            *self
+                .by_state
+                .entry(a.state.as_str().to_string())
+                .or_default() += 1;
+        }
+    }
 }
 
 /// Every stored action, by id (a read: safe beside the responder that writes them).
@@ -78,7 +98,7 @@ pub struct Responder<'a> {
     never: NeverAct,
     resolver: Option<Arc<Pseudonymiser>>,
     /// Present only in live mode; the sandbox has no way to run anything.
-    live: Option<Arc<dyn Executor>>,
+    live: Option<LiveWorker>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +109,9 @@ pub enum DecisionError {
         "alert {alert} is closed ({why}); approving would still act: re-run with --confirm-closed"
     )]
     AlertClosed { alert: u64, why: String },
+    /// The inverse ran and failed (or could not be run); the action is still in effect.
+    #[error("rollback of action {0} failed; it is still in effect")]
+    RollbackFailed(u64),
     #[error("action {id} is {state}: {why}")]
     WrongState {
         id: u64,
@@ -98,6 +121,8 @@ pub enum DecisionError {
 }
 
 const ENGINE: &str = "autosec";
+/// Live requests run side by side: a hung target holds one runner, not every action.
+const LIVE_THREADS: usize = 4;
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -119,6 +144,9 @@ impl<'a> Responder<'a> {
         live: Option<Arc<dyn Executor>>,
     ) -> Result<Responder<'a>> {
         let never = NeverAct::from_config(config).map_err(anyhow::Error::msg)?;
+        let live = live
+            .map(|executor| LiveWorker::start(executor, LIVE_THREADS))
+            .transpose()?;
         Ok(Responder {
             store,
             config,

@@ -39,8 +39,10 @@ impl Responder<'_> {
             self.store
                 .actions
                 .insert(dedup, &action.action_id.to_be_bytes())?;
-            let auto = matches!(action.state, ActionState::Sandboxed | ActionState::Executed)
-                && action.tier != Tier::Red
+            let auto = matches!(
+                action.state,
+                ActionState::Sandboxed | ActionState::Executed | ActionState::Running
+            ) && action.tier != Tier::Red
                 && catalog::spec(kind).changes_state;
             if auto {
                 summary.auto_state_changing += 1;

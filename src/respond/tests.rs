@@ -431,12 +431,14 @@ fn live_mode_runs_validated_argv_and_refuses_hostile_targets() {
     crate::store::save_alert(&f.store, &a).expect("save");
     r.respond(&a, &live_ctx(t0()), &mut Summary::default())
         .expect("respond");
+    r.settle().expect("settle");
     let rate = by_kind(&r, ActionKind::RateLimitIp);
     assert_eq!(rate.state, ActionState::Executed);
     let block = by_kind(&r, ActionKind::BlockIp);
     assert_eq!(fake.calls.load(Ordering::SeqCst), 1, "RED waits");
     r.approve(block.action_id, "alice", None, false, t0())
         .expect("approve");
+    r.settle().expect("settle");
     let seen = fake.seen.lock().expect("lock").clone();
     assert_eq!(seen.len(), 2);
     assert!(seen[1].contains(&"203.0.113.9".to_string()), "{seen:?}");
@@ -515,11 +517,118 @@ fn failures_are_reported_with_status() {
     );
     r.respond(&a, &live_ctx(t0()), &mut Summary::default())
         .expect("respond");
+    r.settle().expect("settle");
     let rate = by_kind(&r, ActionKind::RateLimitIp);
     assert_eq!(rate.state, ActionState::Failed);
     let exec = rate.execution.expect("execution");
     assert!(!exec.success);
     assert_eq!(exec.status, Some(1));
+}
+
+/// Holds every request until the test lets it go, like a target that hangs.
+struct GatedExecutor {
+    gate: crossbeam_channel::Receiver<()>,
+}
+
+impl Executor for GatedExecutor {
+    fn run(&self, _: &Request) -> Outcome {
+        let _ = self.gate.recv();
+        Outcome {
+            success: true,
+            status: Some(0),
+            attempts: 1,
+            detail: "released".into(),
+        }
+    }
+}
+
+#[test]
+fn a_hung_target_never_holds_the_caller_and_its_outcome_comes_back_as_a_message() {
+    let f = fixture();
+    let (release, gate) = crossbeam_channel::unbounded();
+    let r = f.responder(Some(Arc::new(GatedExecutor { gate })));
+    let a = alert(
+        1,
+        ThreatType::BruteForce,
+        Severity::High,
+        0.9,
+        "203.0.113.9",
+    );
+    crate::store::save_alert(&f.store, &a).expect("save");
+    // `respond` and `approve` return while the executor is still blocked.
+    r.respond(&a, &live_ctx(t0()), &mut Summary::default())
+        .expect("respond");
+    let rate = by_kind(&r, ActionKind::RateLimitIp);
+    assert_eq!(rate.state, ActionState::Running);
+    assert!(rate.execution.is_none());
+    let block = by_kind(&r, ActionKind::BlockIp);
+    let approved = r
+        .approve(block.action_id, "alice", None, false, t0())
+        .expect("approve");
+    assert_eq!(approved.state, ActionState::Running);
+    assert!(
+        r.finished().expect("live").is_empty(),
+        "nothing finished yet"
+    );
+
+    release.send(()).expect("release");
+    let done = r
+        .finished()
+        .expect("live")
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("an outcome");
+    let applied = r.apply(done).expect("apply");
+    assert_eq!(applied.state, ActionState::Executed);
+    assert!(applied.expires_at.is_some() || applied.duration_secs.is_none());
+    release.send(()).expect("release");
+    let rest = r.settle().expect("settle");
+    assert_eq!(rest.len(), 1);
+    assert!(
+        r.actions()
+            .expect("actions")
+            .iter()
+            .all(|x| x.state != ActionState::Running)
+    );
+    r.audit().sync_head().expect("head");
+    assert!(r.audit().verify().expect("verify").ok);
+}
+
+#[test]
+fn runs_cut_off_by_a_stop_are_failed_as_unknown_at_the_next_start() {
+    let f = fixture();
+    let (_release, gate) = crossbeam_channel::unbounded::<()>();
+    {
+        let r = f.responder(Some(Arc::new(GatedExecutor { gate })));
+        let a = alert(
+            1,
+            ThreatType::BruteForce,
+            Severity::High,
+            0.9,
+            "203.0.113.9",
+        );
+        r.respond(&a, &live_ctx(t0()), &mut Summary::default())
+            .expect("respond");
+        assert_eq!(
+            by_kind(&r, ActionKind::RateLimitIp).state,
+            ActionState::Running
+        );
+        assert!(
+            r.settle_within(std::time::Duration::from_millis(50))
+                .expect("settle")
+                .is_empty()
+        );
+        r.audit().sync_head().expect("head");
+    }
+    let r = f.responder(None);
+    assert_eq!(r.settle_interrupted(t0()).expect("interrupted"), 1);
+    let rate = by_kind(&r, ActionKind::RateLimitIp);
+    assert_eq!(rate.state, ActionState::Failed);
+    assert!(
+        rate.state_reason.contains("outcome unknown"),
+        "{}",
+        rate.state_reason
+    );
+    assert_eq!(r.settle_interrupted(t0()).expect("again"), 0);
 }
 
 #[test]
@@ -778,6 +887,7 @@ proptest! {
                 _ => r.tick(now).map(|_| ()),
             };
         }
+        r.settle().expect("settle");
         for a in r.actions().expect("actions") {
             let ran = a.state.in_effect() || a.state == ActionState::RolledBack
                 || a.state == ActionState::Elapsed

@@ -111,7 +111,7 @@ pub fn tier(t: &Theme, tier: Tier) -> Style {
 
 pub fn action_state(t: &Theme, s: ActionState) -> Style {
     t.fg(match s {
-        ActionState::PendingApproval => t.approval_pending,
+        ActionState::PendingApproval | ActionState::Running => t.approval_pending,
         ActionState::Executed => t.ok,
         ActionState::Sandboxed => t.sandbox,
         ActionState::Failed => t.error,

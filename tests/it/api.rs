@@ -30,13 +30,26 @@ pub(crate) fn start(env: &Env, extra_config: &str) -> Server {
     start_with(env, extra_config, &[])
 }
 
+/// The `[respond]` table of [`start`].
+const RESPOND: &str = "[respond]\nrules = [{ threat = \"brute_force\", actions = [\"log_event\", \"rate_limit_ip\", \"block_ip\"] }]\n";
+
 /// [`start`] with global flags before `serve` (e.g. `--no-privacy`).
 pub(crate) fn start_with(env: &Env, extra_config: &str, flags: &[&str]) -> Server {
+    start_configured(env, RESPOND, extra_config, flags)
+}
+
+/// [`start_with`] with its own `[respond]` table (it must set `rules`).
+pub(crate) fn start_configured(
+    env: &Env,
+    respond: &str,
+    extra_config: &str,
+    flags: &[&str],
+) -> Server {
     env.write("shipper.token", SHIPPER);
     env.write(
         "config/config.toml",
         format!(
-            "[respond]\nrules = [{{ threat = \"brute_force\", actions = [\"log_event\", \"rate_limit_ip\", \"block_ip\"] }}]\n\n[api]\nmax_body_bytes = 2000000\n\n[[api.tokens]]\nname = \"shipper\"\ntoken_file = \"{}\"\nscopes = [\"ingest\"]\n{extra_config}",
+            "{respond}\n[api]\nmax_body_bytes = 2000000\n\n[[api.tokens]]\nname = \"shipper\"\ntoken_file = \"{}\"\nscopes = [\"ingest\"]\n{extra_config}",
             env.path("shipper.token").display()
         ),
     );

@@ -335,10 +335,15 @@ fn cluster_survives_engine_and_node_kills_with_every_event_stored_once() {
     nats.kill(0);
     let engine = start_engine(&env, &config);
     wait_long("every event stored", || stored(&engine) >= N as u64);
-    wait_long("the consumer to drain", || {
-        let h = health(&engine);
-        h["nats"]["pending_messages"] == 0 && h["pipeline"]["detection_lag_events"] == 0
-    });
+    let mut last_health = Value::Null;
+    let drained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_long("the consumer to drain", || {
+            last_health = health(&engine);
+            last_health["nats"]["pending_messages"] == 0
+                && last_health["pipeline"]["detection_lag_events"] == 0
+        })
+    }));
+    assert!(drained.is_ok(), "not drained; last health: {last_health}");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(stored(&engine), N as u64, "no event stored twice");
     drop(engine);

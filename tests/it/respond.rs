@@ -223,3 +223,109 @@ webhook = "{url}"
     let out = env.cmd().args(["actions"]).output().expect("run");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("203.0.113.9"));
 }
+
+/// A live command that hangs until the test lets it go never holds up the engine: decisions and
+/// reads are answered while it runs, and its result arrives later as an action update.
+#[cfg(unix)]
+#[test]
+fn a_hung_live_command_runs_beside_the_engine_and_its_result_lands_later() {
+    use crate::api::{TOKEN, brute_force_ndjson, start_configured, wait_for};
+    let env = Env::new();
+    let record = env.path("firewall.log");
+    let release = env.path("release");
+    let script = env.write(
+        "fw.sh",
+        format!(
+            "#!/bin/sh\nwhile [ ! -e {} ]; do sleep 0.05; done\necho \"$@\" >> {}\n",
+            release.display(),
+            record.display()
+        ),
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let s = script.display();
+    let respond = format!(
+        r#"[respond]
+mode = "live"
+builtin_never_act = false
+min_confidence_auto = 0.0
+command_timeout_secs = 120
+rules = [{{ threat = "brute_force", actions = ["rate_limit_ip", "block_ip"] }}]
+[respond.executors.rate_limit_ip]
+command = ["{s}", "ratelimit", "--", "{{target}}"]
+rollback = ["{s}", "unratelimit", "--", "{{target}}"]
+[respond.executors.block_ip]
+command = ["{s}", "block", "--", "{{target}}"]
+rollback = ["{s}", "unblock", "--", "{{target}}"]
+"#
+    );
+    let server = start_configured(&env, &respond, "", &["--live"]);
+    let r = server.post(
+        "/api/v1/logs/ingest",
+        crate::api::SHIPPER,
+        "application/x-ndjson",
+        brute_force_ndjson(40),
+    );
+    assert_eq!(r.status(), 200);
+    let state_of = |kind: &str| -> Option<(u64, String)> {
+        let list = server.json("/api/v1/actions");
+        list["actions"]
+            .as_array()?
+            .iter()
+            .find(|a| a["kind"] == kind)
+            .map(|a| {
+                (
+                    a["action_id"].as_u64().expect("id"),
+                    a["state"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+    };
+    wait_for("rate_limit_ip running", || {
+        state_of("rate_limit_ip").is_some_and(|(_, s)| s == "running")
+    });
+    let (block, _) = state_of("block_ip").expect("block_ip proposed");
+    // The engine answers a decision while the first command still hangs.
+    let r = server.post(
+        &format!("/api/v1/actions/{block}/approve"),
+        TOKEN,
+        "application/json",
+        "",
+    );
+    assert_eq!(r.status(), 200);
+    let approved: serde_json::Value = r.json().expect("json");
+    assert_eq!(approved["state"], "running", "{approved}");
+    assert_eq!(state_of("rate_limit_ip").expect("rate").1, "running");
+    assert!(!record.exists(), "nothing has run to its end yet");
+
+    env.write("release", "");
+    wait_for("both executed", || {
+        state_of("rate_limit_ip").is_some_and(|(_, s)| s == "executed")
+            && state_of("block_ip").is_some_and(|(_, s)| s == "executed")
+    });
+    let mut lines: Vec<String> = std::fs::read_to_string(&record)
+        .expect("record")
+        .lines()
+        .map(String::from)
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["block -- 203.0.113.66", "ratelimit -- 203.0.113.66"]
+    );
+    // Rollback goes through the worker too, and lands as rolled back.
+    let r = server.post(
+        &format!("/api/v1/actions/{block}/rollback"),
+        TOKEN,
+        "application/json",
+        "",
+    );
+    assert_eq!(r.status(), 200);
+    wait_for("block rolled back", || {
+        state_of("block_ip").is_some_and(|(_, s)| s == "rolled_back")
+    });
+    let audit = server.json("/api/v1/audit?verify=true");
+    assert!(audit.to_string().contains("running"), "{audit}");
+    assert!(!audit.to_string().contains("203.0.113.66"), "{audit}");
+}
