@@ -4,9 +4,12 @@
 //! profile — scheduled bulk exports by a pipeline role from the first night on (no baseline
 //! yet), a weekly backup sweep by a service user, people who mistype their password two or
 //! three times — and once its false alarms had been read and fixed it became a development
-//! profile too. `releases` is held out now: CI runners pulling release artefacts in bursts on
+//! profile too. `releases` came next — CI runners pulling release artefacts in bursts on
 //! weekday working hours, a monthly archive read on the 1st, quiet weekends, and people who
-//! mistype up to four times.
+//! mistype up to four times — and it too was read, so it is a development profile now.
+//! `research` is held out: ad hoc training runs at any hour, weekends included, each reading a
+//! dataset bucket from whichever of eight GPU nodes the scheduler gave it, and people who
+//! mistype up to three times.
 
 use rand::Rng;
 
@@ -26,8 +29,10 @@ pub enum Profile {
     Office,
     /// The second development profile (see the module comment).
     Pipelines,
-    /// The held-out profile (see the module comment).
+    /// The third development profile (see the module comment).
     Releases,
+    /// The held-out profile (see the module comment).
+    Research,
 }
 
 impl Profile {
@@ -36,12 +41,18 @@ impl Profile {
             Profile::Office => "office",
             Profile::Pipelines => "pipelines",
             Profile::Releases => "releases",
+            Profile::Research => "research",
         }
     }
 
     /// The profile named `name` (the generator's `--profile`).
     pub fn from_name(name: &str) -> Option<Profile> {
-        [Profile::Office, Profile::Pipelines, Profile::Releases]
+        [
+            Profile::Office,
+            Profile::Pipelines,
+            Profile::Releases,
+            Profile::Research,
+        ]
             .into_iter()
             .find(|p| p.as_str() == name)
     }
@@ -52,6 +63,7 @@ impl Profile {
             Profile::Office => (0.06, 1),
             Profile::Pipelines => (0.18, 3),
             Profile::Releases => (0.12, 4),
+            Profile::Research => (0.10, 3),
         }
     }
 }
@@ -76,6 +88,7 @@ pub(crate) fn scheduled_ct(
         Profile::Office => Vec::new(),
         Profile::Pipelines => pipelines_jobs(pop, period, home_events, rng),
         Profile::Releases => release_jobs(pop, period, home_events, rng),
+        Profile::Research => research_jobs(pop, period, home_events, rng),
     }
 }
 
@@ -214,6 +227,43 @@ fn release_jobs(
                 &archive_ip,
                 &pop.sdk_ua,
                 50_000..200_000_000,
+            );
+        }
+        day += DAY;
+    }
+    reads.jobs.0
+}
+
+/// Ad hoc training runs: 0–3 a day, weekends too, at any hour; each reads 200–3,000 objects
+/// of the first bucket in 5–40 minutes as the pipeline role, from one of eight GPU nodes.
+fn research_jobs(
+    pop: &Population,
+    period: (i64, i64),
+    home_events: u64,
+    rng: &mut Rng8,
+) -> Vec<Item<CtEvent>> {
+    let size = scaled(home_events);
+    let Some(mut reads) = BulkReads::new(pop, period, false) else {
+        return Vec::new();
+    };
+    let nodes: Vec<String> = (0..8)
+        .map(|_| pick(rng, &pop.internal_ips).clone())
+        .collect();
+    let mut day = period.0 - period.0.rem_euclid(DAY);
+    while day < period.1 {
+        for _ in 0..rng.random_range(0..=3) {
+            let start = day + rng.random_range(0..24 * 60) * MIN;
+            let n = size(rng.random_range(200..3_000i64));
+            let span = rng.random_range(5..40) * MIN;
+            let node = pick(rng, &nodes).clone();
+            let who = |ct: &CtGen, rng: &mut Rng8| ct.role(rng, ROLE_ETL, start);
+            reads.run(
+                rng,
+                (start, n, span),
+                who,
+                &node,
+                &pop.sdk_ua,
+                1_000_000..500_000_000,
             );
         }
         day += DAY;

@@ -241,13 +241,16 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     }
     // A success right after a run of failures for the same account, from somewhere new.
     let n = cfg.login.success_after_failures;
+    // Failures alone make it likely guessing only at a volume fail2ban would ban the source
+    // for (its maxretry); fewer are what people who mistype leave, wherever they log in from.
+    let guessing = c.user_fails_10m >= (2 * n).max(cfg.brute_force.min_failures);
     if !v.failed()
         && !c.known_good_source
         && (c.user_known
             && c.recent_new_ip
             && c.ip_new_to_org
             && (c.user_fails_10m >= n || c.user_fails_10m >= 1 && c.forest_unusual)
-            || c.user_fails_10m >= 2 * n)
+            || guessing)
         && let Some(user) = &v.user
         && hits.is_empty()
     {
@@ -260,13 +263,16 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 c.user_fails_10m as f64,
                 cfg.login.success_after_failures as f64,
             ),
-            // A typo-sized burst from a new address is a note; many failures, a new country
-            // or an event the forest finds unusual make it a likely takeover.
-            severity: if c.user_fails_10m >= 2 * n
-                || c.forest_unusual
+            // A typo-sized burst from a new address is a note; a new country or an event the
+            // forest finds unusual make it a likely takeover, and so does twice fail2ban's
+            // count; guessing volume alone is medium.
+            severity: if c.forest_unusual
                 || (c.user_known && c.recent_new_region)
+                || c.user_fails_10m >= 2 * cfg.brute_force.min_failures
             {
                 Severity::High
+            } else if guessing {
+                Severity::Medium
             } else {
                 Severity::Low
             },

@@ -305,16 +305,16 @@ pub(super) fn classify_sshd(ev: &mut SecurityEvent, msg: &str) -> bool {
         return true;
     }
     if let Some(rest) = msg.strip_prefix("Disconnected from ") {
-        return sshd_closed(ev, rest);
+        return sshd_closed(ev, rest, true);
     }
     if let Some(rest) = msg
         .strip_prefix("Connection closed by ")
         .or_else(|| msg.strip_prefix("Connection reset by "))
     {
-        return sshd_closed(ev, rest);
+        return sshd_closed(ev, rest, false);
     }
     if let Some(rest) = msg.strip_prefix("Disconnecting ") {
-        return sshd_closed(ev, rest);
+        return sshd_closed(ev, rest, true);
     }
     if let Some(rest) = msg.strip_prefix("Received disconnect from ") {
         return sshd_received_disconnect(ev, rest);
@@ -375,7 +375,11 @@ pub(super) fn sshd_auth(ev: &mut SecurityEvent, rest: &str, status: Status) -> b
 
 /// After `Disconnected from ` / `Connection closed by ` / `Connection reset by ` /
 /// `Disconnecting `: `[authenticating user|invalid user|user] [USER ]HOST port N[: reason]`.
-pub(super) fn sshd_closed(ev: &mut SecurityEvent, rest: &str) -> bool {
+/// A pre-auth disconnect. `counted`: sshd ended it (`Disconnected from`, `Disconnecting`), a
+/// failure as fail2ban and CrowdSec count it. A client that closed the connection itself
+/// (`Connection closed by authenticating user … [preauth]`, what a person who mistyped and
+/// pressed Ctrl-C leaves) is not: fail2ban's default `normal` mode marks it no-failure.
+pub(super) fn sshd_closed(ev: &mut SecurityEvent, rest: &str, counted: bool) -> bool {
     enum Who {
         Authenticating,
         Invalid,
@@ -394,10 +398,15 @@ pub(super) fn sshd_closed(ev: &mut SecurityEvent, rest: &str) -> bool {
     let Some((user, addr)) = split_user_host(body) else {
         return false;
     };
+    let failed = if counted {
+        Status::Failed
+    } else {
+        Status::Unknown
+    };
     match who {
-        Who::Authenticating => set(ev, "ssh_disconnect", Status::Failed, Some(user)),
+        Who::Authenticating => set(ev, "ssh_disconnect", failed, Some(user)),
         Who::Invalid => {
-            set(ev, "ssh_disconnect", Status::Failed, Some(user));
+            set(ev, "ssh_disconnect", failed, Some(user));
             put(&mut ev.metadata, "invalid_user", true);
         }
         Who::Session => set(ev, "logout", Status::Success, Some(user)),

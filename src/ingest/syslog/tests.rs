@@ -472,14 +472,22 @@ fn sshd_spoofed_username_does_not_move_the_address() {
 
 #[test]
 fn sshd_preauth_disconnects() {
-    for msg in [
-        "Disconnected from authenticating user root 198.51.100.7 port 4242 [preauth]",
-        "Connection closed by authenticating user root 198.51.100.7 port 4242 [preauth]",
+    // sshd ending the connection counts as a failure; the client closing it does not
+    // (fail2ban's default mode marks that no-failure).
+    for (msg, status) in [
+        (
+            "Disconnected from authenticating user root 198.51.100.7 port 4242 [preauth]",
+            Status::Failed,
+        ),
+        (
+            "Connection closed by authenticating user root 198.51.100.7 port 4242 [preauth]",
+            Status::Unknown,
+        ),
     ] {
         let ev = sshd(msg);
         assert_eq!(
             (ev.action.as_str(), ev.status),
-            ("ssh_disconnect", Status::Failed),
+            ("ssh_disconnect", status),
             "{msg}"
         );
         assert_eq!(ev.user_id.as_deref(), Some("root"));
@@ -487,15 +495,24 @@ fn sshd_preauth_disconnects() {
         assert_eq!(md(&ev, "preauth"), true);
         assert_eq!(md(&ev, "port"), 4242);
     }
-    for msg in [
-        "Disconnected from invalid user admin 198.51.100.7 port 4242 [preauth]",
-        "Connection closed by invalid user admin 198.51.100.7 port 4242 [preauth]",
-        "Connection reset by invalid user admin 198.51.100.7 port 4242 [preauth]",
+    for (msg, status) in [
+        (
+            "Disconnected from invalid user admin 198.51.100.7 port 4242 [preauth]",
+            Status::Failed,
+        ),
+        (
+            "Connection closed by invalid user admin 198.51.100.7 port 4242 [preauth]",
+            Status::Unknown,
+        ),
+        (
+            "Connection reset by invalid user admin 198.51.100.7 port 4242 [preauth]",
+            Status::Unknown,
+        ),
     ] {
         let ev = sshd(msg);
         assert_eq!(
             (ev.action.as_str(), ev.status),
-            ("ssh_disconnect", Status::Failed),
+            ("ssh_disconnect", status),
             "{msg}"
         );
         assert_eq!(ev.user_id.as_deref(), Some("admin"));
