@@ -53,8 +53,8 @@ impl Profile {
             Profile::Releases,
             Profile::Research,
         ]
-            .into_iter()
-            .find(|p| p.as_str() == name)
+        .into_iter()
+        .find(|p| p.as_str() == name)
     }
 
     /// Chance that a password login starts with typos, and the most typos before success.
@@ -320,4 +320,43 @@ fn pipelines_jobs(
         day += DAY;
     }
     reads.jobs.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// One week of each profile's scheduled reads (2024-05-06 is a Monday).
+    fn week(profile: Profile) -> Vec<Item<CtEvent>> {
+        let mut rng = Rng8::seed_from_u64(7);
+        let pop = Population::build(&mut rng);
+        let start = 1_714_953_600_000;
+        scheduled_ct(
+            profile,
+            &pop,
+            (start, start + 7 * DAY),
+            FULL_SCALE as u64,
+            &mut rng,
+        )
+    }
+
+    #[test]
+    fn each_profile_has_its_own_schedule() {
+        assert!(week(Profile::Office).is_empty());
+        let weekend = |items: &[Item<CtEvent>]| items.iter().any(|i| civil(i.t).weekday >= 5);
+        let releases = week(Profile::Releases);
+        assert!(!releases.is_empty());
+        assert!(!weekend(&releases), "release pulls keep to weekdays");
+        let research = week(Profile::Research);
+        assert!(weekend(&research), "training runs go on at weekends");
+        let nodes: std::collections::BTreeSet<&str> =
+            research.iter().map(|i| i.ev.ip.as_str()).collect();
+        assert!(
+            nodes.len() > 1,
+            "runs come from several GPU nodes: {nodes:?}"
+        );
+        assert_eq!(Profile::from_name("research"), Some(Profile::Research));
+        assert_eq!(Profile::from_name("nope"), None);
+    }
 }
