@@ -7,18 +7,20 @@
 //! profile too. `releases` came next — CI runners pulling release artefacts in bursts on
 //! weekday working hours, a monthly archive read on the 1st, quiet weekends, and people who
 //! mistype up to four times — and it too was read, so it is a development profile now.
-//! `research` is held out: ad hoc training runs at any hour, weekends included, each reading a
+//! `research` came next — ad hoc training runs at any hour, weekends included, each reading a
 //! dataset bucket from whichever of eight GPU nodes the scheduler gave it, and people who
-//! mistype up to three times.
+//! mistype up to three times — and was read too. `rotation` is held out: an automation role
+//! rotating people's access keys every Sunday night (a new key, the old one deactivated, then
+//! deleted) from one internal address, and people who mistype up to twice.
 
 use rand::Rng;
 
-use super::clock::{DAY, HOUR, MIN, civil};
+use super::clock::{DAY, HOUR, MIN, SEC, civil};
 use super::cloud_benign::{CtGen, HOME};
 use super::cloud_catalog::s3_object;
 use super::cloudtrail::{CtEvent, Who};
 use super::engine::Item;
-use super::population::{Population, ROLE_CI, ROLE_ETL};
+use super::population::{Population, ROLE_ADMIN, ROLE_CI, ROLE_ETL};
 use super::util::{Rng8, pick};
 
 /// Which habits the benign background follows.
@@ -31,8 +33,10 @@ pub enum Profile {
     Pipelines,
     /// The third development profile (see the module comment).
     Releases,
-    /// The held-out profile (see the module comment).
+    /// The fourth development profile (see the module comment).
     Research,
+    /// The held-out profile (see the module comment).
+    Rotation,
 }
 
 impl Profile {
@@ -42,6 +46,7 @@ impl Profile {
             Profile::Pipelines => "pipelines",
             Profile::Releases => "releases",
             Profile::Research => "research",
+            Profile::Rotation => "rotation",
         }
     }
 
@@ -52,6 +57,7 @@ impl Profile {
             Profile::Pipelines,
             Profile::Releases,
             Profile::Research,
+            Profile::Rotation,
         ]
         .into_iter()
         .find(|p| p.as_str() == name)
@@ -64,6 +70,7 @@ impl Profile {
             Profile::Pipelines => (0.18, 3),
             Profile::Releases => (0.12, 4),
             Profile::Research => (0.10, 3),
+            Profile::Rotation => (0.08, 2),
         }
     }
 }
@@ -89,6 +96,7 @@ pub(crate) fn scheduled_ct(
         Profile::Pipelines => pipelines_jobs(pop, period, home_events, rng),
         Profile::Releases => release_jobs(pop, period, home_events, rng),
         Profile::Research => research_jobs(pop, period, home_events, rng),
+        Profile::Rotation => key_rotation(pop, period, rng),
     }
 }
 
@@ -271,6 +279,52 @@ fn research_jobs(
     reads.jobs.0
 }
 
+/// Every Sunday from 02:00 UTC an automation session of the admin role rotates the access keys
+/// of 4–10 people: `CreateAccessKey`, then `UpdateAccessKey` (old key inactive), then
+/// `DeleteAccessKey`, a few seconds apart, all from one internal address.
+fn key_rotation(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Item<CtEvent>> {
+    let ct = CtGen::new(pop, HOME);
+    let ip = pick(rng, &pop.internal_ips).clone();
+    let people: Vec<&str> = pop
+        .iam_users
+        .iter()
+        .filter(|u| u.employee.is_some())
+        .map(|u| u.name.as_str())
+        .collect();
+    let mut jobs = Jobs::default();
+    if people.is_empty() {
+        return jobs.0;
+    }
+    let mut day = period.0 - period.0.rem_euclid(DAY);
+    while day < period.1 {
+        if civil(day).weekday == 6 {
+            let mut at = day + 2 * HOUR + rng.random_range(0..30) * MIN;
+            let who = ct.role(rng, ROLE_ADMIN, at);
+            for _ in 0..rng.random_range(4..=10) {
+                let user = *pick(rng, &people);
+                for name in ["CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"] {
+                    at += rng.random_range(2..20) * SEC;
+                    if at < period.0 || at >= period.1 {
+                        continue;
+                    }
+                    let ev = CtEvent::api(
+                        who.clone(),
+                        "iam.amazonaws.com",
+                        name,
+                        HOME,
+                        &ip,
+                        &pop.sdk_ua,
+                    )
+                    .req(format!("{{\"userName\":\"{user}\"}}"));
+                    jobs.push(at, ev);
+                }
+            }
+        }
+        day += DAY;
+    }
+    jobs.0
+}
+
 /// Nightly exports by the pipeline role and a weekly backup sweep by a service user.
 fn pipelines_jobs(
     pop: &Population,
@@ -356,6 +410,9 @@ mod tests {
             nodes.len() > 1,
             "runs come from several GPU nodes: {nodes:?}"
         );
+        let rotation = week(Profile::Rotation);
+        assert!(!rotation.is_empty());
+        assert!(rotation.iter().all(|i| civil(i.t).weekday == 6), "Sunday nights only");
         assert_eq!(Profile::from_name("research"), Some(Profile::Research));
         assert_eq!(Profile::from_name("nope"), None);
     }
