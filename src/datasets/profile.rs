@@ -412,7 +412,10 @@ mod tests {
         );
         let rotation = week(Profile::Rotation);
         assert!(!rotation.is_empty());
-        assert!(rotation.iter().all(|i| civil(i.t).weekday == 6), "Sunday nights only");
+        assert!(
+            rotation.iter().all(|i| civil(i.t).weekday == 6),
+            "Sunday nights only"
+        );
         assert_eq!(Profile::from_name("research"), Some(Profile::Research));
         assert_eq!(Profile::from_name("nope"), None);
     }

@@ -66,6 +66,17 @@ pub struct Ctx {
     pub target_created_recently: bool,
 }
 
+/// Hours of an actor's history before "new for it" means something: an identity seen for less
+/// than a day has no baseline yet (on a new install, or a new hire, everything is new).
+pub const BASELINE_HOURS: i64 = 24;
+
+impl Ctx {
+    /// The actor has a baseline to be unusual against.
+    pub fn has_baseline(&self) -> bool {
+        self.user_known && self.history_hours >= BASELINE_HOURS
+    }
+}
+
 /// One detector firing on one event.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -391,6 +402,10 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     // occasional for others; from a usual context they do not alert.
     let unusual = c.user_known && c.recent_new_ip && c.ip_new_to_org;
     let suspicious_iam = unusual;
+    // Without a baseline, a new source is only a note (see `BASELINE_HOURS`).
+    let iam_severity = |s: Severity| {
+        if c.has_baseline() { s } else { Severity::Low }
+    };
     let ok = !v.failed();
     // Trail tampering: stopping, deleting or narrowing what CloudTrail records.
     if v.weakens_logging {
@@ -464,7 +479,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
                 &["T1098"]
             },
             strength: if unusual { 1.0 } else { 0.6 },
-            severity: Severity::High,
+            severity: iam_severity(Severity::High),
             summary: format!("{user} called {} for another account ({target})", v.action),
             related: Related::Escalation,
             rule: None,
@@ -477,7 +492,7 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             entity: user.clone(),
             techniques: &["T1136.003", "T1098"],
             strength: 0.6,
-            severity: Severity::Medium,
+            severity: iam_severity(Severity::Medium),
             summary: format!(
                 "{user} created IAM user {} from an unusual context",
                 v.target.as_deref().unwrap_or("?")

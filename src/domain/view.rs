@@ -78,11 +78,15 @@ impl EventView {
                 .map(str::to_string)
         };
         let kind = kind_of(ev);
-        let attempts = md
-            .get("failed_attempts")
-            .or_else(|| md.get("repeat"))
-            .and_then(Value::as_u64)
-            .map_or(1, |n| n.clamp(1, 1000) as u32);
+        // A client closing its own connection before authenticating is no attempt.
+        let attempts = if md.get("client_closed").is_some() {
+            0
+        } else {
+            md.get("failed_attempts")
+                .or_else(|| md.get("repeat"))
+                .and_then(Value::as_u64)
+                .map_or(1, |n| n.clamp(1, 1000) as u32)
+        };
         let (dst, dst_port, flow) = if kind == EventKind::Flow {
             flow_fields(ev)
         } else {
@@ -135,11 +139,16 @@ impl EventView {
 
     /// An sshd line that counts against its source the way fail2ban's and CrowdSec's ssh
     /// brute-force defaults count: a failed password/key, `Invalid user`, too many attempts,
-    /// a refused user, a failed pre-auth disconnect. Not counted: the `pam_unix(sshd:auth)`
+    /// a refused user, a pre-auth disconnect by sshd. Not counted: a client closing its own
+    /// connection (zero attempts; fail2ban's no-failure), and the `pam_unix(sshd:auth)`
     /// line that repeats a failed password (fail2ban's sshd jail does not read it). Old sshd
     /// builds (`sshd(pam_unix)`) log only the PAM line, so there it is the attempt.
     pub fn ssh_failure_signal(&self) -> bool {
-        if self.format != Format::Syslog || !self.failed() || self.ip.is_none() {
+        if self.format != Format::Syslog
+            || !self.failed()
+            || self.ip.is_none()
+            || self.attempts == 0
+        {
             return false;
         }
         let Some((_, program)) = self.resource.rsplit_once('/') else {

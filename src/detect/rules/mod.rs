@@ -187,9 +187,9 @@ impl RuleSet {
 pub enum Corroboration {
     /// A named detector fired on the event.
     Strong,
-    /// The actor acts from a source new to it and to the organisation, or the forest finds
-    /// the event unusual. (No history at all is not enough: on a new install every identity
-    /// has none.)
+    /// The actor acts from a source new to it and to the organisation while it has a
+    /// baseline (a day of history: on a new install, or for a new hire, every source is new),
+    /// or the forest finds the event unusual.
     Context,
     None,
 }
@@ -197,7 +197,7 @@ pub enum Corroboration {
 impl Corroboration {
     /// What the context says about the event a rule matched.
     pub fn of(ctx: &Ctx, detector_fired: bool) -> Corroboration {
-        let new_source = ctx.recent_new_ip && ctx.ip_new_to_org;
+        let new_source = ctx.recent_new_ip && ctx.ip_new_to_org && ctx.has_baseline();
         if detector_fired {
             Corroboration::Strong
         } else if new_source || ctx.forest_unusual {

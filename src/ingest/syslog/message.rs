@@ -378,7 +378,8 @@ pub(super) fn sshd_auth(ev: &mut SecurityEvent, rest: &str, status: Status) -> b
 /// A pre-auth disconnect. `counted`: sshd ended it (`Disconnected from`, `Disconnecting`), a
 /// failure as fail2ban and CrowdSec count it. A client that closed the connection itself
 /// (`Connection closed by authenticating user … [preauth]`, what a person who mistyped and
-/// pressed Ctrl-C leaves) is not: fail2ban's default `normal` mode marks it no-failure.
+/// pressed Ctrl-C leaves) did not authenticate either, but it is no attempt: fail2ban's
+/// default `normal` mode marks it no-failure. It is marked `client_closed` (zero attempts).
 pub(super) fn sshd_closed(ev: &mut SecurityEvent, rest: &str, counted: bool) -> bool {
     enum Who {
         Authenticating,
@@ -398,15 +399,13 @@ pub(super) fn sshd_closed(ev: &mut SecurityEvent, rest: &str, counted: bool) -> 
     let Some((user, addr)) = split_user_host(body) else {
         return false;
     };
-    let failed = if counted {
-        Status::Failed
-    } else {
-        Status::Unknown
-    };
+    if !counted && !matches!(who, Who::Session | Who::Nobody) {
+        put(&mut ev.metadata, "client_closed", true);
+    }
     match who {
-        Who::Authenticating => set(ev, "ssh_disconnect", failed, Some(user)),
+        Who::Authenticating => set(ev, "ssh_disconnect", Status::Failed, Some(user)),
         Who::Invalid => {
-            set(ev, "ssh_disconnect", failed, Some(user));
+            set(ev, "ssh_disconnect", Status::Failed, Some(user));
             put(&mut ev.metadata, "invalid_user", true);
         }
         Who::Session => set(ev, "logout", Status::Success, Some(user)),

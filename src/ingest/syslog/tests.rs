@@ -472,47 +472,45 @@ fn sshd_spoofed_username_does_not_move_the_address() {
 
 #[test]
 fn sshd_preauth_disconnects() {
-    // sshd ending the connection counts as a failure; the client closing it does not
-    // (fail2ban's default mode marks that no-failure).
-    for (msg, status) in [
+    // sshd ending the connection is an attempt; the client closing it is not (fail2ban's
+    // default mode marks that no-failure), though it did not authenticate either.
+    for (msg, client_closed) in [
         (
             "Disconnected from authenticating user root 198.51.100.7 port 4242 [preauth]",
-            Status::Failed,
+            false,
         ),
         (
             "Connection closed by authenticating user root 198.51.100.7 port 4242 [preauth]",
-            Status::Unknown,
+            true,
         ),
     ] {
         let ev = sshd(msg);
         assert_eq!(
             (ev.action.as_str(), ev.status),
-            ("ssh_disconnect", status),
+            ("ssh_disconnect", Status::Failed),
             "{msg}"
         );
+        assert_eq!(
+            ev.metadata.get("client_closed").is_some(),
+            client_closed,
+            "{msg}"
+        );
+        let view = crate::domain::EventView::from_event(&ev);
+        assert_eq!(view.ssh_failure_signal(), !client_closed, "{msg}");
         assert_eq!(ev.user_id.as_deref(), Some("root"));
         assert_eq!(ev.source_ip.as_deref(), Some("198.51.100.7"));
         assert_eq!(md(&ev, "preauth"), true);
         assert_eq!(md(&ev, "port"), 4242);
     }
-    for (msg, status) in [
-        (
-            "Disconnected from invalid user admin 198.51.100.7 port 4242 [preauth]",
-            Status::Failed,
-        ),
-        (
-            "Connection closed by invalid user admin 198.51.100.7 port 4242 [preauth]",
-            Status::Unknown,
-        ),
-        (
-            "Connection reset by invalid user admin 198.51.100.7 port 4242 [preauth]",
-            Status::Unknown,
-        ),
+    for msg in [
+        "Disconnected from invalid user admin 198.51.100.7 port 4242 [preauth]",
+        "Connection closed by invalid user admin 198.51.100.7 port 4242 [preauth]",
+        "Connection reset by invalid user admin 198.51.100.7 port 4242 [preauth]",
     ] {
         let ev = sshd(msg);
         assert_eq!(
             (ev.action.as_str(), ev.status),
-            ("ssh_disconnect", status),
+            ("ssh_disconnect", Status::Failed),
             "{msg}"
         );
         assert_eq!(ev.user_id.as_deref(), Some("admin"));
