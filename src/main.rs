@@ -2,6 +2,9 @@
 
 use clap::Parser;
 
+// `--features system-alloc` keeps the system allocator, so heap profilers that hook malloc
+// (heaptrack) see every allocation.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

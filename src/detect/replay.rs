@@ -119,6 +119,11 @@ pub fn replay_range(
         } else if let Some(v) = c.loaded.pop_front() {
             f(&c.source, &v);
             replayed += 1;
+            if c.loaded.is_empty() && c.chunks.is_empty() {
+                // A finished source gives its chunk buffer back (~200 KB of views): with
+                // hundreds of CloudTrail files, kept buffers were most of detection's memory.
+                c.loaded = VecDeque::new();
+            }
         }
         if let Some(next) = c.loaded.front() {
             heap.push(Reverse((next.ts, i, true)));
