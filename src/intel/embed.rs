@@ -77,11 +77,10 @@ impl Embedder {
         let device = Device::Cpu;
         let weights_path = dir.join("model.safetensors");
         let weights_len = std::fs::metadata(&weights_path).map_or(0, |m| m.len());
-        // Read, not mmap: mmap needs `unsafe`, which this crate forbids, and 90 MB loads in
-        // well under a second.
-        let tensors = candle_core::safetensors::load(&weights_path, &device)
+        // Tensor by tensor (see `weights`): the whole-file loader held the weights twice.
+        let weights = super::weights::LazySafetensors::open(&weights_path)
             .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
+        let vb = VarBuilder::from_backend(Box::new(weights), DType::F32, device.clone());
         let model = BertModel::load(vb, &config)
             .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
         let name = dir

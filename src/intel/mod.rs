@@ -11,6 +11,7 @@ pub mod index;
 pub mod lexical;
 pub mod retrieve;
 pub mod store;
+pub mod weights;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
