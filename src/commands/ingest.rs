@@ -75,7 +75,9 @@ pub fn ingest(
         summary
     };
     // Retrieval and response are independent (response never reads intel): they run side by
-    // side, so the summary waits for the longer of the two, not their sum.
+    // side. The text summary does not wait for retrieval: it is printed once response is
+    // done, and a line follows when the alerts carry their matches. `--json` waits, so its
+    // one object is complete.
     let store_ref = &store;
     std::thread::scope(|scope| -> Result<()> {
         let intel_job = (config.intel.attach_on_ingest && summary.alerts > 0).then(|| {
@@ -106,6 +108,26 @@ pub fn ingest(
             summary.auto_actions = actions.auto_state_changing;
             summary.respond_mode = responder.mode().to_string();
         }
+        store_ref.flush()?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary.events_per_sec = if summary.seconds > 0.0 {
+            summary.events as f64 / summary.seconds
+        } else {
+            0.0
+        };
+        if !args.json {
+            print!("{}", summary.render_text());
+            if summary.rejected > 0 {
+                println!("  see them with: autosec quarantine");
+            }
+            if intel_job.is_some() {
+                println!(
+                    "  intel: matching {} alert(s) to techniques, incidents and CVEs (they show in `autosec alerts` as they land)…",
+                    summary.alerts
+                );
+            }
+            std::io::Write::flush(&mut std::io::stdout())?;
+        }
         if let Some(job) = intel_job {
             let (n, ranking, seconds) = job
                 .join()
@@ -113,23 +135,25 @@ pub fn ingest(
             summary.intel_alerts = n;
             summary.intel_ranking = ranking;
             summary.intel_seconds = seconds;
+            if !args.json {
+                println!(
+                    "  intel: {n} alert(s) matched ({}) in {seconds:.2}s",
+                    summary.intel_ranking
+                );
+            }
         }
         Ok(())
     })?;
     store.flush()?;
-    summary.seconds = started.elapsed().as_secs_f64();
-    summary.events_per_sec = if summary.seconds > 0.0 {
-        summary.events as f64 / summary.seconds
-    } else {
-        0.0
-    };
     if args.json {
+        // The JSON object is complete: its time includes retrieval.
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary.events_per_sec = if summary.seconds > 0.0 {
+            summary.events as f64 / summary.seconds
+        } else {
+            0.0
+        };
         println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        print!("{}", summary.render_text());
-        if summary.rejected > 0 {
-            println!("  see them with: autosec quarantine");
-        }
     }
     // Exit 1 only when nothing could be read at all; a bad file among good ones is reported.
     Ok(if summary.files == 0 && !summary.file_errors.is_empty() {

@@ -294,6 +294,14 @@ fn alerts_get_intel_from_a_query_without_identifiers() {
         "{summary}"
     );
     assert_eq!(summary["intel_ranking"], "lexical");
+    // The text summary comes before retrieval's result, which follows on its own line.
+    let text_env = Env::new();
+    let text_log = text_env.write("auth.log", std::fs::read(&path).expect("log"));
+    let (text, _) = run(&text_env, &["ingest", text_log.to_str().expect("utf-8")]);
+    let summary_at = text.find("detection:").expect("summary");
+    let pending_at = text.find("intel: matching").expect("pending line");
+    let done_at = text.find("alert(s) matched (lexical)").expect("done line");
+    assert!(summary_at < pending_at && pending_at < done_at, "{text}");
     let (lines, _) = run(&env, &["alerts", "--json"]);
     let alert: serde_json::Value =
         serde_json::from_str(lines.lines().next().expect("an alert")).expect("alert JSON");
