@@ -4,7 +4,7 @@
 #   benches/ingest-1m.sh [EVENTS] [SEED]
 #   NO_DETECT=1 benches/ingest-1m.sh     ingest alone ([detect] enabled = false)
 #   NO_RULES=1 benches/ingest-1m.sh      detection without Sigma rules ([detect] rules = false)
-#   PROFILE=pipelines benches/ingest-1m.sh   the held-out benign profile
+#   PROFILE=rotation benches/ingest-1m.sh    the held-out benign profile
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
@@ -35,7 +35,7 @@ AUTOSEC_CONFIG_DIR="$cfg" /usr/bin/time -f 'peak_rss_kb=%M wall_s=%e user_s=%U s
 python3 - "$work/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-print(f"events={s['events']} rejected={s['rejected']} seconds={s['seconds']:.2f} events_per_sec={s['events_per_sec']:.0f} alerts={s['alerts']} detect_seconds={s['detect_seconds']:.2f}")
+print(f"events={s['events']} rejected={s['rejected']} seconds={s['seconds']:.2f} events_per_sec={s['events_per_sec']:.0f} alerts={s['alerts']} detect_seconds={s['detect_seconds']:.2f} intel_seconds={s['intel_seconds']:.2f} intel={s['intel_ranking'] or 'off'}")
 PY
 du -sh "$store"
 rm -rf "$store" "$cfg"
