@@ -116,6 +116,14 @@ impl Jobs {
     }
 }
 
+/// Midnight (UTC) of every day that overlaps `period`.
+fn days(period: (i64, i64)) -> impl Iterator<Item = i64> {
+    let first = period.0 - period.0.rem_euclid(DAY);
+    (0..)
+        .map(move |i| first + i * DAY)
+        .take_while(move |day| *day < period.1)
+}
+
 /// Job sizes scale with the dataset, never below 150 objects (still a bulk read).
 fn scaled(home_events: u64) -> impl Fn(i64) -> i64 {
     let scale = (home_events as f64 / FULL_SCALE).min(1.0);
@@ -203,8 +211,7 @@ fn release_jobs(
         .map(|_| pick(rng, &pop.internal_ips).clone())
         .collect();
     let archive_ip = pick(rng, &pop.internal_ips).clone();
-    let mut day = period.0 - period.0.rem_euclid(DAY);
-    while day < period.1 {
+    for day in days(period) {
         let date = civil(day);
         if date.weekday < 5 {
             for _ in 0..rng.random_range(4..=10) {
@@ -237,7 +244,6 @@ fn release_jobs(
                 50_000..200_000_000,
             );
         }
-        day += DAY;
     }
     reads.jobs.0
 }
@@ -257,8 +263,7 @@ fn research_jobs(
     let nodes: Vec<String> = (0..8)
         .map(|_| pick(rng, &pop.internal_ips).clone())
         .collect();
-    let mut day = period.0 - period.0.rem_euclid(DAY);
-    while day < period.1 {
+    for day in days(period) {
         for _ in 0..rng.random_range(0..=3) {
             let start = day + rng.random_range(0..24 * 60) * MIN;
             let n = size(rng.random_range(200..3_000i64));
@@ -274,7 +279,6 @@ fn research_jobs(
                 1_000_000..500_000_000,
             );
         }
-        day += DAY;
     }
     reads.jobs.0
 }
@@ -295,8 +299,7 @@ fn key_rotation(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Ite
     if people.is_empty() {
         return jobs.0;
     }
-    let mut day = period.0 - period.0.rem_euclid(DAY);
-    while day < period.1 {
+    for day in days(period) {
         if civil(day).weekday == 6 {
             let mut at = day + 2 * HOUR + rng.random_range(0..30) * MIN;
             let who = ct.role(rng, ROLE_ADMIN, at);
@@ -320,7 +323,6 @@ fn key_rotation(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Ite
                 }
             }
         }
-        day += DAY;
     }
     jobs.0
 }
@@ -340,8 +342,7 @@ fn pipelines_jobs(
     let etl_ip = pick(rng, &pop.internal_ips).clone();
     let backup_ip = pick(rng, &pop.internal_ips).clone();
     let backup_user = pop.iam_users.iter().position(|u| u.name == "svc-backup");
-    let mut day = period.0 - period.0.rem_euclid(DAY);
-    while day < period.1 {
+    for day in days(period) {
         // Nightly export: every night from the first, 400–2,500 objects in 10–25 minutes.
         let start = day + HOUR + rng.random_range(0..90) * MIN;
         let n = size(rng.random_range(400..2_500i64));
@@ -371,7 +372,6 @@ fn pipelines_jobs(
                 10_000..80_000_000,
             );
         }
-        day += DAY;
     }
     reads.jobs.0
 }
