@@ -1,7 +1,9 @@
 //! Checks a model's paragraph before anyone sees it, sentence by sentence: technique IDs must
 //! exist in ATT&CK and belong to the alert or its retrieved documents; quotes must appear
-//! verbatim in the evidence; claims that an action was taken, and decision language ("close
-//! it", "approve"), are removed. If too much goes, the whole text is rejected.
+//! verbatim in the evidence; every named thing (a proper noun or acronym, a CVE, a number, an
+//! address, an account or pseudonym) must appear in what the model was given (the alert's
+//! facts and retrieved documents); claims that an action was taken, and decision language
+//! ("close it", "approve"), are removed. If too much goes, the whole text is rejected.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -15,6 +17,9 @@ pub struct Grounding<'a> {
     pub allowed_ids: &'a HashSet<String>,
     /// Text quotes may come from: evidence excerpts, the alert's description.
     pub evidence: &'a [String],
+    /// Everything the model was given (its prompt: facts, evidence, retrieved documents),
+    /// lowercased: a named thing must appear in it.
+    pub facts: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +49,126 @@ static DECISION: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("decision regex")
 });
+
+/// Names, numbers and identifiers: capitalised or acronym words, words with digits or
+/// underscores (pseudonyms, CVEs, hosts), dotted numbers (addresses, versions), plain numbers.
+static NAMED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:CVE-\d{4}-\d+|\d+(?:[.:]\d+)+|[A-Za-z][\w-]*\d[\w-]*|[A-Za-z]+_[\w-]+|[A-Z][\w&-]*|\d{2,})\b")
+        .expect("named regex")
+});
+
+/// Capitalised words that name nothing in particular (sentence openers, the report's own
+/// vocabulary); anything else capitalised must be in the facts.
+const PLAIN_WORDS: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "its",
+    "i",
+    "we",
+    "if",
+    "in",
+    "on",
+    "at",
+    "as",
+    "by",
+    "for",
+    "from",
+    "to",
+    "of",
+    "and",
+    "or",
+    "but",
+    "so",
+    "then",
+    "there",
+    "they",
+    "their",
+    "he",
+    "she",
+    "one",
+    "two",
+    "three",
+    "many",
+    "some",
+    "several",
+    "each",
+    "such",
+    "after",
+    "before",
+    "when",
+    "while",
+    "because",
+    "since",
+    "also",
+    "however",
+    "here",
+    "what",
+    "which",
+    "who",
+    "how",
+    "why",
+    "no",
+    "not",
+    "all",
+    "any",
+    "most",
+    "more",
+    "less",
+    "rate",
+    "limiting",
+    "blocking",
+    "review",
+    "check",
+    "confirm",
+    "consider",
+    "look",
+    "the",
+    "attacker",
+    "attackers",
+    "source",
+    "account",
+    "user",
+    "login",
+    "logins",
+    "alert",
+    "log",
+    "logs",
+    "evidence",
+    "pattern",
+    "activity",
+    "engineer",
+    "analyst",
+    "ip",
+    "ssh",
+    "mitre",
+    "att&ck",
+    "autosec",
+    "utc",
+];
+
+/// The first named thing in `s` that the facts do not contain.
+fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
+    let first_word = s.split_whitespace().next().unwrap_or("");
+    NAMED.find_iter(s).map(|m| m.as_str()).find(|name| {
+        let lower = name.to_ascii_lowercase();
+        let technique = TECHNIQUE.is_match(name);
+        // A capitalised sentence opener is only a name if it looks like one (ALL CAPS, digits).
+        let opener = *name == first_word.trim_matches(|c: char| !c.is_alphanumeric())
+            && name.chars().skip(1).all(|c| c.is_ascii_lowercase());
+        let small_number = name.len() == 1 && name.chars().all(|c| c.is_ascii_digit());
+        !technique
+            && !opener
+            && !small_number
+            && !PLAIN_WORDS.contains(&lower.as_str())
+            && !facts.contains(&lower)
+    })
+}
 
 /// Every technique-ID-shaped token in `text`.
 pub fn technique_ids(text: &str) -> impl Iterator<Item = &str> {
@@ -101,6 +226,13 @@ pub fn verify(text: &str, g: &Grounding) -> Verified {
                 }
             }
         }
+        if why.is_none()
+            && let Some(name) = unsupported_name(s, g.facts)
+        {
+            why = Some(format!(
+                "names \"{name}\", which is not in the alert's facts or retrieved documents"
+            ));
+        }
         if why.is_none() && ACTION_TAKEN.is_match(s) {
             why = Some("claims an action was taken (only the response engine acts)".into());
         }
@@ -134,12 +266,18 @@ mod tests {
             "2024-03-10 12:00:01 sshd_failed_password failure user=root from=IP_ADDRESS_1"
                 .to_string(),
         ];
+        let facts = format!(
+            "{} brute_force high: 40 failed SSH logins for root from IP_ADDRESS_1 in 2 minutes. Password Guessing (T1110.001).",
+            evidence[0]
+        )
+        .to_ascii_lowercase();
         verify(
             text,
             &Grounding {
                 known_ids: &known,
                 allowed_ids: &allowed,
                 evidence: &evidence,
+                facts: &facts,
             },
         )
     }
@@ -173,6 +311,32 @@ mod tests {
         assert!(reasons.contains("claims an action was taken"), "{reasons}");
         assert!(!v.text.contains("blocked"));
         assert!(v.rejected, "4 of 6 sentences removed");
+    }
+
+    #[test]
+    fn named_things_the_facts_do_not_hold_are_removed() {
+        // What a small model wrote about a real brute-force alert, and was shown as verified.
+        let v = check(concat!(
+            "IP_ADDRESS_1 failed 40 SSH logins as root in two minutes. ",
+            "The engineer should check the IP address 49, which is a known vulnerability in the TOR browser. ",
+            "It resembles CVE-2023-38408 in OpenSSH. ",
+            "The attempts came from Russia. ",
+            "Rate limiting the source would slow the guessing."
+        ));
+        let reasons = v.removed.join("\n");
+        assert!(reasons.contains("names \"49\""), "{v:?}");
+        assert!(reasons.contains("CVE-2023-38408"), "{reasons}");
+        assert!(reasons.contains("Russia"), "{reasons}");
+        assert!(
+            v.text.starts_with("IP_ADDRESS_1 failed 40 SSH logins"),
+            "{}",
+            v.text
+        );
+        assert!(v.text.contains("Rate limiting"), "{}", v.text);
+        assert!(v.rejected, "3 of 5 sentences removed: not shown");
+        // Named things the facts hold stay.
+        let v = check("Root was the only account tried from IP_ADDRESS_1, 40 times in 2 minutes.");
+        assert!(v.removed.is_empty(), "{:?}", v.removed);
     }
 
     #[test]

@@ -96,7 +96,7 @@ fn explanation(f: &mut Frame, s: &AppState, area: Rect, id: u64) {
     let focused = s.focus == Focus::Explanation;
     let status = match s.explanations.get(&id).map(|e| &e.model) {
         Some(ModelProgress::Writing) => "model writing…",
-        Some(ModelProgress::Done) => "with model text (verified)",
+        Some(ModelProgress::Done) => "with model text (checked against the evidence)",
         Some(ModelProgress::Unavailable(_)) => "grounded template",
         _ => "",
     };
@@ -243,7 +243,7 @@ fn model_section(s: &AppState, state: &ExplainState, out: &mut Vec<Line<'static>
         }
         (Some(g), _) => {
             out.push(label(format!(
-                "Written by {} — verified: {} tokens in {:.1}s, {} claim(s) removed",
+                "Written by {} — checked against the evidence: {} tokens in {:.1}s, {} claim(s) removed",
                 safe(&g.backend),
                 g.tokens,
                 g.seconds,
