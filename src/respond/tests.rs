@@ -106,6 +106,13 @@ fn live_ctx(now: DateTime<Utc>) -> Context {
     }
 }
 
+/// Store `a` (decisions read its status) and respond to it as fresh live input.
+fn raise(f: &Fixture, r: &Responder, a: &Alert) {
+    crate::store::save_alert(&f.store, a).expect("save alert");
+    r.respond(a, &live_ctx(t0()), &mut Summary::default())
+        .expect("respond");
+}
+
 fn by_kind(r: &Responder, kind: ActionKind) -> crate::domain::Action {
     r.actions()
         .expect("actions")
@@ -231,9 +238,7 @@ fn approval_runs_rejection_records_and_expiry_is_by_the_clock() {
         0.9,
         "203.0.113.9",
     );
-    crate::store::save_alert(&f.store, &a).expect("save alert");
-    r.respond(&a, &live_ctx(t0()), &mut Summary::default())
-        .expect("respond");
+    raise(&f, &r, &a);
     let block = by_kind(&r, ActionKind::BlockIp);
     let approved = r
         .approve(
@@ -260,9 +265,7 @@ fn approval_runs_rejection_records_and_expiry_is_by_the_clock() {
         0.9,
         "mallory",
     );
-    crate::store::save_alert(&f.store, &b).expect("save alert");
-    r.respond(&b, &live_ctx(t0()), &mut Summary::default())
-        .expect("respond");
+    raise(&f, &r, &b);
     let lock = by_kind(&r, ActionKind::LockAccount);
     assert_eq!(lock.state, ActionState::PendingApproval);
     // Four hours later, undecided: expired, and approving it is refused.
@@ -284,9 +287,7 @@ fn approval_runs_rejection_records_and_expiry_is_by_the_clock() {
         0.9,
         "eve",
     );
-    crate::store::save_alert(&f.store, &c).expect("save alert");
-    r.respond(&c, &live_ctx(t0()), &mut Summary::default())
-        .expect("respond");
+    raise(&f, &r, &c);
     let revoke = r
         .actions()
         .expect("actions")
@@ -319,9 +320,7 @@ fn approving_for_a_closed_alert_asks_again() {
         0.9,
         "203.0.113.9",
     );
-    crate::store::save_alert(&f.store, &a).expect("save");
-    r.respond(&a, &live_ctx(t0()), &mut Summary::default())
-        .expect("respond");
+    raise(&f, &r, &a);
     a.status = AlertStatus::Closed;
     a.close_reason = Some(CloseReason::FalsePositive);
     crate::store::save_alert(&f.store, &a).expect("save");
@@ -428,9 +427,7 @@ fn live_mode_runs_validated_argv_and_refuses_hostile_targets() {
         0.9,
         "203.0.113.9",
     );
-    crate::store::save_alert(&f.store, &a).expect("save");
-    r.respond(&a, &live_ctx(t0()), &mut Summary::default())
-        .expect("respond");
+    raise(&f, &r, &a);
     r.settle().expect("settle");
     let rate = by_kind(&r, ActionKind::RateLimitIp);
     assert_eq!(rate.state, ActionState::Executed);
@@ -451,9 +448,7 @@ fn live_mode_runs_validated_argv_and_refuses_hostile_targets() {
         0.9,
         "-G wheel",
     );
-    crate::store::save_alert(&f.store, &hostile).expect("save");
-    r.respond(&hostile, &live_ctx(t0()), &mut Summary::default())
-        .expect("respond");
+    raise(&f, &r, &hostile);
     let lock = r
         .actions()
         .expect("actions")
@@ -484,9 +479,7 @@ fn live_mode_runs_validated_argv_and_refuses_hostile_targets() {
         0.9,
         "breakglass",
     );
-    crate::store::save_alert(&f.store, &bg).expect("save");
-    r.respond(&bg, &live_ctx(t0()), &mut Summary::default())
-        .expect("respond");
+    raise(&f, &r, &bg);
     for a in r
         .actions()
         .expect("actions")
