@@ -264,9 +264,9 @@ pub struct GenerateArgs {
     /// A quiet benign period: no attacks, empty labels.
     #[arg(long)]
     pub benign: bool,
-    /// Habits of the benign background: `office`, `pipelines`, `releases` and `research`
-    /// (detection was developed on them) or `rotation` (held out: weekly access-key rotation).
-    #[arg(long, default_value = "office", value_parser = ["office", "pipelines", "releases", "research", "rotation"])]
+    /// Habits of the benign background: `office`, `pipelines`, `releases`, `research` and `rotation`
+    /// (detection was developed on them) or `snapshots` (held out: nightly volume snapshots).
+    #[arg(long, default_value = "office", value_parser = ["office", "pipelines", "releases", "research", "rotation", "snapshots"])]
     pub profile: String,
     /// Start of the simulated period (RFC 3339).
     #[arg(long, default_value = "2024-05-06T00:00:00Z")]

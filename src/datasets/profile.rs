@@ -11,7 +11,10 @@
 //! dataset bucket from whichever of eight GPU nodes the scheduler gave it, and people who
 //! mistype up to three times — and was read too. `rotation` is held out: an automation role
 //! rotating people's access keys every Sunday night (a new key, the old one deactivated, then
-//! deleted) from one internal address, and people who mistype up to twice.
+//! deleted) from one internal address, and people who mistype up to twice. It was read too, so
+//! it is a development profile now. `snapshots` is held out: a backup service user snapshots
+//! the volume of every instance each night at 03:00 and deletes the snapshots a week old, from
+//! one internal address, and people who mistype up to three times.
 
 use rand::Rng;
 
@@ -21,7 +24,7 @@ use super::cloud_catalog::s3_object;
 use super::cloudtrail::{CtEvent, Who};
 use super::engine::Item;
 use super::population::{Population, ROLE_ADMIN, ROLE_CI, ROLE_ETL};
-use super::util::{Rng8, pick};
+use super::util::{Rng8, hex, pick};
 
 /// Which habits the benign background follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,8 +38,10 @@ pub enum Profile {
     Releases,
     /// The fourth development profile (see the module comment).
     Research,
-    /// The held-out profile (see the module comment).
+    /// The fifth development profile (see the module comment).
     Rotation,
+    /// The held-out profile (see the module comment).
+    Snapshots,
 }
 
 impl Profile {
@@ -47,6 +52,7 @@ impl Profile {
             Profile::Releases => "releases",
             Profile::Research => "research",
             Profile::Rotation => "rotation",
+            Profile::Snapshots => "snapshots",
         }
     }
 
@@ -58,6 +64,7 @@ impl Profile {
             Profile::Releases,
             Profile::Research,
             Profile::Rotation,
+            Profile::Snapshots,
         ]
         .into_iter()
         .find(|p| p.as_str() == name)
@@ -71,6 +78,7 @@ impl Profile {
             Profile::Releases => (0.12, 4),
             Profile::Research => (0.10, 3),
             Profile::Rotation => (0.08, 2),
+            Profile::Snapshots => (0.07, 3),
         }
     }
 }
@@ -97,6 +105,7 @@ pub(crate) fn scheduled_ct(
         Profile::Releases => release_jobs(pop, period, home_events, rng),
         Profile::Research => research_jobs(pop, period, home_events, rng),
         Profile::Rotation => key_rotation(pop, period, rng),
+        Profile::Snapshots => nightly_snapshots(pop, period, rng),
     }
 }
 
@@ -327,6 +336,75 @@ fn key_rotation(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Ite
     jobs.0
 }
 
+/// Every night from 03:00 UTC the backup service user lists its snapshots, snapshots the volume
+/// of each instance (`CreateSnapshot`, a minute or two apart) and deletes the snapshot it took
+/// seven nights before (`DeleteSnapshot`), all from one internal address.
+fn nightly_snapshots(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Item<CtEvent>> {
+    let mut jobs = Jobs::default();
+    let Some(idx) = pop.iam_users.iter().position(|u| u.name == "svc-backup") else {
+        return jobs.0;
+    };
+    let ip = pick(rng, &pop.internal_ips).clone();
+    let ua = pop.iam_users[idx].cli_ua.clone();
+    let volumes: Vec<String> = pop
+        .instances
+        .iter()
+        .map(|_| format!("vol-0{}", hex(rng, 16)))
+        .collect();
+    let who = || Who::User { idx, console: None };
+    let mut taken: Vec<Vec<String>> = Vec::new();
+    for day in days(period) {
+        let mut at = day + 3 * HOUR + rng.random_range(0..10) * MIN;
+        let call =
+            |at: i64, name: &'static str, req: String, resp: Option<String>, jobs: &mut Jobs| {
+                if at >= period.0 && at < period.1 {
+                    let mut ev =
+                        CtEvent::api(who(), "ec2.amazonaws.com", name, HOME, &ip, &ua).req(req);
+                    if let Some(resp) = resp {
+                        ev = ev.resp(resp);
+                    }
+                    jobs.push(at, ev);
+                }
+            };
+        call(
+            at,
+            "DescribeSnapshots",
+            "{\"ownersSet\":{\"items\":[{\"owner\":\"self\"}]}}".into(),
+            None,
+            &mut jobs,
+        );
+        let mut tonight = Vec::new();
+        for volume in &volumes {
+            at += rng.random_range(40..150) * SEC;
+            let snap = format!("snap-0{}", hex(rng, 16));
+            call(
+                at,
+                "CreateSnapshot",
+                format!("{{\"volumeId\":\"{volume}\",\"description\":\"nightly {volume}\"}}"),
+                Some(format!(
+                    "{{\"snapshotId\":\"{snap}\",\"volumeId\":\"{volume}\",\"status\":\"pending\"}}"
+                )),
+                &mut jobs,
+            );
+            tonight.push(snap);
+        }
+        if taken.len() >= 7 {
+            for snap in taken.remove(0) {
+                at += rng.random_range(2..10) * SEC;
+                call(
+                    at,
+                    "DeleteSnapshot",
+                    format!("{{\"snapshotId\":\"{snap}\"}}"),
+                    None,
+                    &mut jobs,
+                );
+            }
+        }
+        taken.push(tonight);
+    }
+    jobs.0
+}
+
 /// Nightly exports by the pipeline role and a weekly backup sweep by a service user.
 fn pipelines_jobs(
     pop: &Population,
@@ -416,6 +494,12 @@ mod tests {
             rotation.iter().all(|i| civil(i.t).weekday == 6),
             "Sunday nights only"
         );
+        let snapshots = week(Profile::Snapshots);
+        assert!(
+            snapshots.iter().all(|i| civil(i.t).hour == 3),
+            "snapshots run at 03:00"
+        );
+        assert!(snapshots.iter().any(|i| i.ev.name == "CreateSnapshot"));
         assert_eq!(Profile::from_name("research"), Some(Profile::Research));
         assert_eq!(Profile::from_name("nope"), None);
     }

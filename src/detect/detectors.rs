@@ -460,8 +460,11 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             });
         }
     }
+    // Credentials for an account the actor created within the hour are onboarding; what the
+    // new account may do is judged by `iam_admin_grant` (critical on admin rights for it).
     if ok
         && suspicious_iam
+        && !c.target_created_recently
         && matches!(
             v.action.as_str(),
             "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile"
@@ -492,7 +495,9 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             entity: user.clone(),
             techniques: &["T1136.003", "T1098"],
             strength: 0.6,
-            severity: iam_severity(Severity::Medium),
+            // A new user alone is a note: staff are onboarded from wherever the admin works;
+            // rights granted to it (`iam_admin_grant`) or credentials minted for it are what count.
+            severity: Severity::Low,
             summary: format!(
                 "{user} created IAM user {} from an unusual context",
                 v.target.as_deref().unwrap_or("?")

@@ -53,6 +53,8 @@ pub struct Engine {
     gate: f32,
     /// When each source address was first seen anywhere in the organisation (capped).
     org_ips: ahash::AHashMap<u64, i64>,
+    /// The same for source networks (/24, /48).
+    org_networks: ahash::AHashMap<u64, i64>,
     /// IAM writes per account over the learning pass (who administers IAM).
     iam_baseline: ahash::AHashMap<String, u32>,
     /// What the Sigma rules named on events say about themselves.
@@ -81,6 +83,7 @@ impl Engine {
             gate: 1.0,
             iam_baseline: Default::default(),
             org_ips: Default::default(),
+            org_networks: Default::default(),
             rules: RuleSet::shared(&cfg),
             flows: FlowDetector::default(),
             cfg,
@@ -169,6 +172,7 @@ impl Engine {
         self.users = Entities::new(MAX_USERS);
         self.sessions = Entities::new(MAX_USERS);
         self.org_ips.clear();
+        self.org_networks.clear();
         self.flows = FlowDetector::default();
     }
 
@@ -288,8 +292,14 @@ impl Engine {
         if let Some(ip) = v.ip.as_deref() {
             let first = s.ip_first_seen(key(ip), ts);
             c.new_ip = first.is_none();
-            // New within the hour: the whole session from a new source stays "new".
-            c.recent_new_ip = first.is_none_or(|t| ts - t <= HOUR);
+            // New within the hour: the whole session from a new source stays "new". An
+            // address in a network the account already used (a VPN pool, a DHCP range) is not.
+            let recent = |first: Option<i64>| first.is_none_or(|t| ts - t <= HOUR);
+            let network_recent = v
+                .network
+                .as_deref()
+                .is_none_or(|net| recent(s.network_first_seen(key(net), ts)));
+            c.recent_new_ip = recent(first) && network_recent;
         }
         if let Some(agent) = v.agent.as_deref() {
             let first = s.agent_first_seen(key(agent), ts);
@@ -340,7 +350,15 @@ impl Engine {
                 self.org_ips.retain(|_, first| ts - *first <= 24 * HOUR);
             }
             let first = *self.org_ips.entry(key(ip)).or_insert(ts);
-            c.ip_new_to_org = ts - first <= HOUR;
+            if self.org_networks.len() >= MAX_IPS {
+                self.org_networks
+                    .retain(|_, first| ts - *first <= 24 * HOUR);
+            }
+            let network_new = v.network.as_deref().is_none_or(|net| {
+                let first = *self.org_networks.entry(key(net)).or_insert(ts);
+                ts - first <= HOUR
+            });
+            c.ip_new_to_org = ts - first <= HOUR && network_new;
             let s = self.ips.get(ip);
             s.last_seen = ts;
             c.known_good_source = v.user.is_some() && s.good_accounts.contains(&account);

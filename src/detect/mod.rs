@@ -185,6 +185,7 @@ pub fn bench_fixtures() -> (EventView, EventView) {
         line: Some(1),
         record_id: None,
         ip: None,
+        network: None,
         user: None,
         action: String::new(),
         resource: "web-1/sshd".into(),

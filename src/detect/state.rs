@@ -20,6 +20,7 @@ pub const MAX_USERS: usize = 50_000;
 const SEEN_IPS: usize = 32;
 const SEEN_AGENTS: usize = 16;
 const SEEN_REGIONS: usize = 8;
+const SEEN_NETWORKS: usize = 16;
 const ACTIONS: usize = 256;
 
 /// What a source address has been doing.
@@ -52,6 +53,8 @@ pub struct UserState {
     pub seen_ips: RecentSet,
     pub seen_agents: RecentSet,
     pub seen_regions: RecentSet,
+    /// Source networks (/24, /48) the account used.
+    pub seen_networks: RecentSet,
     /// Events per hour of day (UTC), for hour-of-day deviation.
     pub hours: [u32; 24],
     /// Action frequencies (hashed names), capped.
@@ -120,6 +123,11 @@ impl UserState {
     /// When this account first acted from `region` (None: never, or forgotten).
     pub fn region_first_seen(&mut self, region: u64, ts: i64) -> Option<i64> {
         self.seen_regions.insert(region, ts, SEEN_REGIONS)
+    }
+
+    /// When this account first acted from `network` (None: never, or forgotten).
+    pub fn network_first_seen(&mut self, network: u64, ts: i64) -> Option<i64> {
+        self.seen_networks.insert(network, ts, SEEN_NETWORKS)
     }
 }
 

@@ -217,6 +217,93 @@ fn typos_from_a_source_the_account_logged_in_from_are_not_an_alert() {
     assert!(alerts.is_empty(), "{alerts:#?}");
 }
 
+/// Typos, then a login, for `user` from `ip` in `network`, after 26 hours of history from
+/// another address of that network (so the account has a baseline).
+fn typos_then_login(ip: &str, network: &str) -> Vec<Alert> {
+    let in_network = |mut v: EventView, net: &str| {
+        v.network = Some(net.into());
+        v
+    };
+    let mut events: Vec<EventView> = (0..40)
+        .map(|i| {
+            in_network(
+                login(T0 + i * 40 * MIN, "IP_ADDRESS_1", "alice", true),
+                "NETWORK_a",
+            )
+        })
+        .collect();
+    let at = T0 + 30 * 60 * MIN;
+    for i in 0..3 {
+        events.push(in_network(
+            login(at + i * 5_000, ip, "alice", false),
+            network,
+        ));
+    }
+    events.push(in_network(login(at + 30_000, ip, "alice", true), network));
+    run(events)
+}
+
+#[test]
+fn typos_from_a_new_address_in_a_network_the_account_uses_are_not_an_alert() {
+    // A VPN pool or a DHCP lease: a new address, a network the account has used for a day.
+    let alerts = typos_then_login("IP_ADDRESS_2", "NETWORK_a");
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    // The same typos from a network nobody in the organisation used are a note.
+    let alerts = typos_then_login("IP_ADDRESS_3", "NETWORK_b");
+    let logins = of(&alerts, ThreatType::SuspiciousLogin);
+    assert_eq!(logins.len(), 1, "{alerts:#?}");
+    assert_eq!(logins[0].severity, Severity::Low);
+}
+
+#[test]
+fn a_login_profile_for_an_account_the_admin_just_created_is_onboarding() {
+    let iam = |at: i64, action: &str, target: &str, ip: &str| {
+        let mut v = api(at, action, "bob", ip, true);
+        v.service = Some("iam.amazonaws.com".into());
+        v.target = Some(target.into());
+        v
+    };
+    // A day of ordinary work from the office, then IAM changes from an address new to all.
+    let mut events: Vec<EventView> = (0..40)
+        .map(|i| {
+            api(
+                T0 + i * 40 * MIN,
+                "ListBuckets",
+                "bob",
+                "IP_ADDRESS_1",
+                true,
+            )
+        })
+        .collect();
+    let at = T0 + 30 * 60 * MIN;
+    events.push(iam(at, "CreateUser", "USER_NEW", "IP_ADDRESS_7"));
+    events.push(iam(
+        at + 60_000,
+        "CreateLoginProfile",
+        "USER_NEW",
+        "IP_ADDRESS_7",
+    ));
+    let alerts = run(events.clone());
+    assert!(
+        alerts.iter().all(|a| a.severity <= Severity::Low),
+        "{alerts:#?}"
+    );
+    // A password for an existing account from there is a takeover signal.
+    events.push(iam(
+        at + 120_000,
+        "CreateLoginProfile",
+        "USER_OLD",
+        "IP_ADDRESS_7",
+    ));
+    let alerts = run(events);
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.severity == Severity::High && a.description.contains("USER_OLD")),
+        "{alerts:#?}"
+    );
+}
+
 #[test]
 fn password_spraying_is_slow_and_wide_but_an_office_is_not() {
     // One source, 12 accounts, one try each, over three hours.

@@ -13,4 +13,4 @@ pub use alert::{
 };
 pub use event::{EventRef, Format, Metadata, Origin, SecurityEvent, Status};
 pub use reject::RejectKind;
-pub use view::{EventKind, EventView};
+pub use view::{EventKind, EventView, SOURCE_NETWORK, network_of};

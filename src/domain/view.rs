@@ -31,6 +31,10 @@ pub struct EventView {
     pub line: Option<u64>,
     pub record_id: Option<String>,
     pub ip: Option<String>,
+    /// The source's network (IPv4 /24, IPv6 /48): a keyed pseudonym with privacy on, so a
+    /// new address in a VPN pool or a DHCP range the account already uses is not "new".
+    #[serde(default)]
+    pub network: Option<String>,
     pub user: Option<String>,
     pub action: String,
     pub resource: String,
@@ -98,6 +102,7 @@ impl EventView {
             line: ev.origin.line,
             record_id: ev.origin.record_id.clone(),
             ip: ev.source_ip.clone(),
+            network: network_of_source(ev),
             user: ev.user_id.clone(),
             action: ev.action.clone(),
             resource: ev.resource.clone(),
@@ -159,6 +164,40 @@ impl EventView {
             _ => program == "sshd" || program.starts_with("sshd(") || program.starts_with("sshd-"),
         }
     }
+}
+
+/// Metadata key of the network pseudonym the redactor sets.
+pub const SOURCE_NETWORK: &str = "source_network";
+
+/// The network (`a.b.c.0/24`, or the /48 of an IPv6 address) of a raw address; None for
+/// anything that is not an address.
+pub fn network_of(ip: &str) -> Option<String> {
+    match ip.trim().parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            Some(format!("{a}.{b}.{c}.0/24"))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+        }
+    }
+}
+
+/// A raw address gives its own network; a pseudonymised one the redactor's network token
+/// (read only then: the redactor always overwrites the key, so input cannot forge it).
+fn network_of_source(ev: &SecurityEvent) -> Option<String> {
+    let ip = ev.source_ip.as_deref()?;
+    network_of(ip).or_else(|| {
+        ip.starts_with("IP_ADDRESS_")
+            .then(|| {
+                ev.metadata
+                    .get(SOURCE_NETWORK)?
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .flatten()
+    })
 }
 
 fn kind_of(ev: &SecurityEvent) -> EventKind {

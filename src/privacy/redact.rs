@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{Kind, Pseudonymiser};
 use crate::domain::SecurityEvent;
+use crate::domain::{SOURCE_NETWORK, network_of};
 
 /// Metadata keys whose string values are account names (compared case-insensitively).
 pub const USER_KEYS: &[&str] = &[
@@ -100,6 +101,12 @@ impl Redactor {
         known.sort_unstable();
         known.dedup();
         let mut host = None;
+        // Only the redactor writes the network token: whatever the record carried is dropped.
+        ev.metadata.remove(SOURCE_NETWORK);
+        let network = ev.source_ip.as_deref().and_then(network_of).map(|net| {
+            let mac = self.pseudo.keys().mac(format!("network\0{net}").as_bytes());
+            format!("NETWORK_{}", hex::encode(&mac[..6]))
+        });
         if let Some(ip) = ev.source_ip.take() {
             let token = self.address(&ip)?;
             // A hostname (PAM's rhost, sshd with UseDNS) is not found by the text patterns:
@@ -116,6 +123,9 @@ impl Redactor {
             ev.action = s;
         }
         self.map(&mut ev.metadata, &known)?;
+        if let Some(network) = network {
+            ev.metadata.insert(SOURCE_NETWORK.into(), network.into());
+        }
         if let Some((raw, token)) = &host {
             replace_host(&mut ev.metadata, raw, token);
         }
@@ -528,6 +538,34 @@ mod tests {
         }
         assert_eq!(ev.user_id.as_deref(), Some("user1***@company.com"));
         assert_eq!(ev.source_ip.as_deref(), Some("IP_ADDRESS_1"));
+    }
+
+    #[test]
+    fn the_source_network_is_a_keyed_token_and_input_cannot_forge_it() {
+        let (_d, r) = redactor();
+        let network = |ip: &str, forged: Option<&str>| {
+            let mut ev = SecurityEvent::new(chrono::Utc::now(), "login", Format::Jsonl);
+            ev.source_ip = Some(ip.into());
+            if let Some(f) = forged {
+                ev.metadata.insert(SOURCE_NETWORK.into(), f.into());
+            }
+            r.redact_event(&mut ev).unwrap();
+            let view = crate::domain::EventView::from_event(&ev);
+            assert_eq!(
+                view.network.as_deref(),
+                ev.metadata.get(SOURCE_NETWORK).and_then(Value::as_str)
+            );
+            view.network
+        };
+        let a = network("198.51.100.4", None).expect("a network");
+        assert!(a.starts_with("NETWORK_") && !a.contains("198.51"), "{a}");
+        assert_eq!(network("198.51.100.200", None).as_deref(), Some(a.as_str()));
+        assert_ne!(network("198.51.101.4", None).as_deref(), Some(a.as_str()));
+        // A record carrying the key itself: replaced by the real network's token.
+        let forged = network("203.0.113.9", Some(a.as_str())).expect("a network");
+        assert_ne!(forged, a);
+        // A hostname has no network, and a forged one is dropped.
+        assert_eq!(network("scanner.example.net", Some(a.as_str())), None);
     }
 
     proptest::proptest! {

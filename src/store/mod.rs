@@ -19,7 +19,8 @@ pub use quarantine::QuarantineEntry;
 
 /// Bumped when the on-disk layout changes; `open` refuses newer stores and migrates older ones.
 /// 2: event views carry the Sigma rules each record matched.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: event views carry the source's network.
+pub const SCHEMA_VERSION: u32 = 3;
 
 const OWNER_FILE: &str = "owner.json";
 const DETECT_CURSOR: &str = "detect_cursor";
@@ -155,8 +156,9 @@ impl Store {
                         supported: SCHEMA_VERSION,
                     });
                 }
-                // Version 1 views lack the matched rules; their postcard encoding cannot
-                // be read as version 2, and re-ingesting is cheaper than a migration.
+                // Older views lack fields (v1 the matched rules, v2 the source network); their
+                // postcard encoding cannot be read as this version, and re-ingesting is
+                // cheaper than a migration.
                 if found < SCHEMA_VERSION {
                     return Err(StoreError::TooOld {
                         dir: self.dir.clone(),
