@@ -10,6 +10,7 @@ pub mod import;
 pub mod index;
 pub mod lexical;
 pub mod retrieve;
+pub mod rule_passages;
 pub mod store;
 pub mod weights;
 
@@ -110,6 +111,7 @@ impl Intel {
     ) -> Result<Intel, IntelError> {
         let mut docs = corpus::bundled();
         docs.extend(store::load_docs(store)?);
+        rule_passages::enrich(&mut docs);
         let lexical = Lexical::build(&docs);
         let mut intel = Intel {
             doc_passages: vec![Vec::new(); docs.len()],
