@@ -264,9 +264,10 @@ pub struct GenerateArgs {
     /// A quiet benign period: no attacks, empty labels.
     #[arg(long)]
     pub benign: bool,
-    /// Habits of the benign background: `office`, `pipelines`, `releases`, `research` and `rotation`
-    /// (detection was developed on them) or `snapshots` (held out: nightly volume snapshots).
-    #[arg(long, default_value = "office", value_parser = ["office", "pipelines", "releases", "research", "rotation", "snapshots"])]
+    /// Habits of the benign background: `office`, `pipelines`, `releases`, `research`,
+    /// `rotation` and `snapshots` (detection was developed on them) or `posture` (held out: a
+    /// vendor's nightly posture scan).
+    #[arg(long, default_value = "office", value_parser = ["office", "pipelines", "releases", "research", "rotation", "snapshots", "posture"])]
     pub profile: String,
     /// Start of the simulated period (RFC 3339).
     #[arg(long, default_value = "2024-05-06T00:00:00Z")]

@@ -93,6 +93,7 @@ pub(crate) struct Population {
 /// Role indices (fixed order in `Population::roles`).
 pub(crate) const ROLE_ADMIN: usize = 0;
 pub(crate) const ROLE_DEV: usize = 1;
+pub(crate) const ROLE_AUDITOR: usize = 2;
 pub(crate) const ROLE_CI: usize = 3;
 pub(crate) const ROLE_ETL: usize = 4;
 pub(crate) const ROLE_LAMBDA: usize = 5;

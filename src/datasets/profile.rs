@@ -14,16 +14,19 @@
 //! deleted) from one internal address, and people who mistype up to twice. It was read too, so
 //! it is a development profile now. `snapshots` is held out: a backup service user snapshots
 //! the volume of every instance each night at 03:00 and deletes the snapshots a week old, from
-//! one internal address, and people who mistype up to three times.
+//! one internal address, and people who mistype up to three times. It was read too.
+//! `posture` is held out: a third-party posture scanner assumes the read-only auditor role
+//! every night at 01:00 from one of two outside addresses and makes 40–70 read calls across
+//! services in a few minutes, a few of them refused; people mistype up to twice.
 
 use rand::Rng;
 
 use super::clock::{DAY, HOUR, MIN, SEC, civil};
 use super::cloud_benign::{CtGen, HOME};
 use super::cloud_catalog::s3_object;
-use super::cloudtrail::{CtEvent, Who};
+use super::cloudtrail::{CtEvent, Who, denied};
 use super::engine::Item;
-use super::population::{Population, ROLE_ADMIN, ROLE_CI, ROLE_ETL};
+use super::population::{Population, ROLE_ADMIN, ROLE_AUDITOR, ROLE_CI, ROLE_ETL, ip4};
 use super::util::{Rng8, hex, pick};
 
 /// Which habits the benign background follows.
@@ -40,8 +43,10 @@ pub enum Profile {
     Research,
     /// The fifth development profile (see the module comment).
     Rotation,
-    /// The held-out profile (see the module comment).
+    /// The sixth development profile (see the module comment).
     Snapshots,
+    /// The held-out profile (see the module comment).
+    Posture,
 }
 
 impl Profile {
@@ -53,6 +58,7 @@ impl Profile {
             Profile::Research => "research",
             Profile::Rotation => "rotation",
             Profile::Snapshots => "snapshots",
+            Profile::Posture => "posture",
         }
     }
 
@@ -65,6 +71,7 @@ impl Profile {
             Profile::Research,
             Profile::Rotation,
             Profile::Snapshots,
+            Profile::Posture,
         ]
         .into_iter()
         .find(|p| p.as_str() == name)
@@ -79,6 +86,7 @@ impl Profile {
             Profile::Research => (0.10, 3),
             Profile::Rotation => (0.08, 2),
             Profile::Snapshots => (0.07, 3),
+            Profile::Posture => (0.05, 2),
         }
     }
 }
@@ -106,6 +114,7 @@ pub(crate) fn scheduled_ct(
         Profile::Research => research_jobs(pop, period, home_events, rng),
         Profile::Rotation => key_rotation(pop, period, rng),
         Profile::Snapshots => nightly_snapshots(pop, period, rng),
+        Profile::Posture => posture_scans(pop, period, rng),
     }
 }
 
@@ -336,6 +345,36 @@ fn key_rotation(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Ite
     jobs.0
 }
 
+/// Every night from 01:00 UTC a posture scanner (a vendor's, from one of its two addresses)
+/// assumes the read-only auditor role and makes 40–70 read calls across services over 4–9
+/// minutes; about one in sixteen is refused (services the role does not cover).
+fn posture_scans(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Item<CtEvent>> {
+    let ct = CtGen::new(pop, HOME);
+    let vendor = [ip4(3, rng), ip4(52, rng)];
+    let ua = "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#5.10.213 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#adaptive Botocore/1.34.69 scanner/posture";
+    let mut jobs = Jobs::default();
+    for day in days(period) {
+        let start = day + HOUR + rng.random_range(0..20) * MIN;
+        let ip = pick(rng, &vendor).clone();
+        let calls = rng.random_range(40..=70i64);
+        let span = rng.random_range(4..10) * MIN;
+        for i in 0..calls {
+            let at = start + i * span / calls;
+            if at < period.0 || at >= period.1 {
+                continue;
+            }
+            let who = ct.role(rng, ROLE_AUDITOR, start);
+            let mut ev = ct.any_read(rng, who.clone(), &ip, ua);
+            if rng.random_bool(1.0 / 16.0) {
+                let (code, msg) = denied(pop, &who, ev.source, ev.name);
+                ev = ev.error(code, msg);
+            }
+            jobs.push(at, ev);
+        }
+    }
+    jobs.0
+}
+
 /// Every night from 03:00 UTC the backup service user lists its snapshots, snapshots the volume
 /// of each instance (`CreateSnapshot`, a minute or two apart) and deletes the snapshot it took
 /// seven nights before (`DeleteSnapshot`), all from one internal address.
@@ -500,6 +539,15 @@ mod tests {
             "snapshots run at 03:00"
         );
         assert!(snapshots.iter().any(|i| i.ev.name == "CreateSnapshot"));
+        let posture = week(Profile::Posture);
+        assert!(
+            posture.iter().all(|i| civil(i.t).hour == 1),
+            "scans run at 01:00"
+        );
+        assert!(
+            posture.iter().any(|i| i.ev.error.is_some()),
+            "a few calls are refused"
+        );
         assert_eq!(Profile::from_name("research"), Some(Profile::Research));
         assert_eq!(Profile::from_name("nope"), None);
     }

@@ -2,7 +2,7 @@
 //! describes attacker behaviour (rates, spreads, firsts, outcomes), never a dataset's constants.
 
 use crate::config::DetectConfig;
-use crate::domain::{EventKind, EventView};
+use crate::domain::{EventKind, EventView, Format};
 use crate::domain::{Severity, ThreatType};
 
 /// Behaviour around one event, computed by the engine after updating its state.
@@ -255,12 +255,18 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     // Failures alone make it likely guessing only at a volume fail2ban would ban the source
     // for (its maxretry); fewer are what people who mistype leave, wherever they log in from.
     let guessing = c.user_fails_10m >= (2 * n).max(cfg.brute_force.min_failures);
+    // With a baseline, one failure is enough when something else about the login is new too:
+    // a country the account never used, or a password-only console sign-in from a client
+    // (browser) new for it. Each stands in for the second failure a typo rarely leaves.
+    let new_country = c.has_baseline() && c.recent_new_region && v.format != Format::Cloudtrail;
+    let new_client_no_mfa = c.has_baseline() && c.recent_new_agent && v.mfa == Some(false);
+    let corroborated = c.forest_unusual || new_country || new_client_no_mfa;
     if !v.failed()
         && !c.known_good_source
         && (c.user_known
             && c.recent_new_ip
             && c.ip_new_to_org
-            && (c.user_fails_10m >= n || c.user_fails_10m >= 1 && c.forest_unusual)
+            && (c.user_fails_10m >= n || c.user_fails_10m >= 1 && corroborated)
             || guessing)
         && let Some(user) = &v.user
         && hits.is_empty()

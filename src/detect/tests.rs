@@ -255,6 +255,46 @@ fn typos_from_a_new_address_in_a_network_the_account_uses_are_not_an_alert() {
     assert_eq!(logins[0].severity, Severity::Low);
 }
 
+/// A day of console sign-ins with MFA from the office browser, then one failure and a success
+/// from a network nobody used, with `agent` and `mfa`.
+fn console_after_one_failure(agent: &str, mfa: bool) -> Vec<Alert> {
+    let console = |at: i64, ip: &str, ok: bool, agent: &str, mfa: bool| {
+        let mut v = login(at, ip, "carol", ok);
+        v.format = Format::Cloudtrail;
+        v.agent = Some(agent.into());
+        v.mfa = Some(mfa);
+        v.network = Some(
+            if ip == "IP_ADDRESS_1" {
+                "NETWORK_a"
+            } else {
+                "NETWORK_z"
+            }
+            .into(),
+        );
+        v
+    };
+    let mut events: Vec<EventView> = (0..40)
+        .map(|i| console(T0 + i * 40 * MIN, "IP_ADDRESS_1", true, "Firefox/125", true))
+        .collect();
+    let at = T0 + 30 * 60 * MIN;
+    events.push(console(at, "IP_ADDRESS_8", false, agent, mfa));
+    events.push(console(at + 40_000, "IP_ADDRESS_8", true, agent, mfa));
+    run(events)
+}
+
+#[test]
+fn one_failure_then_a_password_only_sign_in_from_a_new_browser_and_network_is_a_note() {
+    let alerts = console_after_one_failure("Android 14 Chrome/124", false);
+    assert_eq!(
+        of(&alerts, ThreatType::SuspiciousLogin).len(),
+        1,
+        "{alerts:#?}"
+    );
+    // With MFA, or from the browser the account always uses, one failure is a typo.
+    assert!(console_after_one_failure("Android 14 Chrome/124", true).is_empty());
+    assert!(console_after_one_failure("Firefox/125", false).is_empty());
+}
+
 #[test]
 fn a_login_profile_for_an_account_the_admin_just_created_is_onboarding() {
     let iam = |at: i64, action: &str, target: &str, ip: &str| {

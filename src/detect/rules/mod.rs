@@ -229,6 +229,10 @@ pub fn rule_hits(rules: &RuleSet, v: &EventView, ctx: &Ctx, hits: &mut Vec<Hit>)
         return;
     }
     let corroboration = Corroboration::of(ctx, !hits.is_empty());
+    // A match that rides on a named detector's hit joins that detector's alert (its entity and
+    // threat) rather than opening one of its own: a spray over 20 accounts is one alert that
+    // names the rule, not 20 per-account rule alerts beside it.
+    let carrier = hits.first().map(|h| (h.entity.clone(), h.threat));
     for id in &v.rules {
         let Some(info) = rules.get(id) else { continue };
         let Some(severity) = gated_severity(info, corroboration) else {
@@ -242,16 +246,21 @@ pub fn rule_hits(rules: &RuleSet, v: &EventView, ctx: &Ctx, hits: &mut Vec<Hit>)
         let Some(entity) = entity.filter(|e| !e.is_empty()) else {
             continue;
         };
+        let (entity, threat, strength) = match &carrier {
+            // Strength 0: the detector's summary stays the alert's description.
+            Some((entity, threat)) => (entity.clone(), *threat, 0.0),
+            None => (entity, info.threat, info.strength()),
+        };
         hits.push(Hit {
             detector: "sigma",
-            threat: info.threat,
+            threat,
             summary: format!(
                 "Sigma rule \"{}\" ({}) matched {} by {entity}",
                 info.title, info.level, v.action
             ),
             entity,
             techniques: &[],
-            strength: info.strength(),
+            strength,
             severity,
             related: Related::None,
             rule: Some(info.clone()),

@@ -231,3 +231,46 @@ fn tags_give_techniques_and_threats() {
         ThreatType::Impact
     );
 }
+
+#[test]
+fn a_match_on_an_event_a_detector_fired_on_joins_that_detectors_alert() {
+    use crate::detect::detectors::{Ctx, Hit, Related};
+    use crate::domain::{EventView, Severity, ThreatType};
+    let set = load_one(STOP_TRAIL);
+    let ev = stop_logging("203.0.113.9");
+    let mut v = EventView::from_event(&ev);
+    v.rules = set.matches(&ev);
+    assert_eq!(v.rules.len(), 1);
+    let spray = Hit {
+        detector: "password_spraying",
+        threat: ThreatType::PasswordSpraying,
+        entity: "IP_ADDRESS_4".into(),
+        techniques: &["T1110.003"],
+        strength: 0.8,
+        severity: Severity::Medium,
+        summary: "spray".into(),
+        related: Related::None,
+        rule: None,
+    };
+    let mut hits = vec![spray];
+    rule_hits(&set, &v, &Ctx::default(), &mut hits);
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    let rule = &hits[1];
+    assert_eq!(
+        (rule.entity.as_str(), rule.threat),
+        ("IP_ADDRESS_4", ThreatType::PasswordSpraying)
+    );
+    assert_eq!(
+        rule.strength, 0.0,
+        "the detector's summary stays the description"
+    );
+    assert!(rule.rule.is_some());
+    // Alone (a critical rule would alert without a detector), it keeps its own entity and threat.
+    let critical = load_one(&STOP_TRAIL.replace("level: high", "level: critical"));
+    v.rules = critical.matches(&ev);
+    let mut hits = Vec::new();
+    rule_hits(&critical, &v, &Ctx::default(), &mut hits);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].threat, ThreatType::DefenseEvasion);
+    assert_eq!(hits[0].entity, v.user.clone().expect("user"));
+}
