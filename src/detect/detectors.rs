@@ -62,6 +62,10 @@ pub struct Ctx {
     /// The account's IAM writes make it an administrator (`[detect.admin]`).
     pub iam_admin: bool,
     pub ip_successes_spray: u64,
+    /// Organisation-wide, in the spraying window, for this log's format: accounts that failed
+    /// from sources with no successful login, and how many such sources there were.
+    pub org_spray_accounts: usize,
+    pub org_spray_sources: usize,
     /// The target of this IAM change was created by the same actor within the hour.
     pub target_created_recently: bool,
 }
@@ -250,6 +254,25 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             rule: None,
         });
     }
+    if hits.is_empty() && distributed_spray(cfg, v, c) {
+        hits.push(Hit {
+            detector: "password_spraying",
+            threat: ThreatType::PasswordSpraying,
+            entity: ip.clone(),
+            techniques: &["T1110.003"],
+            strength: ratio_strength(c.org_spray_accounts as f64, 2.0 * spray.min_accounts as f64),
+            severity: Severity::Medium,
+            summary: format!(
+                "distributed password spraying: {} accounts failed from {} sources with no successful login in {} h, {} of them from {ip}",
+                c.org_spray_accounts,
+                c.org_spray_sources,
+                spray.window_minutes / 60,
+                c.ip_failed_accounts_spray
+            ),
+            related: Related::Logins,
+            rule: None,
+        });
+    }
     // A success right after a run of failures for the same account, from somewhere new.
     let n = cfg.login.success_after_failures;
     // Failures alone make it likely guessing only at a volume fail2ban would ban the source
@@ -308,6 +331,27 @@ fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
     }
     console_login(v, c, hits);
 }
+
+/// Spraying spread over many sources (a botnet, rotating proxies), each under the per-source
+/// threshold: a failing source that tried a few accounts, a few tries each, and never logged
+/// in, while across the organisation such sources failed on twice the per-source threshold of
+/// accounts. Unknown accounts (sshd's `Invalid user`, CloudTrail's hidden names) are not
+/// counted there: trying made-up names is what every internet scanner does.
+fn distributed_spray(cfg: &DetectConfig, v: &EventView, c: &Ctx) -> bool {
+    let spray = &cfg.password_spraying;
+    v.failed()
+        && !c.known_good_source
+        && c.ip_successes_spray == 0
+        && c.ip_failed_accounts_spray >= DISTRIBUTED_MIN_ACCOUNTS
+        && (c.ip_fails_spray as f32 / c.ip_failed_accounts_spray as f32)
+            <= spray.max_attempts_per_account
+        && c.org_spray_sources >= DISTRIBUTED_MIN_SOURCES
+        && c.org_spray_accounts >= 2 * spray.min_accounts
+}
+
+/// Accounts one source of a distributed spray must have tried, and sources there must be.
+const DISTRIBUTED_MIN_ACCOUNTS: usize = 3;
+const DISTRIBUTED_MIN_SOURCES: usize = 3;
 
 /// Console logins by root, or without MFA from a new place.
 fn console_login(v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {

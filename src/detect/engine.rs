@@ -13,7 +13,7 @@ use super::flows::{FlowCtx, FlowDetector};
 use super::iforest::{ForestParams, IsolationForest};
 use super::rules::{RuleSet, rule_hits};
 use super::state::{Entities, HOUR, IpState, MAX_IPS, MAX_USERS, MINUTE, UserState};
-use super::window::key;
+use super::window::{SlidingDistinct, key};
 use crate::config::DetectConfig;
 use crate::domain::ThreatType;
 use crate::domain::{EventKind, EventView};
@@ -61,6 +61,9 @@ pub struct Engine {
     rules: Arc<RuleSet>,
     /// Scans, floods, brute force and beacons in flow records.
     flows: FlowDetector,
+    /// Per log format: accounts that failed from never-successful sources, and those sources,
+    /// in the spraying window (distributed spraying).
+    org_spray: ahash::AHashMap<u8, (SlidingDistinct, SlidingDistinct)>,
 }
 
 impl Engine {
@@ -86,6 +89,7 @@ impl Engine {
             org_networks: Default::default(),
             rules: RuleSet::shared(&cfg),
             flows: FlowDetector::default(),
+            org_spray: Default::default(),
             cfg,
         }
     }
@@ -174,6 +178,7 @@ impl Engine {
         self.org_ips.clear();
         self.org_networks.clear();
         self.flows = FlowDetector::default();
+        self.org_spray.clear();
     }
 
     /// Full processing of one event. Returns the forest score (0 when there is no forest).
@@ -400,6 +405,18 @@ impl Engine {
                 }
                 c.ip_successes_spray = s.successes_spray.count(ts, spray);
                 c.ip_accounts_bf = s.users_10m.distinct(ts, stuff);
+                let known_account = !v.invalid_user
+                    && v.user
+                        .as_deref()
+                        .is_some_and(|u| !u.starts_with("HIDDEN_DUE_TO"));
+                let never_in = s.good_accounts.is_empty() && c.ip_successes_spray == 0;
+                let (accounts, sources) = self.org_spray.entry(v.format as u8).or_default();
+                if failed && never_in && known_account {
+                    accounts.add(ts, account, spray);
+                    sources.add(ts, key(ip), spray);
+                }
+                c.org_spray_accounts = accounts.distinct(ts, spray);
+                c.org_spray_sources = sources.distinct(ts, spray);
             }
         }
         if let Some(user) = v

@@ -344,6 +344,39 @@ fn a_login_profile_for_an_account_the_admin_just_created_is_onboarding() {
     );
 }
 
+/// Five sources, five different accounts each, one try per account, spread over two hours.
+fn distributed(invalid: bool) -> Vec<EventView> {
+    let mut events = Vec::new();
+    for source in 0..5i64 {
+        for n in 0..5i64 {
+            let at = T0 + (source * 5 + n) * 5 * MIN;
+            let mut v = login(
+                at,
+                &format!("IP_ADDRESS_{}", 50 + source),
+                &format!("USER_S{}", source * 5 + n),
+                false,
+            );
+            v.invalid_user = invalid;
+            events.push(v);
+        }
+    }
+    events
+}
+
+#[test]
+fn spraying_spread_over_sources_under_the_per_source_threshold_is_found() {
+    let alerts = run(distributed(false));
+    let spray = of(&alerts, ThreatType::PasswordSpraying);
+    assert!(!spray.is_empty(), "{alerts:#?}");
+    assert!(spray[0].description.contains("distributed"), "{spray:#?}");
+    // Made-up account names from many sources are internet scanners, not a spray.
+    let alerts = run(distributed(true));
+    assert!(
+        of(&alerts, ThreatType::PasswordSpraying).is_empty(),
+        "{alerts:#?}"
+    );
+}
+
 #[test]
 fn password_spraying_is_slow_and_wide_but_an_office_is_not() {
     // One source, 12 accounts, one try each, over three hours.
