@@ -4,7 +4,7 @@
 #   benches/ingest-1m.sh [EVENTS] [SEED]
 #   NO_DETECT=1 benches/ingest-1m.sh     ingest alone ([detect] enabled = false)
 #   NO_RULES=1 benches/ingest-1m.sh      detection without Sigma rules ([detect] rules = false)
-#   PROFILE=posture benches/ingest-1m.sh     the held-out benign profile
+#   PROFILE=helpdesk benches/ingest-1m.sh    the held-out benign profile
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}

@@ -267,7 +267,7 @@ pub struct GenerateArgs {
     /// Habits of the benign background: `office`, `pipelines`, `releases`, `research`,
     /// `rotation` and `snapshots` (detection was developed on them) or `posture` (held out: a
     /// vendor's nightly posture scan).
-    #[arg(long, default_value = "office", value_parser = ["office", "pipelines", "releases", "research", "rotation", "snapshots", "posture"])]
+    #[arg(long, default_value = "office", value_parser = ["office", "pipelines", "releases", "research", "rotation", "snapshots", "posture", "helpdesk"])]
     pub profile: String,
     /// Start of the simulated period (RFC 3339).
     #[arg(long, default_value = "2024-05-06T00:00:00Z")]

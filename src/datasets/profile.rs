@@ -17,7 +17,11 @@
 //! one internal address, and people who mistype up to three times. It was read too.
 //! `posture` is held out: a third-party posture scanner assumes the read-only auditor role
 //! every night at 01:00 from one of two outside addresses and makes 40–70 read calls across
-//! services in a few minutes, a few of them refused; people mistype up to twice.
+//! services in a few minutes, a few of them refused; people mistype up to twice. It was read
+//! too. `helpdesk` is held out: an IT administrator works the helpdesk on weekdays from the
+//! office or home, resetting people's console passwords (reset required at next sign-in),
+//! re-registering lost MFA devices, onboarding new hires on Mondays and offboarding contractors
+//! on Fridays; people mistype up to twice.
 
 use rand::Rng;
 
@@ -26,6 +30,7 @@ use super::cloud_benign::{CtGen, HOME};
 use super::cloud_catalog::s3_object;
 use super::cloudtrail::{CtEvent, Who, denied};
 use super::engine::Item;
+use super::names::{FIRST_NAMES, LAST_NAMES};
 use super::population::{Population, ROLE_ADMIN, ROLE_AUDITOR, ROLE_CI, ROLE_ETL, ip4};
 use super::util::{Rng8, hex, pick};
 
@@ -45,8 +50,10 @@ pub enum Profile {
     Rotation,
     /// The sixth development profile (see the module comment).
     Snapshots,
-    /// The held-out profile (see the module comment).
+    /// The seventh development profile (see the module comment).
     Posture,
+    /// The held-out profile (see the module comment).
+    Helpdesk,
 }
 
 impl Profile {
@@ -59,6 +66,7 @@ impl Profile {
             Profile::Rotation => "rotation",
             Profile::Snapshots => "snapshots",
             Profile::Posture => "posture",
+            Profile::Helpdesk => "helpdesk",
         }
     }
 
@@ -72,6 +80,7 @@ impl Profile {
             Profile::Rotation,
             Profile::Snapshots,
             Profile::Posture,
+            Profile::Helpdesk,
         ]
         .into_iter()
         .find(|p| p.as_str() == name)
@@ -87,6 +96,7 @@ impl Profile {
             Profile::Rotation => (0.08, 2),
             Profile::Snapshots => (0.07, 3),
             Profile::Posture => (0.05, 2),
+            Profile::Helpdesk => (0.09, 2),
         }
     }
 }
@@ -115,6 +125,7 @@ pub(crate) fn scheduled_ct(
         Profile::Rotation => key_rotation(pop, period, rng),
         Profile::Snapshots => nightly_snapshots(pop, period, rng),
         Profile::Posture => posture_scans(pop, period, rng),
+        Profile::Helpdesk => helpdesk(pop, period, rng),
     }
 }
 
@@ -375,6 +386,119 @@ fn posture_scans(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<It
     jobs.0
 }
 
+/// The helpdesk's weekdays (09:00–17:00 UTC) by one administrator, signed in to the console
+/// with MFA from the office or home: 2–6 password resets for colleagues (reset required at next
+/// sign-in), now and then a lost MFA device deactivated and a new one enabled, 1–3 new hires
+/// on Mondays (user, group, first password) and 0–2 contractors offboarded on Fridays.
+fn helpdesk(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Item<CtEvent>> {
+    let mut jobs = Jobs::default();
+    let admins: Vec<usize> = (0..pop.iam_users.len())
+        .filter(|i| pop.iam_users[*i].admin && pop.iam_users[*i].employee.is_some())
+        .collect();
+    let people: Vec<&str> = pop
+        .iam_users
+        .iter()
+        .filter(|u| u.employee.is_some())
+        .map(|u| u.name.as_str())
+        .collect();
+    let (Some(&idx), false) = (admins.first(), people.is_empty()) else {
+        return jobs.0;
+    };
+    let Some(e) = pop.iam_users[idx].employee.map(|e| &pop.employees[e]) else {
+        return jobs.0;
+    };
+    for day in days(period) {
+        let weekday = civil(day).weekday;
+        if weekday >= 5 {
+            continue;
+        }
+        // One place per day: the office most days, home on others.
+        let ip = pop.employee_ip(rng, e);
+        let signed_in = day + 9 * HOUR;
+        let who = Who::User {
+            idx,
+            console: Some((signed_in, true)),
+        };
+        let mut push = |at: i64, name: &'static str, req: String| {
+            if at >= period.0 && at < period.1 {
+                let ev = CtEvent::api(
+                    who.clone(),
+                    "iam.amazonaws.com",
+                    name,
+                    HOME,
+                    &ip,
+                    "console.amazonaws.com",
+                )
+                .req(req);
+                jobs.push(at, ev);
+            }
+        };
+        let when = |rng: &mut Rng8| day + 9 * HOUR + rng.random_range(0..7 * 60 + 30) * MIN;
+        for _ in 0..rng.random_range(2..=6) {
+            let user = *pick(rng, &people);
+            push(
+                when(rng),
+                "UpdateLoginProfile",
+                format!("{{\"userName\":\"{user}\",\"passwordResetRequired\":true}}"),
+            );
+        }
+        if rng.random_bool(0.3) {
+            let user = *pick(rng, &people);
+            let at = when(rng);
+            let serial = format!("arn:aws:iam::{}:mfa/{user}", pop.account);
+            let req = format!("{{\"userName\":\"{user}\",\"serialNumber\":\"{serial}\"}}");
+            push(at, "DeactivateMFADevice", req.clone());
+            push(at + rng.random_range(60..600) * SEC, "EnableMFADevice", req);
+        }
+        let hires = match weekday {
+            0 => rng.random_range(1..=3),
+            _ => 0,
+        };
+        for _ in 0..hires {
+            let name = format!(
+                "{}.{}",
+                pick(rng, FIRST_NAMES).to_ascii_lowercase(),
+                pick(rng, LAST_NAMES).to_ascii_lowercase()
+            );
+            let mut at = when(rng);
+            push(at, "CreateUser", format!("{{\"userName\":\"{name}\"}}"));
+            let group = *pick(rng, &["Developers", "Analysts", "Support"]);
+            at += rng.random_range(10..90) * SEC;
+            push(
+                at,
+                "AddUserToGroup",
+                format!("{{\"groupName\":\"{group}\",\"userName\":\"{name}\"}}"),
+            );
+            at += rng.random_range(10..90) * SEC;
+            push(
+                at,
+                "CreateLoginProfile",
+                format!("{{\"userName\":\"{name}\",\"passwordResetRequired\":true}}"),
+            );
+        }
+        let leavers = match weekday {
+            4 => rng.random_range(0..=2),
+            _ => 0,
+        };
+        for _ in 0..leavers {
+            let name = format!("contractor-{}", hex(rng, 4));
+            let mut at = when(rng);
+            for (call, req) in [
+                ("DeleteLoginProfile", format!("{{\"userName\":\"{name}\"}}")),
+                (
+                    "RemoveUserFromGroup",
+                    format!("{{\"groupName\":\"Contractors\",\"userName\":\"{name}\"}}"),
+                ),
+                ("DeleteUser", format!("{{\"userName\":\"{name}\"}}")),
+            ] {
+                push(at, call, req);
+                at += rng.random_range(10..60) * SEC;
+            }
+        }
+    }
+    jobs.0
+}
+
 /// Every night from 03:00 UTC the backup service user lists its snapshots, snapshots the volume
 /// of each instance (`CreateSnapshot`, a minute or two apart) and deletes the snapshot it took
 /// seven nights before (`DeleteSnapshot`), all from one internal address.
@@ -548,6 +672,15 @@ mod tests {
             posture.iter().any(|i| i.ev.error.is_some()),
             "a few calls are refused"
         );
+        let helpdesk = week(Profile::Helpdesk);
+        assert!(
+            helpdesk
+                .iter()
+                .all(|i| civil(i.t).weekday < 5 && (9..17).contains(&civil(i.t).hour)),
+            "helpdesk hours: weekdays 09:00-17:00"
+        );
+        assert!(helpdesk.iter().any(|i| i.ev.name == "UpdateLoginProfile"));
+        assert!(helpdesk.iter().any(|i| i.ev.name == "CreateUser"));
         assert_eq!(Profile::from_name("research"), Some(Profile::Research));
         assert_eq!(Profile::from_name("nope"), None);
     }

@@ -311,6 +311,23 @@ impl Engine {
             c.new_agent = first.is_none();
             c.recent_new_agent = first.is_none_or(|t| ts - t <= HOUR);
         }
+        if v.kind == EventKind::Login {
+            let place = v.network.as_deref().or(v.ip.as_deref()).map(key);
+            c.known_login_network = place.is_some_and(|n| s.login_networks.contains(n));
+            let console = v.action == "ConsoleLogin";
+            let agent = v.agent.as_deref().map(key);
+            c.new_console_agent = console
+                && !s.console_agents.is_empty()
+                && agent.is_some_and(|a| !s.console_agents.contains(a));
+            if !failed {
+                if let Some(n) = place {
+                    s.login_networks.insert(n);
+                }
+                if let Some(a) = agent.filter(|_| console) {
+                    s.console_agents.insert(a);
+                }
+            }
+        }
         if let Some(region) = v.region.as_deref() {
             let first = s.region_first_seen(key(region), ts);
             c.new_region = first.is_none();
@@ -441,6 +458,10 @@ impl Engine {
             c.user_fails_10m = s.fails_10m.count(ts, 10 * MINUTE);
             if failed && v.kind == EventKind::Login {
                 s.fails_10m.add(ts, v.attempts, 10 * MINUTE);
+            } else if v.kind == EventKind::Login {
+                // A success ends the run: the failures before it were this login's (typos, or
+                // guesses judged on this event), not a later login's from another place.
+                s.fails_10m.clear();
             }
             if v.kind == EventKind::ApiCall {
                 let dw = cfg.discovery.window_minutes * MINUTE;

@@ -77,6 +77,37 @@ pub struct UserState {
     pub iam_writes: u32,
     /// Users this account created in the last hour (target key → time).
     pub created_users: HashMap<u64, i64>,
+    /// Networks (or, without one, sources) the account logged in from successfully.
+    pub login_networks: KeyRing,
+    /// Clients (user agents) of the account's successful console sign-ins.
+    pub console_agents: KeyRing,
+}
+
+/// The last few distinct keys (hashed): small sets a linear scan beats hashing for.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRing(Vec<u64>);
+
+impl KeyRing {
+    const CAP: usize = 16;
+
+    pub fn contains(&self, key: u64) -> bool {
+        self.0.contains(&key)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Remember `key`, forgetting the oldest when full.
+    pub fn insert(&mut self, key: u64) {
+        if self.contains(key) {
+            return;
+        }
+        if self.0.len() >= Self::CAP {
+            self.0.remove(0);
+        }
+        self.0.push(key);
+    }
 }
 
 impl UserState {

@@ -258,8 +258,20 @@ fn typos_from_a_new_address_in_a_network_the_account_uses_are_not_an_alert() {
 /// A day of console sign-ins with MFA from the office browser, then one failure and a success
 /// from a network nobody used, with `agent` and `mfa`.
 fn console_after_one_failure(agent: &str, mfa: bool) -> Vec<Alert> {
+    console_after_failures(1, true, agent, mfa)
+}
+
+/// As [`console_after_one_failure`] with `failures` failures; without `console_history` the
+/// day's work was command-line calls only (no earlier console sign-in).
+fn console_after_failures(
+    failures: i64,
+    console_history: bool,
+    agent: &str,
+    mfa: bool,
+) -> Vec<Alert> {
     let console = |at: i64, ip: &str, ok: bool, agent: &str, mfa: bool| {
         let mut v = login(at, ip, "carol", ok);
+        v.action = "ConsoleLogin".into();
         v.format = Format::Cloudtrail;
         v.agent = Some(agent.into());
         v.mfa = Some(mfa);
@@ -274,12 +286,70 @@ fn console_after_one_failure(agent: &str, mfa: bool) -> Vec<Alert> {
         v
     };
     let mut events: Vec<EventView> = (0..40)
-        .map(|i| console(T0 + i * 40 * MIN, "IP_ADDRESS_1", true, "Firefox/125", true))
+        .map(|i| {
+            let mut v = console(T0 + i * 40 * MIN, "IP_ADDRESS_1", true, "Firefox/125", true);
+            if !console_history {
+                v.kind = EventKind::ApiCall;
+                v.action = "DescribeInstances".into();
+                v.agent = Some("aws-cli/2.15".into());
+            }
+            v
+        })
         .collect();
     let at = T0 + 30 * 60 * MIN;
-    events.push(console(at, "IP_ADDRESS_8", false, agent, mfa));
-    events.push(console(at + 40_000, "IP_ADDRESS_8", true, agent, mfa));
+    for i in 0..failures {
+        events.push(console(at + i * 20_000, "IP_ADDRESS_8", false, agent, mfa));
+    }
+    events.push(console(at + 100_000, "IP_ADDRESS_8", true, agent, mfa));
     run(events)
+}
+
+#[test]
+fn a_first_console_sign_in_after_one_failure_has_no_usual_browser_to_differ_from() {
+    // Command-line work all day, then the account's first console sign-in: every browser is
+    // new, so it says nothing (a password-only sign-in from a new browser needs a usual one).
+    let alerts = console_after_failures(1, false, "Android 14 Chrome/124", false);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    // Two failures from a network nobody used are still a note.
+    let alerts = console_after_failures(2, false, "Android 14 Chrome/124", false);
+    assert_eq!(
+        of(&alerts, ThreatType::SuspiciousLogin).len(),
+        1,
+        "{alerts:#?}"
+    );
+}
+
+#[test]
+fn typos_then_mfa_from_the_usual_browser_are_the_person() {
+    let alerts = console_after_failures(2, true, "Firefox/125", true);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    // The same typos signed in with a password alone are a note.
+    let alerts = console_after_failures(2, true, "Firefox/125", false);
+    let logins = of(&alerts, ThreatType::SuspiciousLogin);
+    assert_eq!(logins.len(), 1, "{alerts:#?}");
+    assert_eq!(logins[0].severity, Severity::Low);
+}
+
+#[test]
+fn typos_that_ended_in_a_login_do_not_count_against_the_next_login_elsewhere() {
+    // Two typos and a login from the usual address, then minutes later a login to another
+    // host from a network nobody used (a phone hotspot): no failures lead up to that one.
+    let mut events = history("dave", "IP_ADDRESS_1");
+    let at = T0 + 300 * MIN;
+    events.push(login(at, "IP_ADDRESS_1", "dave", false));
+    events.push(login(at + 10_000, "IP_ADDRESS_1", "dave", false));
+    events.push(login(at + 20_000, "IP_ADDRESS_1", "dave", true));
+    events.push(login(at + 5 * MIN, "IP_ADDRESS_9", "dave", true));
+    let alerts = run(events.clone());
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    // Failures with no login after them still lead up to a login from somewhere new.
+    events.remove(events.len() - 2);
+    let alerts = run(events);
+    assert_eq!(
+        of(&alerts, ThreatType::SuspiciousLogin).len(),
+        1,
+        "{alerts:#?}"
+    );
 }
 
 #[test]
@@ -328,6 +398,31 @@ fn a_login_profile_for_an_account_the_admin_just_created_is_onboarding() {
         alerts.iter().all(|a| a.severity <= Severity::Low),
         "{alerts:#?}"
     );
+    // The new user alone is a note from someone who does not administer IAM …
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.detectors.iter().any(|d| d == "new_iam_user")),
+        "{alerts:#?}"
+    );
+    // … and nothing from an IAM administrator (a day of IAM changes behind it).
+    let mut admin: Vec<EventView> = (0..40)
+        .map(|i| {
+            let mut v = iam(
+                T0 + i * 40 * MIN,
+                "AddUserToGroup",
+                "USER_X",
+                "IP_ADDRESS_1",
+            );
+            v.user = Some("erin".into());
+            v
+        })
+        .collect();
+    let mut create = iam(at, "CreateUser", "USER_NEW", "IP_ADDRESS_7");
+    create.user = Some("erin".into());
+    admin.push(create);
+    let alerts = run(admin);
+    assert!(alerts.is_empty(), "{alerts:#?}");
     // A password for an existing account from there is a takeover signal.
     events.push(iam(
         at + 120_000,

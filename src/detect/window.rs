@@ -48,6 +48,12 @@ impl SlidingCount {
     pub fn is_empty(&self) -> bool {
         self.q.is_empty()
     }
+
+    /// Forget everything counted so far.
+    pub fn clear(&mut self) {
+        self.q.clear();
+        self.total = 0;
+    }
 }
 
 /// Distinct keys (hashed) in the last `window` ms.

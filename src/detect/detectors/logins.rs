@@ -142,16 +142,21 @@ pub(super) fn logins(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<
     // for (its maxretry); fewer are what people who mistype leave, wherever they log in from.
     let guessing = c.user_fails_10m >= (2 * n).max(cfg.brute_force.min_failures);
     // With a baseline, one failure is enough when something else about the login is new too:
-    // a country the account never used, or a password-only console sign-in from a client
-    // (browser) new for it. Each stands in for the second failure a typo rarely leaves.
+    // a country the account never used, or a password-only console sign-in from a browser
+    // its earlier console sign-ins never used. Each stands in for the second failure a typo
+    // rarely leaves.
     let new_country = c.has_baseline() && c.recent_new_region && v.format != Format::Cloudtrail;
-    let new_client_no_mfa = c.has_baseline() && c.recent_new_agent && v.mfa == Some(false);
+    let new_client_no_mfa = c.has_baseline() && c.new_console_agent && v.mfa == Some(false);
     let corroborated = c.forest_unusual || new_country || new_client_no_mfa;
+    // Somewhere new: a network the account never logged in from. A second factor passed from
+    // the account's usual client is the person, whatever they mistyped first.
+    let new_place = c.recent_new_ip && c.ip_new_to_org && !c.known_login_network;
+    let second_factor = v.mfa == Some(true) && !c.recent_new_agent;
     if !v.failed()
         && !c.known_good_source
         && (c.user_known
-            && c.recent_new_ip
-            && c.ip_new_to_org
+            && new_place
+            && !second_factor
             && (c.user_fails_10m >= n || c.user_fails_10m >= 1 && corroborated)
             || guessing)
         && let Some(user) = &v.user

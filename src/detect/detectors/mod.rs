@@ -32,6 +32,11 @@ pub struct Ctx {
     pub recent_new_ip: bool,
     /// The account first used this client (user agent) within the last hour.
     pub recent_new_agent: bool,
+    /// The account logged in successfully from this network (or source) before.
+    pub known_login_network: bool,
+    /// A console sign-in from a browser none of the account's earlier console sign-ins used
+    /// (false without earlier ones: a first console sign-in has no usual browser).
+    pub new_console_agent: bool,
     /// Nobody in the organisation used this source before the last hour.
     pub ip_new_to_org: bool,
     /// The account (principal) never made this call before.
@@ -283,7 +288,9 @@ fn cloud(cfg: &DetectConfig, v: &EventView, c: &Ctx, hits: &mut Vec<Hit>) {
             rule: None,
         });
     }
-    if ok && v.action == "CreateUser" && suspicious_iam {
+    // Creating users is an IAM administrator's everyday work wherever they sign in from; what
+    // the new user is given is judged by `iam_admin_grant` and `credentials_for_another_user`.
+    if ok && v.action == "CreateUser" && suspicious_iam && !c.iam_admin {
         hits.push(Hit {
             detector: "new_iam_user",
             threat: ThreatType::PrivilegeEscalation,
