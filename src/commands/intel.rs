@@ -174,11 +174,18 @@ pub fn open_ready(config: &Config, data_dir: &Path, store: &Store) -> Result<Int
         let snapshot = handle
             .join()
             .map_err(|_| anyhow::anyhow!("the index build thread panicked"))?;
-        eprintln!(
-            "intel: HNSW index of {} passages built in {:.1}s",
-            snapshot.len(),
-            snapshot.build_seconds
-        );
+        if snapshot.from_cache {
+            eprintln!(
+                "intel: HNSW index of {} passages read from the user's cache",
+                snapshot.len()
+            );
+        } else {
+            eprintln!(
+                "intel: HNSW index of {} passages built in {:.1}s",
+                snapshot.len(),
+                snapshot.build_seconds
+            );
+        }
         intel.save_and_install(store, snapshot)?;
     }
     Ok(intel)

@@ -81,7 +81,7 @@ pub fn run(intel: &Intel, queries: &[Query], sentences: usize) -> Result<BenchRe
 
     // Index build time: a fresh build of the current vectors (not installed).
     let build = intel
-        .spawn_rebuild()
+        .spawn_fresh_build()
         .ok_or_else(|| anyhow::anyhow!("no model"))?
         .join()
         .map_err(|_| anyhow::anyhow!("index build panicked"))?;

@@ -55,6 +55,11 @@ impl VectorCache {
         }
     }
 
+    /// The directory the cache file lives in (other shared caches sit beside it).
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
     /// The cached vectors among `wanted`.
     pub fn load(&self, wanted: &HashSet<PassageKey>) -> HashMap<PassageKey, Vec<f32>> {
         let mut out = HashMap::new();

@@ -47,6 +47,9 @@ pub struct Snapshot {
     pub built_at: DateTime<Utc>,
     pub build_seconds: f64,
     map: HnswMap<Vector, PassageKey>,
+    /// Read from the user's index cache rather than built by this process.
+    #[serde(skip)]
+    pub from_cache: bool,
 }
 
 impl Snapshot {
@@ -65,6 +68,7 @@ impl Snapshot {
             built_at: Utc::now(),
             build_seconds: started.elapsed().as_secs_f64(),
             map,
+            from_cache: false,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod doc;
 pub mod embed;
 pub mod import;
 pub mod index;
+pub mod index_cache;
 pub mod lexical;
 pub mod retrieve;
 pub mod rule_passages;
@@ -251,9 +252,19 @@ impl Intel {
         }
     }
 
-    /// Build a new HNSW snapshot of the current vectors on a background thread. Searches keep
-    /// using the old snapshot plus an exact scan of newer passages until `install` is called.
+    /// Build a new HNSW snapshot of the current vectors on a background thread (or read the
+    /// same one from the user's index cache). Searches keep using the old snapshot plus an
+    /// exact scan of newer passages until `install` is called.
     pub fn spawn_rebuild(&self) -> Option<std::thread::JoinHandle<Snapshot>> {
+        self.spawn_build(true)
+    }
+
+    /// As [`Intel::spawn_rebuild`], always building (what the retrieval benchmark times).
+    pub fn spawn_fresh_build(&self) -> Option<std::thread::JoinHandle<Snapshot>> {
+        self.spawn_build(false)
+    }
+
+    fn spawn_build(&self, use_cache: bool) -> Option<std::thread::JoinHandle<Snapshot>> {
         let embedder = self.model.embedder()?;
         let model_id = embedder.model_id().to_string();
         let points: Vec<(PassageKey, Vec<f32>)> =
@@ -262,8 +273,25 @@ impl Intel {
             ef_construction: self.config.ef_construction,
             ef_search: self.config.ef_search,
         };
+        let shared = cache::VectorCache::configured(&self.config.vector_cache)
+            .filter(|_| use_cache)
+            .map(|c| index_cache::IndexCache::at(c.dir()));
         Some(std::thread::spawn(move || {
-            Snapshot::build(&model_id, points, params)
+            let keys: Vec<PassageKey> = points.iter().map(|(k, _)| *k).collect();
+            let digest = index_cache::IndexCache::digest(&model_id, params, &keys);
+            if let Some(mut cached) = shared
+                .as_ref()
+                .and_then(|c| c.load(&digest, &model_id, &keys))
+            {
+                cached.from_cache = true;
+                return cached;
+            }
+            let snapshot = Snapshot::build(&model_id, points, params);
+            // A cache that cannot be written only costs the next new data dir a build.
+            if let Some(c) = &shared {
+                let _ = c.save(&digest, &snapshot);
+            }
+            snapshot
         }))
     }
 
