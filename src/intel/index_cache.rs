@@ -82,7 +82,7 @@ impl IndexCache {
             .filter(|e| e.file_name().to_string_lossy().starts_with(PREFIX))
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
-        files.sort_by(|a, b| b.0.cmp(&a.0));
+        files.sort_by_key(|f| std::cmp::Reverse(f.0));
         for (_, path) in files.into_iter().skip(KEEP) {
             let _ = std::fs::remove_file(path);
         }
