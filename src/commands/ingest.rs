@@ -81,13 +81,14 @@ pub fn ingest(
     let store_ref = &store;
     std::thread::scope(|scope| -> Result<()> {
         let intel_job = (config.intel.attach_on_ingest && summary.alerts > 0).then(|| {
-            scope.spawn(move || -> Result<(usize, String, f64)> {
+            scope.spawn(move || -> Result<(usize, String, f64, bool)> {
                 let t = std::time::Instant::now();
                 let intel = super::intel::open_ready(config, data_dir, store_ref)?;
                 let n =
                     crate::intel::retrieve::attach_to_alerts(&intel, store_ref, config.intel.k)?;
                 let ranking = intel.effective_ranking(None).as_str().to_string();
-                Ok((n, ranking, t.elapsed().as_secs_f64()))
+                let loaded = intel.model().weights_loaded();
+                Ok((n, ranking, t.elapsed().as_secs_f64(), loaded))
             })
         });
         if config.respond.enabled && summary.alerts > 0 {
@@ -129,15 +130,21 @@ pub fn ingest(
             std::io::Write::flush(&mut std::io::stdout())?;
         }
         if let Some(job) = intel_job {
-            let (n, ranking, seconds) = job
+            let (n, ranking, seconds, loaded) = job
                 .join()
                 .map_err(|_| anyhow::anyhow!("the retrieval thread panicked"))??;
             summary.intel_alerts = n;
             summary.intel_ranking = ranking;
             summary.intel_seconds = seconds;
+            summary.intel_model_loaded = loaded;
             if !args.json {
+                let cached = if summary.intel_ranking != "lexical" && !loaded {
+                    "; every vector came from the cache, the model was not loaded"
+                } else {
+                    ""
+                };
                 println!(
-                    "  intel: {n} alert(s) matched ({}) in {seconds:.2}s",
+                    "  intel: {n} alert(s) matched ({}) in {seconds:.2}s{cached}",
                     summary.intel_ranking
                 );
             }

@@ -54,6 +54,10 @@ pub struct IngestSummary {
     pub intel_ranking: String,
     #[serde(default)]
     pub intel_seconds: f64,
+    /// Whether retrieval read the embedding model's weights (false when every passage and
+    /// query vector came from the store or the user's cache).
+    #[serde(default)]
+    pub intel_model_loaded: bool,
     /// Response actions recorded by this run, by state (proposed, pending_approval, sandboxed …).
     #[serde(default)]
     pub actions: BTreeMap<String, u64>,

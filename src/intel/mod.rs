@@ -10,6 +10,7 @@ pub mod import;
 pub mod index;
 pub mod index_cache;
 pub mod lexical;
+mod queries;
 pub mod retrieve;
 pub mod rule_passages;
 pub mod store;
@@ -64,6 +65,11 @@ impl ModelState {
             ModelState::Unavailable(_) => None,
         }
     }
+
+    /// Whether the model's weights have been read by this process.
+    pub fn weights_loaded(&self) -> bool {
+        self.embedder().is_some_and(|e| e.weights_loaded())
+    }
 }
 
 /// An installed HNSW snapshot and the embedded passages it does not contain (searched exactly).
@@ -86,6 +92,7 @@ pub struct Intel {
     pending: Vec<(PassageKey, String)>,
     vectors: HashMap<PassageKey, Vec<f32>>,
     built: RwLock<Option<Built>>,
+    query_vectors: queries::QueryVectors,
 }
 
 /// For `autosec intel status`, the console and `/health`.
@@ -124,6 +131,7 @@ impl Intel {
             pending: Vec::new(),
             vectors: HashMap::new(),
             built: RwLock::new(None),
+            query_vectors: Default::default(),
         };
         if let Some(embedder) = intel.model.embedder().cloned() {
             intel.map_passages(embedder.model_id());
@@ -213,10 +221,20 @@ impl Intel {
         // Store every few batches so an interrupted import keeps what it embedded.
         for chunk in pending.chunks(embed::BATCH * 8) {
             let texts: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
-            let vectors = embedder.embed_all(&texts, |n| {
+            let embedded = embedder.embed_all(&texts, |n| {
                 done += n;
                 progress(done, total);
-            })?;
+            });
+            let vectors = match embedded {
+                Ok(v) => v,
+                // Weights that cannot be read (read on first use): no model, lexical ranking,
+                // and the reason in `intel status` and every search.
+                Err(e @ embed::EmbedError::Load { .. }) => {
+                    self.model = ModelState::Unavailable(e.to_string());
+                    return Ok(done);
+                }
+                Err(e) => return Err(e.into()),
+            };
             let fresh: Vec<(PassageKey, Vec<f32>)> =
                 chunk.iter().map(|(k, _)| *k).zip(vectors).collect();
             store::save_vectors(store, fresh.iter().map(|(k, v)| (k, v)))?;

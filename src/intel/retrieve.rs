@@ -76,12 +76,29 @@ fn query_ids(query: &str) -> HashSet<String> {
 impl Intel {
     /// Rank the corpus for `query`.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchOutcome, IntelError> {
-        let ranking = self.effective_ranking(opts.ranking);
-        let fallback = match &self.model {
+        let mut ranking = self.effective_ranking(opts.ranking);
+        let mut fallback = match &self.model {
             super::ModelState::Unavailable(reason) => Some(format!(
                 "lexical fallback (BM25): no embedding model ({reason})"
             )),
             super::ModelState::Ready(_) => None,
+        };
+        // Weights that cannot be read (they are read on first use) leave lexical ranking.
+        let vector = match self
+            .model
+            .embedder()
+            .filter(|_| ranking != Ranking::Lexical)
+        {
+            Some(embedder) => match self.query_vector(embedder, query) {
+                Ok(q) => Some(q),
+                Err(e @ super::embed::EmbedError::Load { .. }) => {
+                    fallback = Some(format!("lexical fallback (BM25): {e}"));
+                    ranking = Ranking::Lexical;
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
         };
         let mut candidates: HashMap<usize, Candidate> = HashMap::new();
         if ranking != Ranking::Vector {
@@ -89,10 +106,7 @@ impl Intel {
                 candidates.entry(doc).or_default().bm25 = Some(score);
             }
         }
-        if ranking != Ranking::Lexical
-            && let Some(embedder) = self.model.embedder()
-        {
-            let q = embedder.embed_one(query)?;
+        if let Some(q) = vector {
             for (key, sim) in self.nearest_passages(&q, CANDIDATES) {
                 for &doc in self.passage_docs.get(&key).into_iter().flatten() {
                     let c = candidates.entry(doc as usize).or_default();
@@ -264,13 +278,25 @@ pub fn attach_to_alerts(
 ) -> Result<usize, IntelError> {
     let mut updated = 0;
     // Alerts of one kind share a query (identifiers and counts are left out of it): each
-    // distinct query is retrieved once per run.
+    // distinct query is embedded (in batches, or read from the user's cache) and retrieved
+    // once per run.
+    let todo: Vec<(Alert, String)> = crate::store::stored_alerts(store)?
+        .into_iter()
+        .map(|alert| {
+            let query = alert_query(&alert);
+            (alert, query)
+        })
+        .filter(|(alert, query)| alert.intel.as_ref().is_none_or(|i| &i.query != query))
+        .collect();
+    let distinct: Vec<String> = todo
+        .iter()
+        .map(|(_, q)| q.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    intel.prepare_queries(&distinct)?;
     let mut done: HashMap<String, AlertIntel> = HashMap::new();
-    for alert in crate::store::stored_alerts(store)? {
-        let query = alert_query(&alert);
-        if alert.intel.as_ref().is_some_and(|i| i.query == query) {
-            continue;
-        }
+    for (alert, query) in todo {
         let found = match done.get(&query) {
             Some(found) => found.clone(),
             None => {

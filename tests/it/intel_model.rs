@@ -214,3 +214,93 @@ fn new_documents_are_searched_exactly_until_the_rebuild(env: &Env) {
         "now from the HNSW snapshot"
     );
 }
+
+#[test]
+fn a_new_data_dir_reuses_the_users_index_and_query_vectors_without_the_weights() {
+    let Some(_) = model_dir() else { return };
+    let mut log = String::new();
+    for i in 0..30 {
+        log.push_str(&format!(
+            "Mar 10 12:{:02}:{:02} bastion sshd[4242]: Failed password for root from 203.0.113.9 port {} ssh2\n",
+            i / 6,
+            (i * 10) % 60,
+            40000 + i
+        ));
+    }
+    let cache = Env::new();
+    let ingest = |env: &Env| {
+        let path = env.write("auth.log", &log);
+        let out = env
+            .cmd()
+            .env_remove("AUTOSEC_NO_MODELS")
+            .env("AUTOSEC_CACHE_DIR", cache.path("cache"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["ingest", "--json", path.to_str().expect("utf-8")])
+            .output()
+            .expect("run autosec");
+        assert_success(&out);
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let alerts = crate::common::Env::cmd(env)
+            .args(["alerts", "--json"])
+            .output()
+            .expect("alerts");
+        (
+            summary,
+            stderr,
+            String::from_utf8_lossy(&alerts.stdout).into_owned(),
+        )
+    };
+    // The first data dir on this (empty) cache embeds and builds, and reads the weights.
+    let (first, stderr, first_alerts) = ingest(&Env::new());
+    assert_eq!(first["intel_ranking"], "hybrid", "{first}");
+    assert_eq!(first["intel_model_loaded"], true, "{first}");
+    assert!(stderr.contains("built in"), "{stderr}");
+    // The next one reads the index and the query vectors from the cache: same matches, and
+    // the weights are never read.
+    let (second, stderr, second_alerts) = ingest(&Env::new());
+    assert_eq!(second["intel_ranking"], "hybrid", "{second}");
+    assert_eq!(second["intel_model_loaded"], false, "{second}");
+    assert!(stderr.contains("read from the user's cache"), "{stderr}");
+    let matches = |text: &str| -> Vec<serde_json::Value> {
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|a| a["intel"]["matches"].clone())
+            .collect()
+    };
+    assert!(!matches(&first_alerts).is_empty());
+    assert_eq!(matches(&first_alerts), matches(&second_alerts));
+}
+
+#[test]
+fn weights_that_cannot_be_read_leave_lexical_ranking_with_the_reason() {
+    let Some(dir) = model_dir() else { return };
+    let env = Env::new();
+    let broken = env.path("broken-model");
+    std::fs::create_dir_all(&broken).expect("mkdir");
+    for file in ["config.json", "tokenizer.json"] {
+        std::fs::copy(dir.join(file), broken.join(file)).expect("copy");
+    }
+    std::fs::write(broken.join("model.safetensors"), b"not safetensors").expect("write");
+    let config = env.write(
+        "broken.toml",
+        format!(
+            "[intel]\nmodel_dir = {:?}\n",
+            broken.to_str().expect("utf-8")
+        ),
+    );
+    let out = env
+        .cmd()
+        .env_remove("AUTOSEC_NO_MODELS")
+        .arg("--config")
+        .arg(&config)
+        .args(["intel", "search", "--json", "failed ssh passwords for root"])
+        .output()
+        .expect("run autosec");
+    assert_success(&out);
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(outcome["ranking"], "lexical", "{outcome}");
+    let reason = outcome["fallback"].as_str().expect("a reason");
+    assert!(reason.contains("cannot be loaded"), "{reason}");
+    assert!(!outcome["hits"].as_array().expect("hits").is_empty());
+}
