@@ -62,6 +62,19 @@ pub(super) fn run(
         batch.extend(ids.try_iter());
         batch.sort_unstable();
         batch.dedup();
+        // Their query vectors from the user's cache (new ones are embedded and kept there), so
+        // a console whose alert kinds were seen before does not load the model's weights.
+        let queries: Vec<String> = batch
+            .iter()
+            .filter_map(|id| crate::store::stored_alert(store, *id).ok().flatten())
+            .map(|a| crate::intel::retrieve::alert_query(&a))
+            .collect();
+        if let Err(e) = intel.prepare_queries(&queries) {
+            let _ = tx.send(PipelineEvent::Notice {
+                level: Level::Warn,
+                text: format!("intel query vectors: {e:#}"),
+            });
+        }
         for id in batch {
             if let Err(e) = attach(&intel, store, config, id, tx) {
                 let _ = tx.send(PipelineEvent::Notice {
