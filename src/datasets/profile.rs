@@ -312,18 +312,22 @@ fn research_jobs(
     reads.jobs.0
 }
 
+/// The IAM user names of people (not service users).
+fn staff_iam_users(pop: &Population) -> Vec<&str> {
+    pop.iam_users
+        .iter()
+        .filter(|u| u.employee.is_some())
+        .map(|u| u.name.as_str())
+        .collect()
+}
+
 /// Every Sunday from 02:00 UTC an automation session of the admin role rotates the access keys
 /// of 4–10 people: `CreateAccessKey`, then `UpdateAccessKey` (old key inactive), then
 /// `DeleteAccessKey`, a few seconds apart, all from one internal address.
 fn key_rotation(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Item<CtEvent>> {
     let ct = CtGen::new(pop, HOME);
     let ip = pick(rng, &pop.internal_ips).clone();
-    let people: Vec<&str> = pop
-        .iam_users
-        .iter()
-        .filter(|u| u.employee.is_some())
-        .map(|u| u.name.as_str())
-        .collect();
+    let people = staff_iam_users(pop);
     let mut jobs = Jobs::default();
     if people.is_empty() {
         return jobs.0;
@@ -395,12 +399,7 @@ fn helpdesk(pop: &Population, period: (i64, i64), rng: &mut Rng8) -> Vec<Item<Ct
     let admins: Vec<usize> = (0..pop.iam_users.len())
         .filter(|i| pop.iam_users[*i].admin && pop.iam_users[*i].employee.is_some())
         .collect();
-    let people: Vec<&str> = pop
-        .iam_users
-        .iter()
-        .filter(|u| u.employee.is_some())
-        .map(|u| u.name.as_str())
-        .collect();
+    let people = staff_iam_users(pop);
     let (Some(&idx), false) = (admins.first(), people.is_empty()) else {
         return jobs.0;
     };

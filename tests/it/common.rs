@@ -113,6 +113,20 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `n` sshd password failures for root from one address, 10 s apart (a brute-force alert).
+pub fn failed_root_logins(n: usize) -> String {
+    let mut log = String::new();
+    for i in 0..n {
+        log.push_str(&format!(
+            "Mar 10 12:{:02}:{:02} bastion sshd[4242]: Failed password for root from 203.0.113.9 port {} ssh2\n",
+            i / 6,
+            (i * 10) % 60,
+            40000 + i
+        ));
+    }
+    log
+}
+
 /// `n` JSON lines in the seed schema with distinct line contents.
 pub fn jsonl_lines(n: usize) -> String {
     let mut s = String::new();

@@ -274,15 +274,7 @@ fn attack_stix_import_replaces_and_extends_the_technique_set() {
 #[test]
 fn alerts_get_intel_from_a_query_without_identifiers() {
     let env = Env::new();
-    let mut log = String::new();
-    for i in 0..30 {
-        log.push_str(&format!(
-            "Mar 10 12:{:02}:{:02} bastion sshd[4242]: Failed password for root from 203.0.113.9 port {} ssh2\n",
-            i / 6,
-            (i * 10) % 60,
-            40000 + i
-        ));
-    }
+    let log = crate::common::failed_root_logins(30);
     let path = env.write("auth.log", log);
     let summary = env.ingest(&[path.to_str().expect("utf-8")]);
     assert!(

@@ -218,15 +218,7 @@ fn new_documents_are_searched_exactly_until_the_rebuild(env: &Env) {
 #[test]
 fn a_new_data_dir_reuses_the_users_index_and_query_vectors_without_the_weights() {
     let Some(_) = model_dir() else { return };
-    let mut log = String::new();
-    for i in 0..30 {
-        log.push_str(&format!(
-            "Mar 10 12:{:02}:{:02} bastion sshd[4242]: Failed password for root from 203.0.113.9 port {} ssh2\n",
-            i / 6,
-            (i * 10) % 60,
-            40000 + i
-        ));
-    }
+    let log = crate::common::failed_root_logins(30);
     let cache = Env::new();
     let ingest = |env: &Env| {
         let path = env.write("auth.log", &log);
