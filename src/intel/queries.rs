@@ -61,28 +61,22 @@ impl Intel {
         if wanted.is_empty() {
             return Ok(0);
         }
-        let (keys, texts): (Vec<PassageKey>, Vec<&str>) = wanted.into_iter().unzip();
         // One at a time: on the 1M-event ingest, batches of 8 saved under 0.1 s of 1.6 s (the
         // model's load dominates) and raised the peak by 35–70 MB (475 vs 407–442 MB).
-        let vectors = match texts
-            .iter()
-            .map(|t| embedder.embed_one(t))
-            .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(v) => v,
-            // Unreadable weights: each search says so and ranks lexically.
-            Err(EmbedError::Load { .. }) => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
-        for (q, v) in texts.iter().zip(&vectors) {
-            self.query_vectors.insert(q, v.clone());
+        let mut fresh = Vec::with_capacity(wanted.len());
+        for (key, q) in wanted {
+            match self.query_vector(embedder, q) {
+                Ok(v) => fresh.push((key, v)),
+                // Unreadable weights: each search says so and ranks lexically.
+                Err(EmbedError::Load { .. }) => return Ok(0),
+                Err(e) => return Err(e.into()),
+            }
         }
         // A cache that cannot be written only costs the next run an embedding.
         if let Some(cache) = &shared {
-            let fresh: Vec<(PassageKey, Vec<f32>)> = keys.into_iter().zip(vectors).collect();
             let _ = cache.add(&fresh);
         }
-        Ok(texts.len())
+        Ok(fresh.len())
     }
 
     /// The vector of `query`: prepared, or embedded now (and remembered for the run).

@@ -278,8 +278,7 @@ pub fn attach_to_alerts(
 ) -> Result<usize, IntelError> {
     let mut updated = 0;
     // Alerts of one kind share a query (identifiers and counts are left out of it): each
-    // distinct query is embedded (in batches, or read from the user's cache) and retrieved
-    // once per run.
+    // distinct query is embedded (or read from the user's cache) and retrieved once per run.
     let todo: Vec<(Alert, String)> = crate::store::stored_alerts(store)?
         .into_iter()
         .map(|alert| {

@@ -62,12 +62,24 @@ pub(super) fn run(
         batch.extend(ids.try_iter());
         batch.sort_unstable();
         batch.dedup();
+        let mut alerts = Vec::with_capacity(batch.len());
+        for id in batch {
+            match crate::store::stored_alert(store, id) {
+                Ok(Some(alert)) => alerts.push(alert),
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = tx.send(PipelineEvent::Notice {
+                        level: Level::Warn,
+                        text: format!("intel for alert #{id}: {e:#}"),
+                    });
+                }
+            }
+        }
         // Their query vectors from the user's cache (new ones are embedded and kept there), so
         // a console whose alert kinds were seen before does not load the model's weights.
-        let queries: Vec<String> = batch
+        let queries: Vec<String> = alerts
             .iter()
-            .filter_map(|id| crate::store::stored_alert(store, *id).ok().flatten())
-            .map(|a| crate::intel::retrieve::alert_query(&a))
+            .map(crate::intel::retrieve::alert_query)
             .collect();
         if let Err(e) = intel.prepare_queries(&queries) {
             let _ = tx.send(PipelineEvent::Notice {
@@ -75,8 +87,9 @@ pub(super) fn run(
                 text: format!("intel query vectors: {e:#}"),
             });
         }
-        for id in batch {
-            if let Err(e) = attach(&intel, store, config, id, tx) {
+        for alert in alerts {
+            let id = alert.alert_id;
+            if let Err(e) = attach(&intel, store, config, alert, tx) {
                 let _ = tx.send(PipelineEvent::Notice {
                     level: Level::Warn,
                     text: format!("intel for alert #{id}: {e:#}"),
@@ -179,12 +192,10 @@ fn attach(
     intel: &Intel,
     store: &Store,
     config: &Config,
-    id: u64,
+    alert: crate::domain::Alert,
     tx: &UnboundedSender<PipelineEvent>,
 ) -> Result<()> {
-    let Some(alert) = crate::store::stored_alert(store, id)? else {
-        return Ok(());
-    };
+    let id = alert.alert_id;
     let query = crate::intel::retrieve::alert_query(&alert);
     if alert.intel.as_ref().is_some_and(|i| i.query == query) {
         return Ok(());
