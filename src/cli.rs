@@ -73,6 +73,9 @@ pub enum Command {
     ExplainBench {
         #[arg(long, default_value_t = 30)]
         limit: usize,
+        /// Write each alert's checked text and what was removed (JSON lines), for reading.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Response actions: list, approve, reject, roll back.
     Actions(ActionsArgs),
@@ -472,8 +475,13 @@ pub enum AuditCommand {
 
 #[derive(Debug, Args)]
 pub struct EvalRagArgs {
-    /// JSON lines: {"query": "...", "expected": ["T1110.001", ...]}.
+    /// JSON lines: {"query": "...", "expected": ["T1110.001", ...]}; with --sigma, a folder of
+    /// Sigma rules.
     pub queries: PathBuf,
+    /// Build the queries from Sigma rules: title and description, expecting the rule's
+    /// attack.tNNNN tags.
+    #[arg(long)]
+    pub sigma: bool,
     /// Only this ranking (default: every ranking the installed model allows).
     #[arg(long, value_parser = by_name::<Ranking>(RANKINGS))]
     pub ranking: Option<Ranking>,

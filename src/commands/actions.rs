@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::cli::{ActionsArgs, ActionsCommand, AuditCommand, ReportArgs};
 use crate::config::Config;
@@ -377,7 +377,12 @@ pub(super) fn print_generated(g: &crate::explain::Generated) {
 }
 
 /// `explain-bench`: the explanation figures README reports (a benchmark, not a test).
-pub fn explain_bench(config: &Config, data_dir: &Path, limit: usize) -> Result<u8> {
+pub fn explain_bench(
+    config: &Config,
+    data_dir: &Path,
+    limit: usize,
+    out_file: Option<&Path>,
+) -> Result<u8> {
     let store = Store::open(data_dir, config.storage.cache_mb)?;
     let responder = open_responder(config, data_dir, &store, false)?;
     let actions = responder.actions()?;
@@ -394,7 +399,12 @@ pub fn explain_bench(config: &Config, data_dir: &Path, limit: usize) -> Result<u
     let mut template_ms = Vec::new();
     let (mut passed, mut rejected, mut sentences_removed, mut invented) = (0, 0, 0, 0);
     let mut invented_shown = 0;
+    // Sentences the model wrote, and those a reader sees (in a paragraph that was not rejected).
+    let (mut sentences_generated, mut sentences_kept) = (0usize, 0usize);
+    let mut texts = Vec::new();
     let (mut tokens, mut gen_seconds, mut ttft) = (0usize, 0.0f64, Vec::new());
+    // Reading the prompt and writing the answer run at very different rates: kept apart.
+    let (mut prompt_tokens, mut decode_seconds) = (0usize, 0.0f64);
     let cancel = CancellationToken::new();
     for alert in &alerts {
         let t = std::time::Instant::now();
@@ -414,10 +424,24 @@ pub fn explain_bench(config: &Config, data_dir: &Path, limit: usize) -> Result<u
                     passed += 1;
                 }
                 sentences_removed += out.removed.len();
+                let kept = crate::explain::verify::sentence_count(&out.text);
+                sentences_generated += kept + out.removed.len();
+                if !out.rejected {
+                    sentences_kept += kept;
+                }
+                texts.push(serde_json::json!({
+                    "alert_id": alert.alert_id,
+                    "threat": alert.threat_type,
+                    "shown": !out.rejected,
+                    "text": out.text,
+                    "removed": out.removed,
+                }));
                 invented += out.invented_ids;
                 invented_shown += out.invented_ids_shown;
                 tokens += out.tokens;
                 gen_seconds += out.seconds;
+                prompt_tokens += out.prompt_tokens;
+                decode_seconds += out.seconds - out.first_token_seconds;
                 ttft.push(out.first_token_seconds);
                 eprintln!(
                     "alert {}: prompt {} tokens, first token {:.1}s; {} tokens in {:.1}s, {} removed{}",
@@ -452,13 +476,22 @@ pub fn explain_bench(config: &Config, data_dir: &Path, limit: usize) -> Result<u
         "first_token_seconds_p50": pct(&ttft, 0.5),
         "tokens": tokens,
         "tokens_per_second": if gen_seconds > 0.0 { tokens as f64 / gen_seconds } else { 0.0 },
+        "prompt_tokens_per_second": if ttft.is_empty() { 0.0 } else { prompt_tokens as f64 / ttft.iter().sum::<f64>() },
+        "decode_tokens_per_second": if decode_seconds > 0.0 { tokens as f64 / decode_seconds } else { 0.0 },
         "generation_seconds_mean": if ttft.is_empty() { 0.0 } else { gen_seconds / ttft.len() as f64 },
         "passed_verification": passed,
         "rejected": rejected,
         "sentences_removed": sentences_removed,
+        "sentences_generated": sentences_generated,
+        "sentences_kept_and_shown": sentences_kept,
         "invented_ids_before_verification": invented,
         "invented_ids_after_verification": invented_shown,
     });
+    if let Some(path) = out_file {
+        let lines: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+        std::fs::write(path, lines.join("\n") + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(0)
 }

@@ -80,7 +80,15 @@ pub fn detect(config: &Config, args: &EvalDetectArgs) -> Result<u8> {
 }
 
 pub fn rag(config: &Config, data_dir: &Path, args: &EvalRagArgs) -> Result<u8> {
-    let queries = rag::load_queries(&args.queries)?;
+    let queries = if args.sigma {
+        let (queries, skipped) = rag::sigma_queries(&args.queries)?;
+        if skipped > 0 {
+            eprintln!("{skipped} files are not Sigma rules with a technique tag (left out)");
+        }
+        queries
+    } else {
+        rag::load_queries(&args.queries)?
+    };
     let store = Store::open(data_dir, config.storage.cache_mb)?;
     let intel = super::intel::open_ready(config, data_dir, &store)?;
     let rankings = match args.ranking {

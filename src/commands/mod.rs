@@ -69,7 +69,9 @@ pub fn run(cli: Cli) -> Result<u8> {
             None => actions::audit(&config, &data_dir, &cmd),
         },
         Command::Report(args) => actions::report(&config, &data_dir, &args),
-        Command::ExplainBench { limit } => actions::explain_bench(&config, &data_dir, limit),
+        Command::ExplainBench { limit, out } => {
+            actions::explain_bench(&config, &data_dir, limit, out.as_deref())
+        }
         Command::Explain {
             alert_id,
             json,

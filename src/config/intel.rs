@@ -32,6 +32,10 @@ pub struct IntelConfig {
     pub max_tokens: usize,
     pub ranking: Ranking,
     pub vector_weight: f32,
+    /// Techniques of one family (a technique and its sub-techniques) ranked before every other
+    /// family has had a place; 0 = no limit.
+    #[serde(default)]
+    pub family_cap: usize,
     pub k: usize,
     pub attach_on_ingest: bool,
     pub max_passages: usize,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Ranking;
 use crate::intel::doc::DocKind;
+use crate::intel::rule_passages::RuleNote;
 use crate::intel::{Intel, SearchOptions};
 
 /// Depth searched per query; MRR counts a first hit within it.
@@ -65,6 +66,45 @@ pub fn load_queries(path: &Path) -> Result<Vec<Query>> {
         bail!("{}: no queries", path.display());
     }
     Ok(queries)
+}
+
+/// Queries from the Sigma rules under `path` (a folder, searched recursively, or one file): a
+/// rule's title and description, expecting its technique tags. Files that are not tagged rules
+/// are counted, not fatal.
+pub fn sigma_queries(path: &Path) -> Result<(Vec<Query>, usize)> {
+    let files: Vec<std::path::PathBuf> = if path.is_dir() {
+        let mut files = Vec::new();
+        for pattern in ["**/*.yml", "**/*.yaml"] {
+            let pattern = path.join(pattern);
+            files.extend(glob::glob(&pattern.to_string_lossy())?.filter_map(Result::ok));
+        }
+        files.sort();
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut skipped = 0;
+    let mut queries = Vec::new();
+    for file in files {
+        let note = std::fs::read(&file)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| RuleNote::parse(&text));
+        match note {
+            Some(note) => queries.push(Query {
+                query: format!("{} {}", note.title, note.description),
+                expected: note.techniques,
+            }),
+            None => skipped += 1,
+        }
+    }
+    if queries.is_empty() {
+        bail!(
+            "{}: no Sigma rule with an ATT&CK technique tag",
+            path.display()
+        );
+    }
+    Ok((queries, skipped))
 }
 
 /// Score `rankings` (those the model allows) on `queries`.
@@ -157,4 +197,36 @@ pub fn run(intel: &Intel, queries: &[Query], rankings: &[Ranking]) -> Result<Rag
         model,
         modes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigma_rules_become_queries_and_other_files_are_counted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("cloud")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("cloud/guardrail.yml"),
+            "title: Guardrail Removed\ndescription: |\n  A model guardrail\n  was deleted.\ndetection:\n  sel:\n    eventName: DeleteGuardrail\n  condition: sel\ntags:\n  - attack.defense-evasion\n  - attack.t1562.001\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("untagged.yaml"),
+            "title: x\ndetection: {}\n",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("bad.yml"), b"title: [\xff").expect("write");
+        let (queries, skipped) = sigma_queries(dir.path()).expect("queries");
+        assert_eq!(queries.len(), 1);
+        assert_eq!(
+            queries[0].query,
+            "Guardrail Removed A model guardrail was deleted."
+        );
+        assert_eq!(queries[0].expected, ["T1562.001"]);
+        assert_eq!(skipped, 2);
+        let empty = tempfile::tempdir().expect("tempdir");
+        assert!(sigma_queries(empty.path()).is_err());
+    }
 }

@@ -1,5 +1,5 @@
 //! Text generators behind one small interface: a local quantized GGUF model in candle
-//! (llama architecture, tokenizer built from the GGUF's own metadata, ChatML, greedy decoding,
+//! (llama or qwen2 architecture, tokenizer built from the GGUF's own metadata, ChatML, greedy decoding,
 //! token budget, timeout, cancellation, streaming), and an OpenAI-compatible HTTP endpoint.
 //! llm-chain is not used (README, "Why no llm-chain"): this and prompt.rs are the whole chain.
 
@@ -12,7 +12,7 @@ use candle_core::quantized::gguf_file;
 use candle_core::quantized::tokenizer::TokenizerFromGguf;
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::LogitsProcessor;
-use candle_transformers::models::quantized_llama::ModelWeights;
+use candle_transformers::models::{quantized_llama, quantized_qwen2};
 
 use super::prompt::Prompt;
 
@@ -49,8 +49,63 @@ pub trait Generator {
     ) -> Result<Output>;
 }
 
+/// The GGUF architectures candle runs for us; both take ChatML prompts.
+enum Weights {
+    /// SmolLM2 and other llama-architecture models.
+    Llama(quantized_llama::ModelWeights),
+    /// Qwen2 / Qwen2.5 models.
+    Qwen2(quantized_qwen2::ModelWeights),
+}
+
+/// The GGUF's `general.architecture` (llama when absent), if candle runs it for us.
+fn architecture(content: &gguf_file::Content) -> Result<String> {
+    let arch = content
+        .metadata
+        .get("general.architecture")
+        .and_then(|v| v.to_string().ok())
+        .cloned()
+        .unwrap_or_else(|| "llama".into());
+    if !matches!(arch.as_str(), "llama" | "qwen2") {
+        bail!("architecture {arch} is not supported (llama or qwen2)");
+    }
+    Ok(arch)
+}
+
+impl Weights {
+    fn read(content: gguf_file::Content, file: &mut std::fs::File) -> Result<Weights> {
+        let arch = architecture(&content)?;
+        Ok(match arch.as_str() {
+            "llama" => Weights::Llama(quantized_llama::ModelWeights::from_gguf(
+                content,
+                file,
+                &Device::Cpu,
+            )?),
+            "qwen2" => Weights::Qwen2(quantized_qwen2::ModelWeights::from_gguf(
+                content,
+                file,
+                &Device::Cpu,
+            )?),
+            other => bail!("architecture {other} is not supported (llama or qwen2)"),
+        })
+    }
+
+    fn clear_kv_cache(&mut self) {
+        match self {
+            Weights::Llama(m) => m.clear_kv_cache(),
+            Weights::Qwen2(m) => m.clear_kv_cache(),
+        }
+    }
+
+    fn forward(&mut self, input: &Tensor, position: usize) -> candle_core::Result<Tensor> {
+        match self {
+            Weights::Llama(m) => m.forward(input, position),
+            Weights::Qwen2(m) => m.forward(input, position),
+        }
+    }
+}
+
 pub struct LocalLlm {
-    model: ModelWeights,
+    model: Weights,
     tokenizer: tokenizers::Tokenizer,
     end_of_turn: Option<u32>,
     name: String,
@@ -64,14 +119,15 @@ impl LocalLlm {
             .with_context(|| format!("no local LLM at {} (run models/fetch)", path.display()))?;
         let content = gguf_file::Content::read(&mut file)
             .with_context(|| format!("{} is not a GGUF file", path.display()))?;
+        architecture(&content).with_context(|| path.display().to_string())?;
         let tokenizer = tokenizers::Tokenizer::from_gguf(&content).with_context(|| {
             format!(
                 "{}: no usable tokenizer in the GGUF metadata",
                 path.display()
             )
         })?;
-        let model = ModelWeights::from_gguf(content, &mut file, &Device::Cpu)
-            .with_context(|| format!("{}: not a llama-architecture GGUF", path.display()))?;
+        let model = Weights::read(content, &mut file)
+            .with_context(|| format!("{}: cannot load the model", path.display()))?;
         let end_of_turn = tokenizer
             .token_to_id("<|im_end|>")
             .or_else(|| tokenizer.token_to_id("<|endoftext|>"));
@@ -238,5 +294,38 @@ impl Generator for OpenAiCompatible {
             seconds,
             stop: "end",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::quantized::gguf_file::Value;
+
+    fn gguf_with(arch: Option<&str>) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        let value = arch.map(|a| Value::String(a.into()));
+        let metadata: Vec<(&str, &Value)> =
+            value.iter().map(|v| ("general.architecture", v)).collect();
+        gguf_file::write(&mut file.reopen().expect("reopen"), &metadata, &[]).expect("write");
+        file
+    }
+
+    #[test]
+    fn unsupported_architectures_are_named_before_anything_is_read() {
+        let e = LocalLlm::load(gguf_with(Some("gemma3")).path())
+            .err()
+            .expect("gemma3 is not run");
+        assert!(
+            format!("{e:#}").contains("architecture gemma3 is not supported (llama or qwen2)"),
+            "{e:#}"
+        );
+        // llama and qwen2 pass the check and fail later, on the missing tokenizer.
+        for arch in [Some("qwen2"), Some("llama"), None] {
+            let e = LocalLlm::load(gguf_with(arch).path())
+                .err()
+                .expect("no tokenizer");
+            assert!(format!("{e:#}").contains("no usable tokenizer"), "{e:#}");
+        }
     }
 }

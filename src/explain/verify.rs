@@ -166,13 +166,27 @@ fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
             && !opener
             && !small_number
             && !PLAIN_WORDS.contains(&lower.as_str())
-            && !facts.contains(&lower)
+            && !mentions(facts, &lower)
+    })
+}
+
+/// `name` occurs in `facts` as a whole token: "1334" is not supported by `ip_address_1334`
+/// (a small model turns pseudonyms into made-up addresses that way), nor "ssh" by "sshd".
+fn mentions(facts: &str, name: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    facts.match_indices(name).any(|(at, _)| {
+        !word(facts[..at].chars().next_back()) && !word(facts[at + name.len()..].chars().next())
     })
 }
 
 /// Every technique-ID-shaped token in `text`.
 pub fn technique_ids(text: &str) -> impl Iterator<Item = &str> {
     TECHNIQUE.find_iter(text).map(|m| m.as_str())
+}
+
+/// Sentences in `text`, as the verifier cuts them.
+pub fn sentence_count(text: &str) -> usize {
+    sentences(text).len()
 }
 
 fn sentences(text: &str) -> Vec<&str> {
@@ -337,6 +351,28 @@ mod tests {
         // Named things the facts hold stay.
         let v = check("Root was the only account tried from IP_ADDRESS_1, 40 times in 2 minutes.");
         assert!(v.removed.is_empty(), "{:?}", v.removed);
+        // A pseudonym's number is not an address of its own.
+        let v = check("The engineer should check the IP address 1 first.");
+        assert!(
+            v.removed.is_empty(),
+            "single digits are not names: {:?}",
+            v.removed
+        );
+        let v = check("IP_ADDRESS_1 failed 40 SSH logins. Check the IP address 4012 to be sure.");
+        assert_eq!(v.removed.len(), 1, "{v:?}");
+        assert!(v.removed[0].contains("names \"4012\""), "{:?}", v.removed);
+    }
+
+    #[test]
+    fn support_means_a_whole_token_of_the_facts() {
+        let facts = "ip_address_1334 failed 40 logins via sshd (boto3/1.34.41)";
+        assert!(mentions(facts, "ip_address_1334"));
+        assert!(mentions(facts, "40"));
+        assert!(mentions(facts, "sshd"));
+        assert!(mentions(facts, "1.34.41"));
+        assert!(!mentions(facts, "1334"), "part of a pseudonym");
+        assert!(!mentions(facts, "ssh"), "part of a word");
+        assert!(!mentions(facts, "4"));
     }
 
     #[test]

@@ -161,6 +161,9 @@ impl Intel {
         // The same ID from two sources (bundled and imported ATT&CK): keep the better one.
         let mut seen = HashSet::new();
         scored.retain(|h| seen.insert(h.id.clone()));
+        if self.config.family_cap > 0 {
+            spread_families(&mut scored, self.config.family_cap);
+        }
         scored.truncate(opts.k);
         Ok(SearchOutcome {
             ranking,
@@ -310,6 +313,33 @@ pub fn attach_to_alerts(
     Ok(updated)
 }
 
+/// Technique family: `T1098.001` → `T1098`.
+fn family(id: &str) -> &str {
+    id.split('.').next().unwrap_or(id)
+}
+
+/// Stable reorder: at most `cap` techniques of one family before every other family has had
+/// its turn; the rest follow in their order.
+fn spread_families(hits: &mut Vec<Hit>, cap: usize) {
+    let mut per_family: HashMap<String, usize> = HashMap::new();
+    let (mut first, mut later) = (Vec::with_capacity(hits.len()), Vec::new());
+    for h in hits.drain(..) {
+        if h.kind != DocKind::Technique {
+            first.push(h);
+            continue;
+        }
+        let n = per_family.entry(family(&h.id).to_string()).or_default();
+        *n += 1;
+        if *n <= cap {
+            first.push(h)
+        } else {
+            later.push(h)
+        }
+    }
+    first.extend(later);
+    *hits = first;
+}
+
 fn summary_of(text: &str) -> String {
     const MAX: usize = 240;
     if text.len() <= MAX {
@@ -371,5 +401,62 @@ mod tests {
         assert!(ids.contains("T1098.004"));
         assert!(ids.contains("CVE-2024-6387"));
         assert!(ids.contains("INC-2025-014"));
+    }
+
+    #[test]
+    fn a_third_technique_of_one_family_waits_for_the_other_families() {
+        let hit = |id: &str, kind| Hit {
+            id: id.into(),
+            kind,
+            title: String::new(),
+            source: "test".into(),
+            score: 0.0,
+            vector: None,
+            lexical: None,
+            id_match: false,
+            tactics: Vec::new(),
+            techniques: Vec::new(),
+            summary: String::new(),
+        };
+        let ranked = || {
+            vec![
+                hit("T1098", DocKind::Technique),
+                hit("T1098.001", DocKind::Technique),
+                hit("INC-1", DocKind::Incident),
+                hit("T1098.003", DocKind::Technique),
+                hit("T1136.003", DocKind::Technique),
+                hit("T1098.004", DocKind::Technique),
+                hit("T1078", DocKind::Technique),
+            ]
+        };
+        let order = |cap| {
+            let mut hits = ranked();
+            spread_families(&mut hits, cap);
+            hits.into_iter().map(|h| h.id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            order(2),
+            [
+                "T1098",
+                "T1098.001",
+                "INC-1",
+                "T1136.003",
+                "T1078",
+                "T1098.003",
+                "T1098.004"
+            ]
+        );
+        assert_eq!(
+            order(1),
+            [
+                "T1098",
+                "INC-1",
+                "T1136.003",
+                "T1078",
+                "T1098.001",
+                "T1098.003",
+                "T1098.004"
+            ]
+        );
     }
 }

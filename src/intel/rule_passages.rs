@@ -29,16 +29,18 @@ const MAX_RULES: usize = 6;
 
 /// What one rule says about the logs.
 #[derive(Debug, Clone, PartialEq)]
-struct RuleNote {
-    title: String,
-    description: String,
-    techniques: Vec<String>,
+pub struct RuleNote {
+    pub title: String,
+    pub description: String,
+    /// `T1110.001` …, from the rule's `attack.tNNNN` tags.
+    pub techniques: Vec<String>,
     /// Event names and log phrases the rule matches.
-    evidence: Vec<String>,
+    pub evidence: Vec<String>,
 }
 
 impl RuleNote {
-    fn parse(text: &str) -> Option<RuleNote> {
+    /// A Sigma rule's note; None when the text is not YAML or the rule has no technique tag.
+    pub fn parse(text: &str) -> Option<RuleNote> {
         let rule: Value = yaml_serde::from_str(text).ok()?;
         let field = |k: &str| rule.get(k).and_then(Value::as_str).unwrap_or("").trim();
         let techniques: Vec<String> = rule
@@ -70,7 +72,8 @@ impl RuleNote {
         })
     }
 
-    fn text(&self) -> String {
+    /// Title, description and what the rule matches, as one passage.
+    pub fn text(&self) -> String {
         let mut out = format!("{}: {}", self.title, self.description);
         if !self.evidence.is_empty() {
             out.push_str(&format!(" Matches {}.", self.evidence.join(", ")));
