@@ -138,7 +138,9 @@ pub fn open_generator(
         return Err("local models disabled by AUTOSEC_NO_MODELS".into());
     }
     match config.backend {
-        ExplainBackend::Template => Err("explain.backend = template".into()),
+        ExplainBackend::Template => {
+            Err("explain.backend = template (set local, auto or openai for model text)".into())
+        }
         ExplainBackend::Openai => {
             if config.base_url.is_empty() {
                 return Err("explain.backend = openai needs explain.base_url".into());
@@ -187,8 +189,14 @@ pub fn generate(
     let mut evidence: Vec<String> = e.evidence.iter().map(|x| x.text.clone()).collect();
     evidence.push(e.summary.clone());
     evidence.extend(e.why.iter().cloned());
-    let checked = verify::verify(
-        &out.text,
+    // A budget, a timeout or a cancel can stop the model mid-sentence: that part is dropped.
+    let (finished, unfinished) = if out.stop == "end" {
+        (out.text.as_str(), "")
+    } else {
+        verify::finished_part(&out.text)
+    };
+    let mut checked = verify::verify(
+        finished,
         &verify::Grounding {
             known_ids,
             allowed_ids: &allowed,
@@ -196,6 +204,12 @@ pub fn generate(
             facts: &format!("{}\n{}", prompt.system, prompt.user).to_ascii_lowercase(),
         },
     );
+    if !unfinished.is_empty() {
+        checked.removed.push(format!(
+            "unfinished when generation stopped ({}): {unfinished}",
+            out.stop
+        ));
+    }
     let invented_ids = verify::technique_ids(&out.text)
         .filter(|id| !known_ids.contains(*id))
         .count();

@@ -50,6 +50,22 @@ static DECISION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("decision regex")
 });
 
+/// A model's reading of the alert's own scores ("the confidence of 0.95 indicates this is not a
+/// real threat"). The template states severity, confidence and the anomaly score from
+/// structured data; a small model inverts their meaning often (read on 30 alerts: most of the
+/// wrong sentences it kept were these), so an interpretation of them is never shown.
+static SCORE_READING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b(severity|confidence|anomaly\s+score|risk\s+score)\b[^.]*?",
+        r"\b(indicat\w*|suggest\w*|means?|meaning|impl(y|ies))\b",
+    ))
+    .expect("score regex")
+});
+
+/// A list marker: `-`, `*`, `•`, `1.`, `2)`.
+static LIST_MARKER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:[-*•]+|\d+[.)])$").expect("list marker regex"));
+
 /// Names, numbers and identifiers: capitalised or acronym words, words with digits or
 /// underscores (pseudonyms, CVEs, hosts), dotted numbers (addresses, versions), plain numbers.
 static NAMED: LazyLock<Regex> = LazyLock::new(|| {
@@ -154,7 +170,11 @@ const PLAIN_WORDS: &[&str] = &[
 
 /// The first named thing in `s` that the facts do not contain.
 fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
-    let first_word = s.split_whitespace().next().unwrap_or("");
+    // A list item's first word ("- Verify …", "2. Check …", "**Note**") opens it like a sentence.
+    let first_word = s
+        .split_whitespace()
+        .find(|w| w.chars().any(char::is_alphanumeric) && !LIST_MARKER.is_match(w))
+        .unwrap_or("");
     NAMED.find_iter(s).map(|m| m.as_str()).find(|name| {
         let lower = name.to_ascii_lowercase();
         let technique = TECHNIQUE.is_match(name);
@@ -184,6 +204,23 @@ pub fn technique_ids(text: &str) -> impl Iterator<Item = &str> {
     TECHNIQUE.find_iter(text).map(|m| m.as_str())
 }
 
+/// `text` up to its last finished sentence, and the unfinished rest (what a token budget or a
+/// timeout cut off mid-sentence: it is never shown, whatever it would have said).
+pub fn finished_part(text: &str) -> (&str, &str) {
+    let bytes = text.as_bytes();
+    let end = (0..bytes.len())
+        .rev()
+        .find(|&i| matches!(bytes[i], b'.' | b'!' | b'?') && sentence_end(bytes, i))
+        .map_or(0, |i| i + 1);
+    (text[..end].trim_end(), text[end..].trim())
+}
+
+/// A `.`/`!`/`?` at `i` ends a sentence: "T1110.001" and "1.5" do not.
+fn sentence_end(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace())
+        && !bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+}
+
 /// Sentences in `text`, as the verifier cuts them.
 pub fn sentence_count(text: &str) -> usize {
     sentences(text).len()
@@ -194,10 +231,7 @@ fn sentences(text: &str) -> Vec<&str> {
     let mut start = 0;
     let bytes = text.as_bytes();
     for i in 0..bytes.len() {
-        let end_here = matches!(bytes[i], b'.' | b'!' | b'?')
-            && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace())
-            // "T1110.001" and "1.5" are not sentence ends.
-            && !bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+        let end_here = matches!(bytes[i], b'.' | b'!' | b'?') && sentence_end(bytes, i);
         if end_here || bytes[i] == b'\n' {
             let s = text[start..=i].trim();
             if !s.is_empty() {
@@ -252,6 +286,12 @@ pub fn verify(text: &str, g: &Grounding) -> Verified {
         }
         if why.is_none() && DECISION.is_match(s) {
             why = Some("decision language (people and policy decide, not the model)".into());
+        }
+        if why.is_none() && SCORE_READING.is_match(s) {
+            why = Some(
+                "reads the alert's scores (the template states them; the model's reading is not evidence)"
+                    .into(),
+            );
         }
         match why {
             Some(w) => removed.push(format!("{w}: {s}")),
@@ -361,6 +401,52 @@ mod tests {
         let v = check("IP_ADDRESS_1 failed 40 SSH logins. Check the IP address 4012 to be sure.");
         assert_eq!(v.removed.len(), 1, "{v:?}");
         assert!(v.removed[0].contains("names \"4012\""), "{:?}", v.removed);
+    }
+
+    #[test]
+    fn readings_of_the_scores_are_removed_and_plain_statements_stay() {
+        let v = check(concat!(
+            "The severity is high for 40 failed SSH logins on root. ",
+            "The confidence of 0.95 indicates that this is not a real threat. ",
+            "A medium severity suggests a high likelihood of compromise. ",
+            "Its anomaly score means the attacker knows the system well. ",
+            "Check whether any login from IP_ADDRESS_1 succeeded afterwards."
+        ));
+        let reasons = v.removed.join("\n");
+        assert_eq!(v.removed.len(), 3, "{v:?}");
+        assert!(reasons.contains("reads the alert's scores"), "{reasons}");
+        assert!(v.text.starts_with("The severity is high"), "{}", v.text);
+        assert!(v.text.contains("IP_ADDRESS_1 succeeded"), "{}", v.text);
+    }
+
+    #[test]
+    fn a_list_item_opens_like_a_sentence() {
+        let v = check(concat!(
+            "IP_ADDRESS_1 failed 40 SSH logins as root in two minutes.\n",
+            "- Verify whether any of them succeeded.\n",
+            "2. Compare the source with earlier logins.\n",
+            "- Verify Kerberos tickets too."
+        ));
+        assert_eq!(v.removed.len(), 1, "{:?}", v.removed);
+        assert!(
+            v.removed[0].contains("names \"Kerberos\""),
+            "{:?}",
+            v.removed
+        );
+    }
+
+    #[test]
+    fn an_unfinished_last_sentence_is_split_off() {
+        assert_eq!(
+            finished_part("It fits T1110.001. Check the source. Additionally, E2: 2024-05"),
+            (
+                "It fits T1110.001. Check the source.",
+                "Additionally, E2: 2024-05"
+            )
+        );
+        assert_eq!(finished_part("Done here. "), ("Done here.", ""));
+        assert_eq!(finished_part("no end at all"), ("", "no end at all"));
+        assert_eq!(finished_part("Version 1.5"), ("", "Version 1.5"));
     }
 
     #[test]
