@@ -56,7 +56,8 @@ static DECISION: LazyLock<Regex> = LazyLock::new(|| {
 /// wrong sentences it kept were these), so an interpretation of them is never shown.
 static SCORE_READING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)\b(severity|confidence|anomaly\s+score|risk\s+score)\b[^.]*?",
+        // Up to the sentence's end; a decimal point ("0.95") does not end it.
+        r"(?i)\b(severity|confidence|anomaly\s+score|risk\s+score)\b(?:[^.]|\.\d)*?",
         r"\b(indicat\w*|suggest\w*|means?|meaning|impl(y|ies))\b",
     ))
     .expect("score regex")
@@ -417,6 +418,22 @@ mod tests {
         assert!(reasons.contains("reads the alert's scores"), "{reasons}");
         assert!(v.text.starts_with("The severity is high"), "{}", v.text);
         assert!(v.text.contains("IP_ADDRESS_1 succeeded"), "{}", v.text);
+    }
+
+    #[test]
+    fn a_decimal_score_does_not_hide_its_reading() {
+        // Seen on held-out alerts: the decimal point stopped the match.
+        for s in [
+            "The confidence score is 0.61, indicating that this is part of a larger incident.",
+            "The severity is medium and the confidence level is 0.62, which suggests a high likelihood of success.",
+        ] {
+            assert!(SCORE_READING.is_match(s), "{s}");
+        }
+        assert!(
+            !SCORE_READING.is_match(
+                "The confidence is 0.61. Check whether IP_ADDRESS_1 indicates more logins."
+            )
+        );
     }
 
     #[test]
