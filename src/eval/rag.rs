@@ -72,25 +72,10 @@ pub fn load_queries(path: &Path) -> Result<Vec<Query>> {
 /// rule's title and description, expecting its technique tags. Files that are not tagged rules
 /// are counted, not fatal.
 pub fn sigma_queries(path: &Path) -> Result<(Vec<Query>, usize)> {
-    let files: Vec<std::path::PathBuf> = if path.is_dir() {
-        let mut files = Vec::new();
-        for pattern in ["**/*.yml", "**/*.yaml"] {
-            let pattern = path.join(pattern);
-            files.extend(glob::glob(&pattern.to_string_lossy())?.filter_map(Result::ok));
-        }
-        files.sort();
-        files
-    } else {
-        vec![path.to_path_buf()]
-    };
     let mut skipped = 0;
     let mut queries = Vec::new();
-    for file in files {
-        let note = std::fs::read(&file)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| RuleNote::parse(&text));
-        match note {
+    for (_, text) in crate::detect::rules::rule_texts(path) {
+        match text.ok().and_then(|text| RuleNote::parse(&text)) {
             Some(note) => queries.push(Query {
                 query: format!("{} {}", note.title, note.description),
                 expected: note.techniques,
@@ -109,7 +94,7 @@ pub fn sigma_queries(path: &Path) -> Result<(Vec<Query>, usize)> {
 
 /// Score `rankings` (those the model allows) on `queries`.
 pub fn run(intel: &Intel, queries: &[Query], rankings: &[Ranking]) -> Result<RagReport> {
-    let family = |id: &str| id.split('.').next().unwrap_or(id).to_ascii_uppercase();
+    let family = |id: &str| crate::intel::doc::technique_family(id).to_ascii_uppercase();
     let known: std::collections::HashSet<String> = intel
         .docs()
         .iter()

@@ -49,6 +49,11 @@ pub struct IntelDoc {
     pub url: Option<String>,
 }
 
+/// A technique's family: `T1098.001` → `T1098`.
+pub fn technique_family(id: &str) -> &str {
+    id.split('.').next().unwrap_or(id)
+}
+
 fn yes() -> bool {
     true
 }

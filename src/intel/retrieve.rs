@@ -313,11 +313,6 @@ pub fn attach_to_alerts(
     Ok(updated)
 }
 
-/// Technique family: `T1098.001` → `T1098`.
-fn family(id: &str) -> &str {
-    id.split('.').next().unwrap_or(id)
-}
-
 /// Stable reorder: at most `cap` techniques of one family before every other family has had
 /// its turn; the rest follow in their order.
 fn spread_families(hits: &mut Vec<Hit>, cap: usize) {
@@ -328,7 +323,9 @@ fn spread_families(hits: &mut Vec<Hit>, cap: usize) {
             first.push(h);
             continue;
         }
-        let n = per_family.entry(family(&h.id).to_string()).or_default();
+        let n = per_family
+            .entry(super::doc::technique_family(&h.id).to_string())
+            .or_default();
         *n += 1;
         if *n <= cap {
             first.push(h)

@@ -85,6 +85,18 @@ fn is_rule_file(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
 }
 
+/// The texts of the rule files under `path` (a file, or a folder walked in name order; hidden
+/// entries skipped), each named by its path or with why it could not be read.
+pub fn rule_texts(path: &Path) -> Vec<(String, Result<String, String>)> {
+    let (mut files, mut failed) = (Vec::new(), Vec::new());
+    path_files(path, &mut files, &mut failed);
+    files
+        .into_iter()
+        .map(|f| (f.name, f.text))
+        .chain(failed.into_iter().map(|f| (f.file, Err(f.reason))))
+        .collect()
+}
+
 fn path_files(root: &Path, out: &mut Vec<RuleFile>, failed: &mut Vec<RuleFailure>) {
     let name = root.display().to_string();
     let meta = match std::fs::metadata(root) {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Serialize;
 
 pub use event::{SigmaEvent, linux_services, routes};
-pub use load::{RuleFailure, RuleSource};
+pub use load::{RuleFailure, RuleSource, rule_texts};
 
 use super::detectors::{Ctx, Hit, Related};
 use crate::config::DetectConfig;
