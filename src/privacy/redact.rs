@@ -100,6 +100,7 @@ impl Redactor {
         known.retain(|u| !self.is_kept(u) && !u.is_empty());
         known.sort_unstable();
         known.dedup();
+        let known = Known::new(&known);
         let mut host = None;
         // Only the redactor writes the network token: whatever the record carried is dropped.
         ev.metadata.remove(SOURCE_NETWORK);
@@ -116,10 +117,10 @@ impl Redactor {
             }
             ev.source_ip = Some(token);
         }
-        if let Cow::Owned(s) = self.text(&ev.resource, &known)? {
+        if let Cow::Owned(s) = self.text_known(&ev.resource, &known)? {
             ev.resource = s;
         }
-        if let Cow::Owned(s) = self.text(&ev.action, &known)? {
+        if let Cow::Owned(s) = self.text_known(&ev.action, &known)? {
             ev.action = s;
         }
         self.map(&mut ev.metadata, &known)?;
@@ -130,7 +131,7 @@ impl Redactor {
             replace_host(&mut ev.metadata, raw, token);
         }
         if let Some(rid) = &ev.origin.record_id
-            && let Cow::Owned(s) = self.text(rid, &known)?
+            && let Cow::Owned(s) = self.text_known(rid, &known)?
         {
             ev.origin.record_id = Some(s);
         }
@@ -176,13 +177,17 @@ impl Redactor {
 
     /// Redact free text: IPs, emails, names in user contexts, and each of `known` users.
     pub fn text<'a>(&self, s: &'a str, known: &[String]) -> Result<Cow<'a, str>> {
+        self.text_known(s, &Known::new(known))
+    }
+
+    fn text_known<'a>(&self, s: &'a str, known: &Known) -> Result<Cow<'a, str>> {
         let mut out = if might_hold_pii(s) {
             self.patterns(s)?
         } else {
             Cow::Borrowed(s)
         };
-        for user in known {
-            if out.contains(user.as_str()) {
+        for (user, finder) in &known.0 {
+            if finder.find(out.as_bytes()).is_some() {
                 let token = self.account(user)?;
                 if let Some(replaced) = replace_words(&out, user, &token) {
                     out = Cow::Owned(replaced);
@@ -257,12 +262,12 @@ impl Redactor {
         Ok(None)
     }
 
-    fn value(&self, key: &str, value: &mut Value, known: &[String]) -> Result<()> {
+    fn value(&self, key: &str, value: &mut Value, known: &Known) -> Result<()> {
         match value {
             Value::String(s) => {
                 if is_user_key(key) {
                     *s = self.account_of(s, false)?;
-                } else if let Cow::Owned(r) = self.text(s, known)? {
+                } else if let Cow::Owned(r) = self.text_known(s, known)? {
                     *s = r;
                 }
             }
@@ -286,13 +291,13 @@ impl Redactor {
 
     /// Values by their keys, and the keys themselves: a JSON key is input too
     /// (`{"10.20.30.40": 1}`). The map is rebuilt only when a key changes.
-    fn map(&self, map: &mut serde_json::Map<String, Value>, known: &[String]) -> Result<()> {
+    fn map(&self, map: &mut serde_json::Map<String, Value>, known: &Known) -> Result<()> {
         for (k, v) in map.iter_mut() {
             self.value(k, v, known)?;
         }
         let mut renamed = false;
         for k in map.keys() {
-            if let Cow::Owned(_) = self.text(k, known)? {
+            if let Cow::Owned(_) = self.text_known(k, known)? {
                 renamed = true;
                 break;
             }
@@ -300,7 +305,7 @@ impl Redactor {
         if renamed {
             let old = std::mem::take(map);
             for (k, v) in old {
-                let key = self.text(&k, known)?.into_owned();
+                let key = self.text_known(&k, known)?.into_owned();
                 map.insert(key, v);
             }
         }
@@ -309,6 +314,26 @@ impl Redactor {
 
     fn is_kept(&self, name: &str) -> bool {
         self.keep_accounts.iter().any(|k| k == name)
+    }
+}
+
+/// An event's known account names, each with its searcher built once: every string of the
+/// event is searched for every name.
+struct Known(Vec<(String, memchr::memmem::Finder<'static>)>);
+
+impl Known {
+    fn new(names: &[String]) -> Known {
+        Known(
+            names
+                .iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        memchr::memmem::Finder::new(n.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+        )
     }
 }
 
@@ -375,35 +400,46 @@ fn user_context_split(m: &str) -> Option<usize> {
     None
 }
 
-/// Quick reject, one pass over the bytes: an IPv4 needs 3 dots and digits, an IPv6 two
-/// colons, an email an `@`, a user context a `/`, `=`, `:` or `"` plus a telling word. Most
-/// metadata strings (service names, agents, ids) fail all of these and skip the regex.
+/// Quick reject, one pass over the bytes: an IPv4 needs 3 dots and digits; an IPv6 seven
+/// colons or a `::` (anything else does not parse as one, so times like `23:52:47` skip the
+/// regex); an email an `@`; a user context a `/`, `=`, `:` or `"` plus a telling word. Most
+/// metadata strings (service names, agents, ids, times) fail all of these and skip the regex.
 fn might_hold_pii(s: &str) -> bool {
     let (mut dots, mut colons, mut digits, mut seps) = (0u32, 0u32, 0u32, 0u32);
+    let mut prev = 0u8;
     for b in s.bytes() {
         match b {
             b'@' => return true,
             b'.' => dots += 1,
+            b':' if prev == b':' => return true,
             b':' => colons += 1,
             b'0'..=b'9' => digits += 1,
             b'/' | b'=' | b'"' => seps += 1,
             _ => {}
         }
+        prev = b;
     }
-    if (dots >= 3 && digits >= 4) || colons >= 2 {
+    if (dots >= 3 && digits >= 4) || colons >= 7 {
         return true;
     }
-    if seps + colons == 0 {
-        return false;
-    }
-    ["user", "login", "/home/"]
-        .iter()
-        .any(|w| contains_ignore_case(s.as_bytes(), w.as_bytes()))
+    seps + colons > 0 && has_user_word(s.as_bytes())
 }
 
-fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+/// `user`, `login` or `/home/` anywhere, in any case (checked only where the first byte fits,
+/// which is what keeps this off the profile).
+fn has_user_word(hay: &[u8]) -> bool {
+    let starts = |i: usize, w: &[u8]| {
+        hay.get(i..i + w.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(w))
+    };
+    hay.iter()
+        .enumerate()
+        .any(|(i, &b)| match b.to_ascii_lowercase() {
+            b'u' => starts(i, b"user"),
+            b'l' => starts(i, b"login"),
+            b'/' => starts(i, b"/home/"),
+            _ => false,
+        })
 }
 
 fn looks_like_email(s: &str) -> bool {
@@ -508,6 +544,27 @@ mod tests {
     }
 
     #[test]
+    fn times_and_plain_values_skip_the_patterns() {
+        for plain in [
+            "2024-05-05T23:52:47Z",
+            "12:30:45",
+            "s3.amazonaws.com",
+            "a:b:c",
+        ] {
+            assert!(!might_hold_pii(plain), "{plain}");
+        }
+        for pii in [
+            "fe80::1",
+            "1:2:3:4:5:6:7:8",
+            "Login: bob",
+            "x@y.io",
+            "/HOME/carol",
+        ] {
+            assert!(might_hold_pii(pii), "{pii}");
+        }
+    }
+
+    #[test]
     fn words_only_replaced_whole() {
         assert_eq!(
             replace_words("al alice al.", "al", "X").as_deref(),
@@ -570,6 +627,23 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// The quick reject never skips a string the patterns would change: any IPv6 or
+        /// IPv4 address, inside any text, passes it.
+        #[test]
+        fn prefilter_passes_every_address(
+            groups in proptest::prelude::any::<[u16; 8]>(),
+            v4 in proptest::prelude::any::<[u8; 4]>(),
+            text in "[a-z :.,=/-]{0,12}",
+        ) {
+            let (_d, r) = redactor();
+            let v6 = std::net::Ipv6Addr::from(groups).to_string();
+            let v4 = std::net::Ipv4Addr::from(v4).to_string();
+            for s in [format!("{text}{v6} {text}"), format!("{text}{v4}{text}")] {
+                let changed = matches!(r.patterns(&s).unwrap(), Cow::Owned(_));
+                proptest::prop_assert!(!changed || might_hold_pii(&s), "skipped: {}", s);
+            }
+        }
 
         /// Addresses and emails never survive redaction, whether they sit in a JSON value or
         /// in a key, at any depth.

@@ -1,0 +1,117 @@
+//! The CloudTrail worker path on one core, stage by stage and whole: parse, Sigma rules,
+//! redaction, chunk encoding. Records come from the generator (office profile, seed 7), so
+//! the mix of event names and sizes is the one `benches/ingest-1m.sh` ingests.
+//! Run: `cargo bench --bench cloudtrail_path`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use autosec::config::Config;
+use autosec::datasets::{GenerateOptions, generate};
+use autosec::detect::rules::RuleSet;
+use autosec::ingest::cloudtrail;
+use autosec::privacy::{Pseudonymiser, Redactor, VaultKeys};
+use autosec::store::{EncodedChunk, Store};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+// The binary's allocator: the path allocates per field, so the system allocator would
+// measure something the product does not run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Every CloudTrail record of a small generated set, each as its own JSON text.
+fn records() -> Vec<Vec<u8>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generate(&GenerateOptions::new(dir.path().join("set"), 20_000, 7)).expect("generate");
+    let mut out = Vec::new();
+    let ct = dir.path().join("set/logs/cloudtrail");
+    let mut files: Vec<_> = std::fs::read_dir(&ct)
+        .expect("cloudtrail dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    for f in files {
+        let mut bytes = std::fs::read(&f).expect("read");
+        if f.extension().is_some_and(|e| e == "gz") {
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain)
+                .expect("gunzip");
+            bytes = plain;
+        }
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        for r in doc["Records"].as_array().expect("Records") {
+            out.push(serde_json::to_vec(r).expect("record"));
+        }
+    }
+    out.truncate(2_000);
+    out
+}
+
+fn path(c: &mut Criterion) {
+    let recs = records();
+    let config = Config::defaults().expect("defaults");
+    let rules = RuleSet::shared(&config.detect);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), 64).expect("store");
+    let pseudo = Pseudonymiser::new(VaultKeys::from_master(&[5; 32]), &store, 1 << 18);
+    let redactor = Redactor::new(Arc::new(pseudo), vec!["root".into()]);
+    let parsed: Vec<_> = recs
+        .iter()
+        .map(|r| cloudtrail::parse(r).expect("parse"))
+        .collect();
+    let mut redacted = parsed.clone();
+    for ev in &mut redacted {
+        redactor.redact_event(ev).expect("redact");
+    }
+    let mut g = c.benchmark_group("cloudtrail_path");
+    g.throughput(Throughput::Elements(recs.len() as u64));
+    g.bench_function("parse", |b| {
+        b.iter(|| {
+            for r in &recs {
+                black_box(cloudtrail::parse(r).expect("parse"));
+            }
+        })
+    });
+    g.bench_function("rules", |b| {
+        b.iter(|| {
+            for ev in &parsed {
+                black_box(rules.matches(ev));
+            }
+        })
+    });
+    g.bench_function("redact", |b| {
+        b.iter_batched(
+            || parsed.clone(),
+            |mut events| {
+                for ev in &mut events {
+                    redactor.redact_event(ev).expect("redact");
+                }
+                events
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("encode", |b| {
+        b.iter(|| black_box(EncodedChunk::encode(&redacted).expect("encode")))
+    });
+    g.bench_function("whole", |b| {
+        b.iter(|| {
+            let mut events = Vec::with_capacity(recs.len());
+            for r in &recs {
+                let mut ev = cloudtrail::parse(r).expect("parse");
+                ev.rules = rules.matches(&ev);
+                redactor.redact_event(&mut ev).expect("redact");
+                events.push(ev);
+            }
+            black_box(EncodedChunk::encode(&events).expect("encode"))
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10).measurement_time(std::time::Duration::from_secs(4));
+    targets = path
+}
+criterion_main!(benches);
