@@ -154,9 +154,8 @@ impl RuleSet {
             let Some(route) = self.engines.get(&key) else {
                 continue;
             };
-            // CloudTrail's eventName is our action; other routes index nothing.
             for m in route
-                .for_event(&ev.action)
+                .for_event(index_key(ev))
                 .flat_map(|engine| engine.evaluate(&sigma))
             {
                 if let Some(id) = m.header.rule_id
@@ -167,6 +166,19 @@ impl RuleSet {
             }
         }
         out
+    }
+}
+
+/// The value a record is looked up by in its route's index (see [`index::indexed_field`]):
+/// CloudTrail's eventName is our action; a syslog line's program is in its metadata.
+fn index_key(ev: &SecurityEvent) -> &str {
+    match ev.format {
+        Format::Syslog => ev
+            .metadata
+            .get("program")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(""),
+        _ => &ev.action,
     }
 }
 

@@ -1,7 +1,7 @@
-//! The CloudTrail worker path on one core, stage by stage and whole: parse, Sigma rules,
-//! redaction, chunk encoding. Records come from the generator (office profile, seed 7), so
-//! the mix of event names and sizes is the one `benches/ingest-1m.sh` ingests.
-//! Run: `cargo bench --bench cloudtrail_path`.
+//! The ingest workers' path on one core, stage by stage and whole: parse, Sigma rules,
+//! redaction, chunk encoding, for CloudTrail records and auth.log lines. Records come from the
+//! generator (office profile, seed 7), so the mix of events and sizes is the one
+//! `benches/ingest-1m.sh` ingests. Run: `cargo bench --bench worker_path`.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -9,7 +9,9 @@ use std::sync::Arc;
 use autosec::config::Config;
 use autosec::datasets::{GenerateOptions, generate};
 use autosec::detect::rules::RuleSet;
+use autosec::domain::SecurityEvent;
 use autosec::ingest::cloudtrail;
+use autosec::ingest::syslog::SyslogParser;
 use autosec::privacy::{Pseudonymiser, Redactor, VaultKeys};
 use autosec::store::{EncodedChunk, Store};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -19,10 +21,13 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Every CloudTrail record of a small generated set, each as its own JSON text.
-fn records() -> Vec<Vec<u8>> {
+/// Records of a small generated set: 2,000 CloudTrail records (each as its own JSON text) and
+/// 2,000 auth.log lines.
+fn records() -> (Vec<Vec<u8>>, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     generate(&GenerateOptions::new(dir.path().join("set"), 20_000, 7)).expect("generate");
+    let auth = std::fs::read_to_string(dir.path().join("set/logs/auth/auth.log")).expect("auth");
+    let lines = auth.lines().take(2_000).map(str::to_string).collect();
     let mut out = Vec::new();
     let ct = dir.path().join("set/logs/cloudtrail");
     let mut files: Vec<_> = std::fs::read_dir(&ct)
@@ -44,11 +49,11 @@ fn records() -> Vec<Vec<u8>> {
         }
     }
     out.truncate(2_000);
-    out
+    (out, lines)
 }
 
 fn path(c: &mut Criterion) {
-    let recs = records();
+    let (recs, lines) = records();
     let config = Config::defaults().expect("defaults");
     let rules = RuleSet::shared(&config.detect);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -59,10 +64,7 @@ fn path(c: &mut Criterion) {
         .iter()
         .map(|r| cloudtrail::parse(r).expect("parse"))
         .collect();
-    let mut redacted = parsed.clone();
-    for ev in &mut redacted {
-        redactor.redact_event(ev).expect("redact");
-    }
+    stages(c, "cloudtrail_path", &parsed, &rules, &redactor);
     let mut g = c.benchmark_group("cloudtrail_path");
     g.throughput(Throughput::Elements(recs.len() as u64));
     g.bench_function("parse", |b| {
@@ -71,28 +73,6 @@ fn path(c: &mut Criterion) {
                 black_box(cloudtrail::parse(r).expect("parse"));
             }
         })
-    });
-    g.bench_function("rules", |b| {
-        b.iter(|| {
-            for ev in &parsed {
-                black_box(rules.matches(ev));
-            }
-        })
-    });
-    g.bench_function("redact", |b| {
-        b.iter_batched(
-            || parsed.clone(),
-            |mut events| {
-                for ev in &mut events {
-                    redactor.redact_event(ev).expect("redact");
-                }
-                events
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    g.bench_function("encode", |b| {
-        b.iter(|| black_box(EncodedChunk::encode(&redacted).expect("encode")))
     });
     g.bench_function("whole", |b| {
         b.iter(|| {
@@ -105,6 +85,73 @@ fn path(c: &mut Criterion) {
             }
             black_box(EncodedChunk::encode(&events).expect("encode"))
         })
+    });
+    g.finish();
+    let mut syslog = SyslogParser::new(chrono::Utc::now());
+    let parsed: Vec<_> = lines
+        .iter()
+        .map(|l| syslog.parse(l).expect("auth line"))
+        .collect();
+    stages(c, "auth_path", &parsed, &rules, &redactor);
+    let mut g = c.benchmark_group("auth_path");
+    g.throughput(Throughput::Elements(lines.len() as u64));
+    g.bench_function("parse", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(syslog.parse(l).expect("parse"));
+            }
+        })
+    });
+    g.bench_function("whole", |b| {
+        b.iter(|| {
+            let mut events = Vec::with_capacity(lines.len());
+            for l in &lines {
+                let mut ev = syslog.parse(l).expect("parse");
+                ev.rules = rules.matches(&ev);
+                redactor.redact_event(&mut ev).expect("redact");
+                events.push(ev);
+            }
+            black_box(EncodedChunk::encode(&events).expect("encode"))
+        })
+    });
+    g.finish();
+}
+
+/// Rules, redaction and encoding alone, over events already parsed.
+fn stages(
+    c: &mut Criterion,
+    group: &str,
+    parsed: &[SecurityEvent],
+    rules: &RuleSet,
+    redactor: &Redactor,
+) {
+    let mut redacted = parsed.to_vec();
+    for ev in &mut redacted {
+        redactor.redact_event(ev).expect("redact");
+    }
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(parsed.len() as u64));
+    g.bench_function("rules", |b| {
+        b.iter(|| {
+            for ev in parsed {
+                black_box(rules.matches(ev));
+            }
+        })
+    });
+    g.bench_function("redact", |b| {
+        b.iter_batched(
+            || parsed.to_vec(),
+            |mut events| {
+                for ev in &mut events {
+                    redactor.redact_event(ev).expect("redact");
+                }
+                events
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("encode", |b| {
+        b.iter(|| black_box(EncodedChunk::encode(&redacted).expect("encode")))
     });
     g.finish();
 }
