@@ -400,26 +400,43 @@ fn user_context_split(m: &str) -> Option<usize> {
     None
 }
 
-/// Quick reject, one pass over the bytes: an IPv4 needs 3 dots and digits; an IPv6 seven
-/// colons or a `::` (anything else does not parse as one, so times like `23:52:47` skip the
-/// regex); an email an `@`; a user context a `/`, `=`, `:` or `"` plus a telling word. Most
-/// metadata strings (service names, agents, ids, times) fail all of these and skip the regex.
+/// Quick reject, one pass over the bytes: an IPv4 needs four dotted groups of 1–3 digits
+/// (versions like `2.15.0` do not have them); an IPv6 seven colons or a `::` (anything else
+/// does not parse as one, so times like `23:52:47` skip the regex); an email an `@`; a user
+/// context a `/`, `=`, `:` or `"` plus a telling word. Most metadata strings (service names,
+/// agents, ids, times) fail all of these and skip the regex.
 fn might_hold_pii(s: &str) -> bool {
-    let (mut dots, mut colons, mut digits, mut seps) = (0u32, 0u32, 0u32, 0u32);
+    let (mut colons, mut seps) = (0u32, 0u32);
+    // Digits in the current group, and dotted groups in a row before it.
+    let (mut group, mut dotted) = (0u32, 0u32);
     let mut prev = 0u8;
     for b in s.bytes() {
         match b {
-            b'@' => return true,
-            b'.' => dots += 1,
-            b':' if prev == b':' => return true,
-            b':' => colons += 1,
-            b'0'..=b'9' => digits += 1,
-            b'/' | b'=' | b'"' => seps += 1,
-            _ => {}
+            b'0'..=b'9' => group += 1,
+            b'.' if (1..=3).contains(&group) => {
+                if dotted >= 3 {
+                    return true;
+                }
+                dotted += 1;
+                group = 0;
+            }
+            _ => {
+                if dotted >= 3 && group >= 1 {
+                    return true;
+                }
+                (group, dotted) = (0, 0);
+                match b {
+                    b'@' => return true,
+                    b':' if prev == b':' => return true,
+                    b':' => colons += 1,
+                    b'/' | b'=' | b'"' => seps += 1,
+                    _ => {}
+                }
+            }
         }
         prev = b;
     }
-    if (dots >= 3 && digits >= 4) || colons >= 7 {
+    if (dotted >= 3 && group >= 1) || colons >= 7 {
         return true;
     }
     seps + colons > 0 && has_user_word(s.as_bytes())
@@ -634,7 +651,7 @@ mod tests {
         fn prefilter_passes_every_address(
             groups in proptest::prelude::any::<[u16; 8]>(),
             v4 in proptest::prelude::any::<[u8; 4]>(),
-            text in "[a-z :.,=/-]{0,12}",
+            text in "[a-z0-9 :.,=/-]{0,12}",
         ) {
             let (_d, r) = redactor();
             let v6 = std::net::Ipv6Addr::from(groups).to_string();
