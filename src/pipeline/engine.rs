@@ -17,7 +17,7 @@ use super::explainer::ExplainJob;
 use super::{EngineCommand, EntityTimeline, Level, PipelineEvent, StatusPart, StreamLine};
 use crate::config::Config;
 use crate::detect::{Detection, Mode};
-use crate::domain::{ActionState, AlertStatus};
+use crate::domain::AlertStatus;
 use crate::respond::Responder;
 use crate::store::Store;
 
@@ -71,7 +71,6 @@ struct Engine<'a> {
     ctx: &'a EngineCtx,
     responder: Responder<'a>,
     /// Last state sent per action, to send only what changed.
-    actions_sent: HashMap<u64, (ActionState, DateTime<Utc>)>,
     audit_seq: u64,
     /// Per alert: (event count, last seen) when last handled, to find new and grown ones.
     alert_marks: HashMap<u64, (u64, DateTime<Utc>)>,
@@ -92,7 +91,6 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
     let mut engine = Engine {
         ctx,
         responder,
-        actions_sent: HashMap::new(),
         audit_seq: 0,
         alert_marks: HashMap::new(),
     };
@@ -185,6 +183,11 @@ impl Engine<'_> {
             self.alert_marks
                 .insert(alert.alert_id, (alert.event_count, alert.last_seen));
             send(self.ctx, super::alert_event(alert));
+        }
+        // Everything stored so far once; from here on only what the responder changes.
+        self.responder.take_changed()?;
+        for action in self.responder.actions()? {
+            send(self.ctx, PipelineEvent::Action(Box::new(action)));
         }
         self.send_changes()
     }
@@ -285,12 +288,8 @@ impl Engine<'_> {
 
     /// Send actions whose state changed and new audit records.
     fn send_changes(&mut self) -> Result<()> {
-        for action in self.responder.actions()? {
-            let mark = (action.state, action.updated_at);
-            if self.actions_sent.get(&action.action_id) != Some(&mark) {
-                self.actions_sent.insert(action.action_id, mark);
-                send(self.ctx, PipelineEvent::Action(Box::new(action)));
-            }
+        for action in self.responder.take_changed()? {
+            send(self.ctx, PipelineEvent::Action(Box::new(action)));
         }
         let mut records = Vec::new();
         for item in self

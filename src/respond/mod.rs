@@ -99,6 +99,9 @@ pub struct Responder<'a> {
     resolver: Option<Arc<Pseudonymiser>>,
     /// Present only in live mode; the sandbox has no way to run anything.
     live: Option<LiveWorker>,
+    /// Ids of actions written since the last [`Responder::take_changed`]: a live view is
+    /// sent what changed instead of rereading every action after each step.
+    changed: std::sync::Mutex<Vec<u64>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +157,7 @@ impl<'a> Responder<'a> {
             never,
             resolver,
             live,
+            changed: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -180,7 +184,23 @@ impl<'a> Responder<'a> {
             key(b'a', &[&action.action_id.to_be_bytes()]),
             serde_json::to_vec(action)?,
         )?;
+        self.changed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(action.action_id);
         Ok(())
+    }
+
+    /// The actions written since the last call, each once, as stored now.
+    pub fn take_changed(&self) -> Result<Vec<Action>> {
+        let mut ids = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(stored_action(self.store, id)?);
+        }
+        Ok(out)
     }
 
     pub fn get(&self, id: u64) -> Result<Option<Action>> {

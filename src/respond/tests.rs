@@ -907,3 +907,30 @@ proptest! {
         prop_assert!(r.audit().verify().expect("verify").ok);
     }
 }
+
+/// A live view is handed each changed action once, as it stands after the last change, and
+/// nothing when nothing changed.
+#[test]
+fn changed_actions_are_handed_over_once() {
+    let f = fixture();
+    let r = f.responder(None);
+    let a = alert(
+        1,
+        ThreatType::BruteForce,
+        Severity::High,
+        0.9,
+        "203.0.113.9",
+    );
+    raise(&f, &r, &a);
+    let proposed = r.take_changed().expect("changed");
+    assert_eq!(proposed.len(), r.actions().expect("actions").len());
+    assert!(!proposed.is_empty());
+    assert!(r.take_changed().expect("changed").is_empty());
+    let block = by_kind(&r, ActionKind::BlockIp);
+    r.approve(block.action_id, "alice", None, false, t0())
+        .expect("approve");
+    let after = r.take_changed().expect("changed");
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].action_id, block.action_id);
+    assert_eq!(after[0].state, ActionState::Sandboxed);
+}
