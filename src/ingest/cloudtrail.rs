@@ -90,20 +90,24 @@ pub fn from_object(mut obj: Map<String, Value>) -> Result<SecurityEvent, Reject>
         .map(str::to_string);
     ev.status = status(&obj, &ev.action);
     ev.resource = resource(&obj);
+    let mut user_type = None;
     if let Some(identity) = obj.get("userIdentity").and_then(Value::as_object) {
         let (user, kind) = principal(identity);
         ev.user_id = user;
-        if let Some(kind) = kind {
-            ev.metadata.insert("user_type".into(), Value::String(kind));
-        }
+        user_type = kind;
     }
-    if let Some(mfa) = mfa_used(&obj) {
-        ev.metadata.insert("mfa".into(), Value::Bool(mfa));
-    }
+    let mfa = mfa_used(&obj);
     for key in MAPPED {
         obj.remove(*key);
     }
-    ev.metadata.extend(obj);
+    // The record's own map becomes the metadata (moving it, not re-inserting ~20 entries).
+    if let Some(kind) = user_type {
+        obj.insert("user_type".into(), Value::String(kind));
+    }
+    if let Some(mfa) = mfa {
+        obj.insert("mfa".into(), Value::Bool(mfa));
+    }
+    ev.metadata = obj;
     Ok(ev)
 }
 
