@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use autosec::config::Config;
-use autosec::datasets::{GenerateOptions, generate};
+use autosec::datasets::{GenerateOptions, generate, read_cloudtrail_records};
 use autosec::detect::rules::RuleSet;
 use autosec::domain::SecurityEvent;
 use autosec::ingest::cloudtrail;
@@ -28,26 +28,11 @@ fn records() -> (Vec<Vec<u8>>, Vec<String>) {
     generate(&GenerateOptions::new(dir.path().join("set"), 20_000, 7)).expect("generate");
     let auth = std::fs::read_to_string(dir.path().join("set/logs/auth/auth.log")).expect("auth");
     let lines = auth.lines().take(2_000).map(str::to_string).collect();
-    let mut out = Vec::new();
-    let ct = dir.path().join("set/logs/cloudtrail");
-    let mut files: Vec<_> = std::fs::read_dir(&ct)
-        .expect("cloudtrail dir")
-        .map(|e| e.expect("entry").path())
+    let mut out: Vec<Vec<u8>> = read_cloudtrail_records(&dir.path().join("set/logs/cloudtrail"))
+        .expect("cloudtrail records")
+        .iter()
+        .map(|r| serde_json::to_vec(r).expect("record"))
         .collect();
-    files.sort();
-    for f in files {
-        let mut bytes = std::fs::read(&f).expect("read");
-        if f.extension().is_some_and(|e| e == "gz") {
-            let mut plain = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain)
-                .expect("gunzip");
-            bytes = plain;
-        }
-        let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
-        for r in doc["Records"].as_array().expect("Records") {
-            out.push(serde_json::to_vec(r).expect("record"));
-        }
-    }
     out.truncate(2_000);
     (out, lines)
 }

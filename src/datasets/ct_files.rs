@@ -137,3 +137,31 @@ impl Sink for CtSink<'_> {
         Ok(())
     }
 }
+
+/// Every record of the CloudTrail delivery files in `dir` (gzipped or not), in file-name order:
+/// for benches and tests that hand records to the parser one at a time.
+pub fn read_records(dir: &std::path::Path) -> Result<Vec<serde_json::Value>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let raw = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = if path.extension().is_some_and(|e| e == "gz") {
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut plain)?;
+            plain
+        } else {
+            raw
+        };
+        let mut doc: serde_json::Value = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        if let Some(serde_json::Value::Array(records)) = doc.get_mut("Records").map(std::mem::take)
+        {
+            out.extend(records);
+        }
+    }
+    Ok(out)
+}

@@ -54,6 +54,7 @@ use chrono::{DateTime, Utc};
 use rand::SeedableRng;
 use serde::Serialize;
 
+pub use ct_files::read_records as read_cloudtrail_records;
 pub use engine::Scenario;
 pub use profile::Profile;
 

@@ -288,19 +288,8 @@ fn the_index_changes_no_match() {
     let unindexed = RuleSet::load(&[RuleSource::Builtin]);
     index::UNINDEXED.with(|u| u.set(false));
     let mut events = Vec::new();
-    for entry in std::fs::read_dir(set.join("logs/cloudtrail")).expect("cloudtrail") {
-        let path = entry.expect("entry").path();
-        let mut bytes = std::fs::read(&path).expect("read");
-        if path.extension().is_some_and(|e| e == "gz") {
-            let mut plain = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain)
-                .expect("gunzip");
-            bytes = plain;
-        }
-        let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
-        for r in doc["Records"].as_array().expect("Records") {
-            events.push(ct(r.clone()));
-        }
+    for r in crate::datasets::read_cloudtrail_records(&set.join("logs/cloudtrail")).expect("ct") {
+        events.push(ct(r));
     }
     for entry in std::fs::read_dir(set.join("logs/auth")).expect("auth") {
         let text = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
