@@ -70,7 +70,6 @@ pub(super) fn run(ctx: EngineCtx) {
 struct Engine<'a> {
     ctx: &'a EngineCtx,
     responder: Responder<'a>,
-    /// Last state sent per action, to send only what changed.
     audit_seq: u64,
     /// Per alert: (event count, last seen) when last handled, to find new and grown ones.
     alert_marks: HashMap<u64, (u64, DateTime<Utc>)>,

@@ -17,19 +17,22 @@ pub fn routes(ev: &SecurityEvent) -> Vec<(&'static str, Option<Cow<'static, str>
     match ev.format {
         Format::Cloudtrail => vec![("aws", Some(Cow::Borrowed("cloudtrail"))), ("aws", None)],
         Format::Syslog => {
-            let program = ev
-                .metadata
-                .get("program")
-                .and_then(Value::as_str)
-                .unwrap_or("");
             let mut out = vec![("linux", None), ("linux", Some(Cow::Borrowed("syslog")))];
-            for service in linux_services(program) {
+            for service in linux_services(program(ev)) {
                 out.push(("linux", Some(service)));
             }
             out
         }
         Format::Jsonl | Format::Csv => Vec::new(),
     }
+}
+
+/// The program that wrote a syslog line ("" when the parser found none).
+pub fn program(ev: &SecurityEvent) -> &str {
+    ev.metadata
+        .get("program")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 /// The Sigma `service` names a syslog program's lines answer to: its own name (lower case,

@@ -3,10 +3,11 @@
 //!
 //! rsigma evaluates every rule of an engine on every record; most CloudTrail rules select on
 //! a handful of event names, and most syslog rules on a program (`sudo`, `systemd`), so a
-//! record need only meet the rules that name its own (plus the rules that name none). Hand-written because rsigma 0.15 has no such index: it reads the
-//! rule's parsed condition and keeps only what is certain (a positive selection, with no
-//! modifier and no wildcard, that every way of matching passes through); anything less
-//! certain puts the rule among those evaluated on every record.
+//! record need only meet the rules that name its own (plus the rules that name none).
+//! Hand-written because rsigma 0.15 has no such index: it reads the rule's parsed condition
+//! and keeps only what is certain (a positive selection, exact or `startswith`, without
+//! wildcards, that every way of matching passes through); anything less certain puts the rule
+//! among those evaluated on every record.
 
 use std::collections::{HashMap, HashSet};
 
@@ -63,14 +64,14 @@ impl RouteEngines {
                     let engine = match key {
                         Key::Is(value) => self.by_key.entry(value).or_default(),
                         Key::StartsWith(prefix) => {
-                            match self.by_prefix.iter().position(|(p, _)| *p == prefix) {
-                                Some(i) => &mut self.by_prefix[i].1,
+                            let i = match self.by_prefix.iter().position(|(p, _)| *p == prefix) {
+                                Some(i) => i,
                                 None => {
                                     self.by_prefix.push((prefix, Engine::default()));
-                                    let last = self.by_prefix.len() - 1;
-                                    &mut self.by_prefix[last].1
+                                    self.by_prefix.len() - 1
                                 }
-                            }
+                            };
+                            &mut self.by_prefix[i].1
                         }
                     };
                     engine.add_rule(rule).map_err(|e| e.to_string())?;
@@ -89,12 +90,11 @@ impl RouteEngines {
             key.to_ascii_lowercase()
         };
         let indexed = self.by_key.get(&lower);
-        let prefixed: Vec<&Engine> = self
+        let prefixed = self
             .by_prefix
             .iter()
-            .filter(|(p, _)| lower.starts_with(p.as_str()))
-            .map(|(_, e)| e)
-            .collect();
+            .filter(move |(p, _)| lower.starts_with(p.as_str()))
+            .map(|(_, e)| e);
         std::iter::once(&self.any).chain(indexed).chain(prefixed)
     }
 

@@ -173,11 +173,7 @@ impl RuleSet {
 /// CloudTrail's eventName is our action; a syslog line's program is in its metadata.
 fn index_key(ev: &SecurityEvent) -> &str {
     match ev.format {
-        Format::Syslog => ev
-            .metadata
-            .get("program")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or(""),
+        Format::Syslog => event::program(ev),
         _ => &ev.action,
     }
 }
