@@ -4,6 +4,7 @@
 //! when the driver next asks for input, which it does only after drawing the key's frame.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use crate::app::update::Msg;
 use crate::app::{keymap::Keymap, theme::Theme};
 use crate::cli::ConsoleBenchArgs;
 use crate::config::Config;
+use crate::pipeline::PipelineEvent;
 use crate::pipeline::demo::Demo;
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::ui::driver::{self, Wiring};
@@ -92,6 +94,44 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
         };
         let cancel = pipeline.cancel_token();
         let rate = args.events_per_sec as f64;
+        let written = replay.written_counter();
+        // The driver reads a copy of the pipeline's events; the stored count is kept aside so
+        // a sampler can put it next to what the load generator has written.
+        let stored = Arc::new(AtomicU64::new(0));
+        let (fwd_tx, mut forwarded) = unbounded_channel();
+        let mut upstream = std::mem::replace(&mut pipeline.events, unbounded_channel().1);
+        let counted = stored.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some(ev) = upstream.recv().await {
+                match &ev {
+                    PipelineEvent::Stored { stored, .. } => {
+                        counted.fetch_add(*stored, Ordering::Relaxed);
+                    }
+                    PipelineEvent::Totals { events, .. } => counted.store(*events, Ordering::Relaxed),
+                    _ => {}
+                }
+                if fwd_tx.send(ev).is_err() {
+                    return;
+                }
+            }
+        });
+        let load = Arc::new(Mutex::new(Vec::new()));
+        let load_log = load.clone();
+        let (load_stored, load_written) = (stored.clone(), written.clone());
+        let sampler = tokio::spawn(async move {
+            let started = Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let sample = LoadSample {
+                    at: started.elapsed().as_secs_f64(),
+                    written: load_written.load(Ordering::Relaxed),
+                    stored: load_stored.load(Ordering::Relaxed),
+                };
+                if let Ok(mut l) = load_log.lock() {
+                    l.push(sample);
+                }
+            }
+        });
         let replay_task = tokio::task::spawn_blocking(move || replay.run(rate, &cancel, |_, _| {}));
 
         let samples = Arc::new(Mutex::new(Vec::new()));
@@ -130,8 +170,10 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
         });
         let started = Instant::now();
         let mut terminal = Terminal::new(TestBackend::new(200, 60))?;
-        driver::drive(&mut terminal, &mut state, keys, &mut pipeline.events, &wiring).await?;
+        driver::drive(&mut terminal, &mut state, keys, &mut forwarded, &wiring).await?;
         let elapsed = started.elapsed().as_secs_f64();
+        sampler.abort();
+        forwarder.abort();
         let _ = sender.await;
         pipeline.cancel_token().cancel();
         pipeline.shutdown().await;
@@ -169,7 +211,45 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
             state.actions.len()
         );
         println!("RSS every 2 s (MB): {}", samples.join(" "));
+        let load = load.lock().map(|l| l.clone()).unwrap_or_default();
+        if let Some(steady) = steady_rates(&load) {
+            println!(
+                "steady state (second {:.0} to {:.0}): offered {:.0} ev/s, stored {:.0} ev/s; at the end {} written events not yet stored",
+                steady.from, steady.to, steady.offered, steady.stored, steady.backlog
+            );
+        }
         Ok(0)
+    })
+}
+
+/// What the load generator had written and the pipeline had stored, once a second.
+#[derive(Debug, Clone, Copy)]
+struct LoadSample {
+    at: f64,
+    written: u64,
+    stored: u64,
+}
+
+struct Steady {
+    from: f64,
+    to: f64,
+    offered: f64,
+    stored: f64,
+    backlog: u64,
+}
+
+/// Rates between the first quarter of the run (start-up and the baseline backlog behind it)
+/// and the last sample: what the pipeline sustains, apart from a constant in-flight lag.
+fn steady_rates(load: &[LoadSample]) -> Option<Steady> {
+    let last = load.last()?;
+    let first = load.iter().find(|s| s.at >= last.at / 4.0)?;
+    let span = last.at - first.at;
+    (span > 0.0).then(|| Steady {
+        from: first.at,
+        to: last.at,
+        offered: last.written.saturating_sub(first.written) as f64 / span,
+        stored: last.stored.saturating_sub(first.stored) as f64 / span,
+        backlog: last.written.saturating_sub(last.stored),
     })
 }
 

@@ -76,9 +76,6 @@ pub struct TapBatch {
     pub events: Vec<crate::domain::SecurityEvent>,
 }
 
-/// Most events of one batch a tap is handed: a live view shows the newest lines only.
-const TAP_EVENTS_PER_BATCH: usize = 256;
-
 /// Batches the reader hands out: big enough to amortise channel and transaction costs.
 const BATCH_BYTES: usize = 1 << 20;
 
@@ -500,7 +497,7 @@ fn write_loop(
                     .or_default() += 1;
             }
             if let Some(tap) = &tap {
-                hand_to_tap(tap, &mut carry, b.events, first_id, b.quarantine.len());
+                hand_to_tap(tap, &mut carry, b, first_id);
             }
             if let Some(backlog) = &backlog {
                 backlog.stored.store(next_seq, Ordering::Release);
@@ -563,7 +560,7 @@ fn store_external(
             .map(|q| (q.kind.as_str().to_string(), q.detail.clone(), q.line))
             .collect();
         if let Some(tap) = tap {
-            hand_to_tap(tap, carry, b.events, first_id, b.quarantine.len());
+            hand_to_tap(tap, carry, b, first_id);
         }
         done.push((
             ext.reply,
@@ -588,20 +585,13 @@ fn store_external(
 }
 
 /// Give the tap this batch's newest events (ids assigned) without ever blocking the writer.
-fn hand_to_tap(
-    tap: &Sender<TapBatch>,
-    carry: &mut TapBatch,
-    mut events: Vec<crate::domain::SecurityEvent>,
-    first_id: u64,
-    rejected: usize,
-) {
-    carry.stored += events.len() as u64;
-    carry.rejected += rejected as u64;
-    let skip = events.len().saturating_sub(TAP_EVENTS_PER_BATCH);
-    for (i, ev) in events.iter_mut().enumerate() {
-        ev.id = first_id + i as u64;
+fn hand_to_tap(tap: &Sender<TapBatch>, carry: &mut TapBatch, b: ParsedBatch, first_id: u64) {
+    carry.stored += b.chunk.as_ref().map_or(0, |c| u64::from(c.count));
+    carry.rejected += b.quarantine.len() as u64;
+    carry.events = b.events;
+    for (i, ev) in carry.events.iter_mut().enumerate() {
+        ev.id = first_id + b.tap_from + i as u64;
     }
-    carry.events = events.split_off(skip);
     if carry.stored == 0 && carry.rejected == 0 {
         return;
     }

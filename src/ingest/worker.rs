@@ -44,8 +44,12 @@ pub struct ParsedBatch {
     pub formats: Vec<(Format, u64)>,
     pub quarantine: Vec<QuarantineEntry>,
     pub checkpoint: Option<Checkpoint>,
-    /// The parsed events themselves, kept only when a live view taps the pipeline.
+    /// The batch's newest events for a live view that taps the pipeline (none otherwise):
+    /// at most [`TAP_EVENTS_PER_BATCH`], without their metadata (a view shows lines). The
+    /// rest are dropped here, on every core, not on the one writer.
     pub events: Vec<SecurityEvent>,
+    /// Where `events` start in the batch's chunk (the writer turns it into store ids).
+    pub tap_from: u64,
     /// Blank lines: counted, never stored (a file of newlines is not a million rejects).
     pub blank: u64,
 }
@@ -114,16 +118,37 @@ pub fn process(
             None => formats.push((ev.format, 1)),
         }
     }
+    let chunk = EncodedChunk::encode(&events)?;
+    let (tap_from, events) = if keep_events {
+        newest_for_tap(events)
+    } else {
+        (0, Vec::new())
+    };
     Ok(ParsedBatch {
         seq: batch.seq,
         source: batch.source,
-        chunk: EncodedChunk::encode(&events)?,
+        chunk,
         formats,
         quarantine,
         checkpoint: batch.checkpoint,
-        events: if keep_events { events } else { Vec::new() },
+        events,
+        tap_from,
         blank,
     })
+}
+
+/// Most events of one batch a tap is handed: a live view shows the newest lines only.
+const TAP_EVENTS_PER_BATCH: usize = 256;
+
+/// The newest events of a stored batch for a live view, metadata left out, and where they
+/// start in the batch.
+fn newest_for_tap(mut events: Vec<SecurityEvent>) -> (u64, Vec<SecurityEvent>) {
+    let from = events.len().saturating_sub(TAP_EVENTS_PER_BATCH);
+    let mut newest = events.split_off(from);
+    for ev in &mut newest {
+        ev.metadata = serde_json::Map::new();
+    }
+    (from as u64, newest)
 }
 
 /// An event dated past `latest` (now + the allowed skew) is rejected.

@@ -2,7 +2,7 @@
 //! blended, with exact ID mentions boosted; and retrieval for alerts, whose queries are built
 //! from the alert's own (pseudonymised) fields with identifiers stripped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -351,19 +351,26 @@ fn summary_of(text: &str) -> String {
 
 static IDENTIFIERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)\b(?:IP_ADDRESS_\d+|USER_[A-Z]+|HOST_\d+)\b",
+        r"(?i)\b(?:IP_ADDRESS_\d+|USER_[A-Z]+|HOST_\d+|NETWORK_[0-9a-f]+)\b",
         r"|\S+@\S+",
         r"|\b\d{1,3}(?:\.\d{1,3}){3}\b",
         r"|\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b",
         r"|\barn:aws:\S+",
+        // Object keys and other URLs name one object, never a kind of activity.
+        r"|\b[a-z][a-z0-9+.-]*://\S+",
     ))
     .expect("identifier regex")
 });
 
+/// Affected resources a query takes: the first, in sorted order, of the distinct ones that are
+/// left once identifiers are dropped.
+const QUERY_RESOURCES: usize = 5;
+
 /// The retrieval query for an alert: threat type, detectors, technique IDs, description and
-/// affected resources, with addresses, accounts, pseudonyms and bare counts removed (they
-/// carry no meaning for retrieval, raw values must never leave the alert even with privacy
-/// off, and without them alerts of one kind share one query).
+/// affected resources, with addresses, accounts, pseudonyms, object keys, generated ids and
+/// bare counts removed. They carry no meaning for retrieval, raw values must never leave the
+/// alert even with privacy off, and without them alerts of one kind share one query (one
+/// embedding, from the user's cache after the first time) and an alert that grows keeps it.
 pub fn alert_query(alert: &Alert) -> String {
     let mut parts = vec![alert.threat_type.as_str().replace('_', " ")];
     parts.extend(alert.detectors.iter().map(|d| d.replace('_', " ")));
@@ -374,23 +381,119 @@ pub fn alert_query(alert: &Alert) -> String {
             .filter(|t| is_technique_id(t))
             .cloned(),
     );
-    parts.push(alert.description.clone());
-    parts.extend(alert.affected_resources.iter().take(5).cloned());
-    let joined = parts.join(". ");
-    let stripped = IDENTIFIERS.replace_all(&joined, " ");
-    stripped
+    parts.push(generic_words(&alert.description));
+    // Sorted: the order resources joined the alert in does not make a new query.
+    let resources: BTreeSet<String> = alert
+        .affected_resources
+        .iter()
+        .map(|r| generic_words(r))
+        .filter(|w| !w.is_empty())
+        .collect();
+    parts.extend(resources.into_iter().take(QUERY_RESOURCES));
+    parts.retain(|p| !p.is_empty());
+    parts.join(". ")
+}
+
+/// `text` without identifiers, counts and words that name one instance.
+fn generic_words(text: &str) -> String {
+    IDENTIFIERS
+        .replace_all(text, " ")
         .split_whitespace()
         .filter(|t| {
             !t.chars()
                 .all(|c| c.is_ascii_digit() || ".,:;()%/".contains(c))
+                && !names_an_instance(t)
         })
         .collect::<Vec<_>>()
         .join(" ")
 }
 
+/// A word that names one thing rather than a kind of thing: a path segment that is a number,
+/// or has a digit together with a separator (`1b30c006-03559.gz`, `i-0abc12`,
+/// `2024-05-06T01:35`) or in a long run (a key id). `/api/v1/auth/login` is a kind of request
+/// and stays; ATT&CK, CVE and incident IDs stay too: retrieval matches them exactly.
+fn names_an_instance(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '/');
+    if QUERY_IDS.is_match(w) {
+        return false;
+    }
+    w.split('/').any(|seg| {
+        let digits = seg.bytes().filter(u8::is_ascii_digit).count();
+        digits > 0 && (digits == seg.len() || seg.len() > 10 || seg.contains(['-', '_', '.', ':']))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn download_alert(description: &str, resources: &[&str]) -> Alert {
+        let mut a = crate::app::fixture::alert(1);
+        a.threat_type = crate::domain::ThreatType::Exfiltration;
+        a.description = description.to_string();
+        a.detectors = vec!["storage_mass_download".into()];
+        a.matched_techniques = vec!["T1530".into()];
+        a.affected_resources = resources.iter().map(|r| r.to_string()).collect();
+        a
+    }
+
+    #[test]
+    fn alerts_of_one_kind_share_a_query_whatever_objects_they_name() {
+        let mut a = download_alert(
+            "USER_A downloaded 1843 objects in 5 min from company-ml-training (previous peak 120)",
+            &[
+                "s3://company-ml-training/models/7/1c409db3-06295.parquet",
+                "company-ml-training",
+                "s3://company-ml-training/datasets/23/a7242629-41938.png",
+            ],
+        );
+        let b = download_alert(
+            "USER_C downloaded 907 objects in 12 min from company-ml-training (previous peak 88)",
+            &[
+                "s3://company-ml-training/datasets/2/1293f7c0-38270.png",
+                "company-db-backups",
+                "i-0abc12345def",
+                "company-ml-training",
+            ],
+        );
+        a.affected_resources.push("company-db-backups".into());
+        assert_eq!(alert_query(&a), alert_query(&b));
+        let q = alert_query(&a);
+        assert!(
+            q.contains("T1530") && q.contains("company-ml-training"),
+            "{q}"
+        );
+        assert!(
+            !q.contains("s3://") && !q.contains("1843") && !q.contains("USER_"),
+            "{q}"
+        );
+    }
+
+    #[test]
+    fn instance_words_go_and_ids_and_names_stay() {
+        for w in [
+            "1c409db3-06295.parquet",
+            "i-0abc12345def",
+            "2024-05-06T01:35",
+            "AKIA1234567890AB",
+            "/customers/21/",
+        ] {
+            assert!(names_an_instance(w), "{w}");
+        }
+        for w in [
+            "T1098.004",
+            "CVE-2024-6387.",
+            "INC-2025-014",
+            "S3",
+            "EC2",
+            "sha256",
+            "/etc/shadow",
+            "AdministratorAccess",
+            "/api/v1/auth/login",
+        ] {
+            assert!(!names_an_instance(w), "{w}");
+        }
+    }
 
     #[test]
     fn query_ids_are_found_case_insensitively() {

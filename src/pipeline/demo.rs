@@ -6,6 +6,8 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -192,6 +194,7 @@ impl Demo {
             handles,
             next: 0,
             sent_events: 0,
+            written: Arc::default(),
         };
         let warm = (replay.demo.total_events as f64 * WARMUP) as u64;
         replay.write_until(warm)?;
@@ -207,11 +210,18 @@ pub struct Replay {
     handles: Vec<std::io::BufWriter<std::fs::File>>,
     next: usize,
     pub sent_events: u64,
+    /// `sent_events` as last flushed, for a load generator's observer on another thread.
+    written: Arc<AtomicU64>,
 }
 
 impl Replay {
     pub fn total_events(&self) -> u64 {
         self.demo.total_events
+    }
+
+    /// Events written and flushed so far, readable while [`Replay::run`] goes on.
+    pub fn written_counter(&self) -> Arc<AtomicU64> {
+        self.written.clone()
     }
 
     /// Write items until `events` events have been written (whole files may overshoot).
@@ -237,6 +247,7 @@ impl Replay {
         for h in &mut self.handles {
             h.flush()?;
         }
+        self.written.store(self.sent_events, Ordering::Relaxed);
         Ok(())
     }
 
