@@ -93,6 +93,9 @@ pub struct Store {
     /// The latest explanation of each alert, keyed by alert id.
     pub explanations: sled::Tree,
     dir: PathBuf,
+    /// One flush at a time: concurrent flushes of one sled 0.34 database can wait on each
+    /// other forever (spacejam/sled#1308; seen here as a console that never exited).
+    flushing: std::sync::Mutex<()>,
 }
 
 impl Store {
@@ -119,6 +122,7 @@ impl Store {
             explanations: db.open_tree("explanations")?,
             db,
             dir: dir.to_path_buf(),
+            flushing: std::sync::Mutex::new(()),
         };
         store.check_schema()?;
         Ok(store)
@@ -130,6 +134,7 @@ impl Store {
 
     /// Make everything written so far durable.
     pub fn flush(&self) -> Result<(), StoreError> {
+        let _one = self.flushing.lock().unwrap_or_else(|e| e.into_inner());
         self.db.flush()?;
         Ok(())
     }
@@ -230,7 +235,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let _ = self.db.flush();
+        let _ = self.flush();
         let _ = std::fs::remove_file(self.dir.join(OWNER_FILE));
     }
 }
