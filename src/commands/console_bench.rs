@@ -184,10 +184,8 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
         let q = |p: f64| lat.get(((lat.len().saturating_sub(1)) as f64 * p) as usize).copied().unwrap_or_default();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let rss = status_mb("VmHWM:");
-        let samples: Vec<String> = rss_samples
-            .lock()
-            .map(|r| r.iter().map(u64::to_string).collect())
-            .unwrap_or_default();
+        let rss_mb: Vec<u64> = rss_samples.lock().map(|r| r.clone()).unwrap_or_default();
+        let samples: Vec<String> = rss_mb.iter().map(u64::to_string).collect();
         let live = state.metrics.events_total.saturating_sub(baseline);
         println!(
             "console under load: {} keys over {:.0}s; stored {} events after the {baseline}-event baseline: {:.0} ev/s of {} offered/s (dataset {total})",
@@ -204,13 +202,21 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
             ms(q(1.0))
         );
         println!(
-            "stream buffer {} lines (cap {}), {} alerts, {} actions, peak RSS {rss} MB (the replayed dataset is held in memory by the load generator)",
+            "stream buffer {} lines (cap {}), {} alerts, {} actions, peak RSS {rss} MB (the load generator reads the dataset from disk as it goes)",
             state.stream.lines.len(),
             state.stream.capacity,
             state.alerts.len(),
             state.actions.len()
         );
         println!("RSS every 2 s (MB): {}", samples.join(" "));
+        // Flat means no growth once start-up (models, the forest's baseline) is behind.
+        if let (Some(from), Some(last)) = (rss_mb.get(rss_mb.len() / 4), rss_mb.last()) {
+            let peak = rss_mb[rss_mb.len() / 4..].iter().max().copied().unwrap_or(*last);
+            println!(
+                "RSS after the first quarter: {from} MB, peak {peak} MB, at the end {last} MB ({:+} MB)",
+                *last as i64 - *from as i64
+            );
+        }
         let load = load.lock().map(|l| l.clone()).unwrap_or_default();
         if let Some(steady) = steady_rates(&load) {
             println!(
