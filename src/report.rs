@@ -223,7 +223,7 @@ fn sections(input: &ReportInput) -> Vec<(String, Vec<String>)> {
             .map(|r| match (&r.line, &r.record_id) {
                 (_, Some(id)) => format!("{} record {id}", r.source),
                 (Some(line), None) => format!("{}:{line}", r.source),
-                (None, None) => r.source.clone(),
+                (None, None) => r.source.to_string(),
             })
             .collect();
         lines.push(format!(

@@ -309,7 +309,7 @@ impl AlertBook {
                     alert.event_count += 1;
                     alert.first_seen = alert.first_seen.min(to_time(r.ts));
                     let at = EventRef {
-                        source: r.source.to_string(),
+                        source: r.source.clone(),
                         line: r.line,
                         record_id: r.record_id.as_deref().map(str::to_string),
                     };
@@ -370,7 +370,9 @@ impl AlertBook {
                 .alerts
                 .update_and_fetch(a.alert_id.to_be_bytes(), |old| {
                     let mut merged = a.clone();
-                    if let Some(prev) = old.and_then(|o| serde_json::from_slice::<Alert>(o).ok()) {
+                    if let Some(prev) =
+                        old.and_then(|o| serde_json::from_slice::<KeptFields>(o).ok())
+                    {
                         merged.status = prev.status;
                         merged.close_reason = prev.close_reason;
                         merged.intel = prev.intel;
@@ -397,6 +399,17 @@ impl AlertBook {
     }
 }
 
+/// What other stages own in a stored alert. Read alone: the evidence list (up to
+/// `max_evidence` refs) is skipped, not built, each time a growing alert is written.
+#[derive(serde::Deserialize)]
+struct KeptFields {
+    status: crate::domain::AlertStatus,
+    #[serde(default)]
+    close_reason: Option<crate::domain::CloseReason>,
+    #[serde(default)]
+    intel: Option<crate::domain::AlertIntel>,
+}
+
 fn push_evidence(a: &mut Alert, r: EventRef, max: usize) {
     if a.evidence.len() < max {
         a.evidence.push(r);
@@ -407,7 +420,7 @@ fn push_evidence(a: &mut Alert, r: EventRef, max: usize) {
 
 pub fn event_ref(source: &Arc<str>, v: &EventView) -> EventRef {
     EventRef {
-        source: source.to_string(),
+        source: source.clone(),
         line: if v.record_id.is_some() { None } else { v.line },
         record_id: v.record_id.clone(),
     }

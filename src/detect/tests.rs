@@ -695,3 +695,49 @@ fn discovery_sweep_of_refused_calls() {
         .collect();
     assert!(run(repeat).is_empty());
 }
+
+#[test]
+fn a_growing_alert_keeps_what_analysts_and_intel_wrote_to_it() {
+    use crate::domain::{AlertIntel, AlertStatus};
+    use crate::store::{Store, stored_alert, stored_alerts, update_alert};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data"), 8).unwrap();
+    let cfg = Config::defaults().expect("defaults").detect;
+    let book = AlertBook::new(cfg.group_gap_minutes, cfg.max_evidence, 1);
+    let mut engine = Engine::new(cfg, Mode::DetectorsOnly, book);
+    let source: Arc<str> = Arc::from("auth.log");
+    let mut feed = |from: i64, to: i64, engine: &mut Engine| {
+        for i in from..to {
+            let mut v = login(T0 + i * 10_000, "IP_ADDRESS_9", "root", false);
+            (v.id, v.line) = (i as u64 + 1, Some(i as u64 + 1));
+            engine.observe(&source, &v);
+        }
+    };
+    feed(0, 30, &mut engine);
+    engine.book.persist(&store).unwrap();
+    let id = stored_alerts(&store).unwrap()[0].alert_id;
+    let intel = AlertIntel {
+        ranking: "lexical".into(),
+        query: "ssh brute force".into(),
+        matches: Vec::new(),
+        retrieved_at: chrono::Utc::now(),
+    };
+    update_alert(&store, id, |a| {
+        a.status = AlertStatus::Acknowledged;
+        a.intel = Some(intel.clone());
+    })
+    .unwrap();
+    // Detection grows the same alert and writes it again.
+    feed(30, 50, &mut engine);
+    engine.book.persist(&store).unwrap();
+    let stored = stored_alert(&store, id).unwrap().unwrap();
+    assert_eq!(stored.event_count, 50, "detection's fields are detection's");
+    assert_eq!(stored.evidence.len(), 50);
+    assert_eq!(stored.status, AlertStatus::Acknowledged);
+    assert_eq!(stored.intel.as_ref().map(|i| &i.query), Some(&intel.query));
+    // Every ref of one file shares its path.
+    assert!(Arc::ptr_eq(
+        &engine.book.all()[0].evidence[0].source,
+        &engine.book.all()[0].evidence[49].source
+    ));
+}

@@ -122,7 +122,9 @@ impl SecurityEvent {
 /// A reference to an original record: by line, or by the record's own id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EventRef {
-    pub source: String,
+    /// Shared: an alert keeps up to `detect.max_evidence` refs, nearly all to a few files, and
+    /// a copy of the path in each was most of the live engine's memory growth.
+    pub source: std::sync::Arc<str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

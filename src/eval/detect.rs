@@ -244,7 +244,7 @@ struct EventKey(String, Option<u64>, Option<String>);
 
 impl EventKey {
     fn of(r: &EventRef) -> Self {
-        EventKey(r.source.clone(), r.line, r.record_id.clone())
+        EventKey(r.source.to_string(), r.line, r.record_id.clone())
     }
 }
 

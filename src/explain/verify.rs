@@ -74,6 +74,83 @@ static NAMED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("named regex")
 });
 
+/// A word before a noun that says what kind of named thing it is ("the tor browser", "emotet
+/// malware", "the lazarus group"): a small model writes such names in lower case, where the
+/// capitalisation test in [`NAMED`] does not see them.
+static KIND_NAMED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b([a-z][\w.-]*)\s+(?:browser|malware|ransomware|trojan|botnet|backdoor|rootkit|worm|",
+        r"virus|stealer|loader|exploit\s+kit|framework|toolkit|group|gang|apt|campaign|operation)\b",
+    ))
+    .expect("kind regex")
+});
+
+/// Words that may stand before a kind noun without naming anything ("a web browser", "the
+/// same group", "the security group").
+const KIND_MODIFIERS: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "this",
+    "that",
+    "these",
+    "those",
+    "its",
+    "their",
+    "your",
+    "our",
+    "any",
+    "some",
+    "such",
+    "same",
+    "other",
+    "another",
+    "known",
+    "new",
+    "unknown",
+    "common",
+    "popular",
+    "custom",
+    "commodity",
+    "malicious",
+    "suspicious",
+    "sophisticated",
+    "criminal",
+    "threat",
+    "hacking",
+    "attack",
+    "attacker",
+    "web",
+    "remote",
+    "access",
+    "security",
+    "user",
+    "users",
+    "admin",
+    "administrator",
+    "administrators",
+    "default",
+    "banking",
+    "password",
+    "credential",
+    "ransomware",
+    "brute-force",
+    "open-source",
+    "state-sponsored",
+    "of",
+    "or",
+    "and",
+    "by",
+    "from",
+    "in",
+    "as",
+    "is",
+    "was",
+    "be",
+    "to",
+    "with",
+];
+
 /// Capitalised words that name nothing in particular (sentence openers, the report's own
 /// vocabulary); anything else capitalised must be in the facts.
 const PLAIN_WORDS: &[&str] = &[
@@ -176,7 +253,7 @@ fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
         .split_whitespace()
         .find(|w| w.chars().any(char::is_alphanumeric) && !LIST_MARKER.is_match(w))
         .unwrap_or("");
-    NAMED.find_iter(s).map(|m| m.as_str()).find(|name| {
+    let named = NAMED.find_iter(s).map(|m| m.as_str()).find(|name| {
         let lower = name.to_ascii_lowercase();
         let technique = TECHNIQUE.is_match(name);
         // A capitalised sentence opener is only a name if it looks like one (ALL CAPS, digits).
@@ -188,6 +265,16 @@ fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
             && !small_number
             && !PLAIN_WORDS.contains(&lower.as_str())
             && !mentions(facts, &lower)
+    });
+    named.or_else(|| {
+        KIND_NAMED
+            .captures_iter(s)
+            .filter_map(|c| c.get(1))
+            .map(|m| m.as_str())
+            .find(|word| {
+                let lower = word.to_ascii_lowercase();
+                !KIND_MODIFIERS.contains(&lower.as_str()) && !mentions(facts, &lower)
+            })
     })
 }
 
@@ -402,6 +489,29 @@ mod tests {
         let v = check("IP_ADDRESS_1 failed 40 SSH logins. Check the IP address 4012 to be sure.");
         assert_eq!(v.removed.len(), 1, "{v:?}");
         assert!(v.removed[0].contains("names \"4012\""), "{:?}", v.removed);
+    }
+
+    #[test]
+    fn lower_case_names_before_a_kind_noun_are_names_too() {
+        let v = check(concat!(
+            "IP_ADDRESS_1 failed 40 SSH logins as root in two minutes. ",
+            "The address is a known vulnerability in the tor browser. ",
+            "The emotet malware spreads this way. ",
+            "It looks like the work of the lazarus group. ",
+            "A web browser or a brute-force toolkit can send this many logins. ",
+            "The same group of attempts hit root only. ",
+            "Check the security group in front of the host."
+        ));
+        let reasons = v.removed.join("\n");
+        assert_eq!(v.removed.len(), 3, "{reasons}");
+        for name in ["\"tor\"", "\"emotet\"", "\"lazarus\""] {
+            assert!(reasons.contains(name), "{name}: {reasons}");
+        }
+        assert!(v.text.contains("web browser"), "{}", v.text);
+        assert!(v.text.contains("security group"), "{}", v.text);
+        // A kind-named thing the facts hold stays.
+        let v = check("Only the root group of accounts was tried, 40 times from IP_ADDRESS_1.");
+        assert!(v.removed.is_empty(), "{:?}", v.removed);
     }
 
     #[test]

@@ -347,7 +347,8 @@ impl Store {
         &self,
         refs: &[EventRef],
     ) -> Result<Vec<Option<SecurityEvent>>, StoreError> {
-        let mut entries: std::collections::HashMap<String, Vec<ChunkEntry>> = Default::default();
+        let mut entries: std::collections::HashMap<std::sync::Arc<str>, Vec<ChunkEntry>> =
+            Default::default();
         let mut decoded: std::collections::HashMap<u64, Vec<SecurityEvent>> = Default::default();
         let mut out = Vec::with_capacity(refs.len());
         for r in refs {
