@@ -706,7 +706,7 @@ fn a_growing_alert_keeps_what_analysts_and_intel_wrote_to_it() {
     let book = AlertBook::new(cfg.group_gap_minutes, cfg.max_evidence, 1);
     let mut engine = Engine::new(cfg, Mode::DetectorsOnly, book);
     let source: Arc<str> = Arc::from("auth.log");
-    let mut feed = |from: i64, to: i64, engine: &mut Engine| {
+    let feed = |from: i64, to: i64, engine: &mut Engine| {
         for i in from..to {
             let mut v = login(T0 + i * 10_000, "IP_ADDRESS_9", "root", false);
             (v.id, v.line) = (i as u64 + 1, Some(i as u64 + 1));
