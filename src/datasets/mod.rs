@@ -40,7 +40,7 @@ mod profile;
 mod util;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::BTreeMap;
 use std::fs;

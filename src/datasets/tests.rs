@@ -46,7 +46,8 @@ fn read_all(path: &Path) -> Vec<u8> {
     }
 }
 
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+/// Every file under `dir` by its relative path (other modules' tests compare trees too).
+pub(crate) fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -86,22 +86,10 @@ static KIND_NAMED: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words that may stand before a kind noun without naming anything ("a web browser", "the
-/// same group", "the security group").
+/// same group", "the security group"), besides the [`PLAIN_WORDS`].
 const KIND_MODIFIERS: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "this",
-    "that",
-    "these",
-    "those",
-    "its",
-    "their",
     "your",
     "our",
-    "any",
-    "some",
-    "such",
     "same",
     "other",
     "another",
@@ -119,12 +107,10 @@ const KIND_MODIFIERS: &[&str] = &[
     "threat",
     "hacking",
     "attack",
-    "attacker",
     "web",
     "remote",
     "access",
     "security",
-    "user",
     "users",
     "admin",
     "administrator",
@@ -137,17 +123,9 @@ const KIND_MODIFIERS: &[&str] = &[
     "brute-force",
     "open-source",
     "state-sponsored",
-    "of",
-    "or",
-    "and",
-    "by",
-    "from",
-    "in",
-    "as",
     "is",
     "was",
     "be",
-    "to",
     "with",
 ];
 
@@ -273,7 +251,9 @@ fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
             .map(|m| m.as_str())
             .find(|word| {
                 let lower = word.to_ascii_lowercase();
-                !KIND_MODIFIERS.contains(&lower.as_str()) && !mentions(facts, &lower)
+                !KIND_MODIFIERS.contains(&lower.as_str())
+                    && !PLAIN_WORDS.contains(&lower.as_str())
+                    && !mentions(facts, &lower)
             })
     })
 }

@@ -472,24 +472,6 @@ mod tests {
         assert!(ct > 10, "{ct} CloudTrail files delivered");
     }
 
-    /// Every file under `dir`, by path relative to it.
-    fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-        let mut files = std::collections::BTreeMap::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    let rel = path.strip_prefix(dir).unwrap().display().to_string();
-                    files.insert(rel, std::fs::read(&path).unwrap());
-                }
-            }
-        }
-        files
-    }
-
     #[test]
     fn a_dataset_on_disk_is_replayed_byte_for_byte_in_schedule_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -512,8 +494,8 @@ mod tests {
             })
             .unwrap();
         assert_eq!(last, (total, total));
-        let original = files_under(&set.join("logs"));
-        let replayed = files_under(&out);
+        let original = crate::datasets::tests::tree(&set.join("logs"));
+        let replayed = crate::datasets::tests::tree(&out);
         assert_eq!(
             original.keys().collect::<Vec<_>>(),
             replayed.keys().collect::<Vec<_>>()
