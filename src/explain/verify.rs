@@ -76,11 +76,12 @@ static NAMED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A word before a noun that says what kind of named thing it is ("the tor browser", "emotet
 /// malware", "the lazarus group"): a small model writes such names in lower case, where the
-/// capitalisation test in [`NAMED`] does not see them.
+/// capitalisation test in [`NAMED`] does not see them. Not "operation" or "campaign": they
+/// follow ordinary words too often ("the download operation").
 static KIND_NAMED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)\b([a-z][\w.-]*)\s+(?:browser|malware|ransomware|trojan|botnet|backdoor|rootkit|worm|",
-        r"virus|stealer|loader|exploit\s+kit|framework|toolkit|group|gang|apt|campaign|operation)\b",
+        r"virus|stealer|loader|exploit\s+kit|framework|toolkit|group|gang|apt)\b",
     ))
     .expect("kind regex")
 });
@@ -480,7 +481,9 @@ mod tests {
             "It looks like the work of the lazarus group. ",
             "A web browser or a brute-force toolkit can send this many logins. ",
             "The same group of attempts hit root only. ",
-            "Check the security group in front of the host."
+            "Check the security group in front of the host. ",
+            // Seen on held-out output: "operation" and "campaign" follow ordinary words.
+            "Look for other logs about the download operation itself."
         ));
         let reasons = v.removed.join("\n");
         assert_eq!(v.removed.len(), 3, "{reasons}");
