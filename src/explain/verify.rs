@@ -227,24 +227,41 @@ const PLAIN_WORDS: &[&str] = &[
 
 /// The first named thing in `s` that the facts do not contain.
 fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
-    // A list item's first word ("- Verify …", "2. Check …", "**Note**") opens it like a sentence.
-    let first_word = s
+    // A bold list label ("**IP Address**: Ensure …") is a heading: its Title Case words, and the
+    // first word after it, open like a sentence. Acronyms and digits in it are still names.
+    let (label, body) = bold_label(s);
+    let title_case = |w: &str| {
+        w.split('-')
+            .all(|p| p.chars().skip(1).all(|c| c.is_ascii_lowercase()))
+    };
+    // A list item's first word ("- Verify …", "2. Check …") opens it like a sentence.
+    let first_word = body
         .split_whitespace()
         .find(|w| w.chars().any(char::is_alphanumeric) && !LIST_MARKER.is_match(w))
         .unwrap_or("");
-    let named = NAMED.find_iter(s).map(|m| m.as_str()).find(|name| {
-        let lower = name.to_ascii_lowercase();
-        let technique = TECHNIQUE.is_match(name);
-        // A capitalised sentence opener is only a name if it looks like one (ALL CAPS, digits).
-        let opener = *name == first_word.trim_matches(|c: char| !c.is_alphanumeric())
-            && name.chars().skip(1).all(|c| c.is_ascii_lowercase());
-        let small_number = name.len() == 1 && name.chars().all(|c| c.is_ascii_digit());
-        !technique
-            && !opener
-            && !small_number
-            && !PLAIN_WORDS.contains(&lower.as_str())
-            && !mentions(facts, &lower)
-    });
+    // The tail of a dotted token whose head is judged on its own ("001" of "T1110.001").
+    let dotted_tail = |at: usize| {
+        let mut back = s[..at].chars().rev();
+        back.next() == Some('.') && back.next().is_some_and(char::is_alphanumeric)
+    };
+    let named = NAMED
+        .find_iter(s)
+        .filter(|m| !dotted_tail(m.start()))
+        .map(|m| m.as_str())
+        .find(|name| {
+            let lower = name.to_ascii_lowercase();
+            let technique = TECHNIQUE.is_match(name);
+            // A capitalised sentence opener is only a name if it looks like one (ALL CAPS, digits).
+            let opener = (*name == first_word.trim_matches(|c: char| !c.is_alphanumeric())
+                || label.split_whitespace().any(|w| w.contains(*name)))
+                && title_case(name);
+            let small_number = name.len() == 1 && name.chars().all(|c| c.is_ascii_digit());
+            !technique
+                && !opener
+                && !small_number
+                && !PLAIN_WORDS.contains(&lower.as_str())
+                && !mentions(facts, &lower)
+        });
     named.or_else(|| {
         KIND_NAMED
             .captures_iter(s)
@@ -259,12 +276,32 @@ fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
     })
 }
 
+/// A leading `**label**` (after any list marker, colon optional) and the rest of the sentence.
+fn bold_label(s: &str) -> (&str, &str) {
+    let start = s.trim_start_matches(|c: char| c.is_whitespace() || "-*•0123456789.)".contains(c));
+    let opened = s.len() - start.len() >= 2 && s[..s.len() - start.len()].ends_with("**");
+    match (opened, start.find("**")) {
+        (true, Some(end)) => (&start[..end], start[end + 2..].trim_start_matches(':')),
+        _ => ("", s),
+    }
+}
+
 /// `name` occurs in `facts` as a whole token: "1334" is not supported by `ip_address_1334`
 /// (a small model turns pseudonyms into made-up addresses that way), nor "ssh" by "sshd".
+/// Digits are part of a decimal too: "85" is not supported by "0.85" (a model read a confidence
+/// of 0.85 as "a failure rate of 85%").
 fn mentions(facts: &str, name: &str) -> bool {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
     facts.match_indices(name).any(|(at, _)| {
-        !word(facts[..at].chars().next_back()) && !word(facts[at + name.len()..].chars().next())
+        let (before, after) = (&facts[..at], &facts[at + name.len()..]);
+        let mut back = before.chars().rev();
+        let mut ahead = after.chars();
+        let (b1, b2) = (back.next(), back.next());
+        let (a1, a2) = (ahead.next(), ahead.next());
+        let decimal_before = b1 == Some('.') && digit(b2) && digit(name.chars().next());
+        let decimal_after = a1 == Some('.') && digit(a2) && digit(name.chars().next_back());
+        !word(b1) && !word(a1) && !decimal_before && !decimal_after
     })
 }
 
@@ -495,6 +532,33 @@ mod tests {
         // A kind-named thing the facts hold stays.
         let v = check("Only the root group of accounts was tried, 40 times from IP_ADDRESS_1.");
         assert!(v.removed.is_empty(), "{:?}", v.removed);
+    }
+
+    #[test]
+    fn bold_list_labels_open_like_sentences_and_acronyms_in_them_are_names() {
+        // Seen on held-out output: label words were removed as unsupported names.
+        let v = check(concat!(
+            "IP_ADDRESS_1 failed 40 SSH logins as root in two minutes.\n",
+            "1. **IP Address**: Ensure that IP_ADDRESS_1 is the only source.\n",
+            "- **User-Agent**: The agent string of the failures should match.\n",
+            "**Failed Attempts** Verify how many of the 40 failed.\n",
+            "2. **AWS Service Dashboard**: Check if the dashboard is reachable."
+        ));
+        assert_eq!(v.removed.len(), 1, "{:?}", v.removed);
+        assert!(v.removed[0].contains("names \"AWS\""), "{:?}", v.removed);
+        assert_eq!(bold_label("- **Note**: Check it."), ("Note", " Check it."));
+        assert_eq!(bold_label("40 failed logins."), ("", "40 failed logins."));
+    }
+
+    #[test]
+    fn the_digits_of_a_decimal_do_not_support_a_number() {
+        let facts = "confidence 0.85, 36 of 36 attempts failed, boto3/1.34.41";
+        assert!(!mentions(facts, "85"), "a confidence is not a failure rate");
+        assert!(!mentions(facts, "0"));
+        assert!(mentions(facts, "0.85"));
+        assert!(mentions(facts, "36"));
+        assert!(mentions(facts, "1.34.41"));
+        assert!(!mentions(facts, "34"));
     }
 
     #[test]
