@@ -227,6 +227,11 @@ const PLAIN_WORDS: &[&str] = &[
 
 /// The first named thing in `s` that the facts do not contain.
 fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
+    unsupported_by_shape(s, facts).or_else(|| unsupported_before_kind(s, facts))
+}
+
+/// Names by their shape: capitalised words and acronyms, CVEs, numbers, pseudonyms.
+fn unsupported_by_shape<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
     // A bold list label ("**IP Address**: Ensure …") is a heading: its Title Case words, and the
     // first word after it, open like a sentence. Acronyms and digits in it are still names.
     let (label, body) = bold_label(s);
@@ -244,36 +249,36 @@ fn unsupported_name<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
         let mut back = s[..at].chars().rev();
         back.next() == Some('.') && back.next().is_some_and(char::is_alphanumeric)
     };
-    let named = NAMED
+    NAMED
         .find_iter(s)
         .filter(|m| !dotted_tail(m.start()))
         .map(|m| m.as_str())
         .find(|name| {
-            let lower = name.to_ascii_lowercase();
             let technique = TECHNIQUE.is_match(name);
             // A capitalised sentence opener is only a name if it looks like one (ALL CAPS, digits).
             let opener = (*name == first_word.trim_matches(|c: char| !c.is_alphanumeric())
                 || label.split_whitespace().any(|w| w.contains(*name)))
                 && title_case(name);
             let small_number = name.len() == 1 && name.chars().all(|c| c.is_ascii_digit());
-            !technique
-                && !opener
-                && !small_number
-                && !PLAIN_WORDS.contains(&lower.as_str())
-                && !mentions(facts, &lower)
-        });
-    named.or_else(|| {
-        KIND_NAMED
-            .captures_iter(s)
-            .filter_map(|c| c.get(1))
-            .map(|m| m.as_str())
-            .find(|word| {
-                let lower = word.to_ascii_lowercase();
-                !KIND_MODIFIERS.contains(&lower.as_str())
-                    && !PLAIN_WORDS.contains(&lower.as_str())
-                    && !mentions(facts, &lower)
-            })
-    })
+            !technique && !opener && !small_number && unsupported_word(name, &[], facts)
+        })
+}
+
+/// Names in any case before a kind noun ("the tor browser").
+fn unsupported_before_kind<'s>(s: &'s str, facts: &str) -> Option<&'s str> {
+    KIND_NAMED
+        .captures_iter(s)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.as_str())
+        .find(|word| unsupported_word(word, KIND_MODIFIERS, facts))
+}
+
+/// Not a plain word (nor one of `also_plain`), and not in the facts.
+fn unsupported_word(word: &str, also_plain: &[&str], facts: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    !PLAIN_WORDS.contains(&lower.as_str())
+        && !also_plain.contains(&lower.as_str())
+        && !mentions(facts, &lower)
 }
 
 /// A leading `**label**` (after any list marker, colon optional) and the rest of the sentence.

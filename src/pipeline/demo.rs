@@ -51,32 +51,44 @@ impl Body {
 
     /// Lines as `split_inclusive(b'\n')` counts them: a last line without a newline counts.
     fn line_count(&self) -> Result<u64> {
-        let mut reader = match self {
-            Body::Held(b) => return Ok(count_lines(std::iter::once(b.as_slice()))),
+        let mut count = LineCount::default();
+        match self {
+            Body::Held(b) => count.add(b),
             Body::OnDisk(p) => {
-                std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?
+                let mut file = std::fs::File::open(p)
+                    .with_context(|| format!("cannot open {}", p.display()))?;
+                let mut buf = vec![0; 1 << 16];
+                loop {
+                    let n = file.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    count.add(&buf[..n]);
+                }
             }
-        };
-        let mut buf = vec![0; 1 << 16];
-        let (mut newlines, mut last) = (0u64, b'\n');
-        loop {
-            let n = reader.read(&mut buf)?;
-            if n == 0 {
-                return Ok(newlines + u64::from(last != b'\n'));
-            }
-            newlines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-            last = buf[n - 1];
         }
+        Ok(count.total())
     }
 }
 
-fn count_lines<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> u64 {
-    let (mut newlines, mut last) = (0u64, b'\n');
-    for c in chunks.filter(|c| !c.is_empty()) {
-        newlines += memchr::memchr_iter(b'\n', c).count() as u64;
-        last = c[c.len() - 1];
+/// Newlines seen, and the last byte: a body read in chunks is counted like one held whole.
+#[derive(Default)]
+struct LineCount {
+    newlines: u64,
+    last: Option<u8>,
+}
+
+impl LineCount {
+    fn add(&mut self, chunk: &[u8]) {
+        self.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+        if let Some(&b) = chunk.last() {
+            self.last = Some(b);
+        }
     }
-    newlines + u64::from(last != b'\n')
+
+    fn total(&self) -> u64 {
+        self.newlines + u64::from(self.last.is_some_and(|b| b != b'\n'))
+    }
 }
 
 /// A file that grows line by line over the replay.
