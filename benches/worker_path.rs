@@ -10,8 +10,8 @@ use autosec::config::Config;
 use autosec::datasets::{GenerateOptions, generate, read_cloudtrail_records};
 use autosec::detect::rules::RuleSet;
 use autosec::domain::SecurityEvent;
-use autosec::ingest::cloudtrail;
 use autosec::ingest::syslog::SyslogParser;
+use autosec::ingest::{cloudtrail, cloudtrail_text};
 use autosec::privacy::{Pseudonymiser, Redactor, VaultKeys};
 use autosec::store::{EncodedChunk, Store};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -69,6 +69,32 @@ fn path(c: &mut Criterion) {
                 events.push(ev);
             }
             black_box(EncodedChunk::encode(&events).expect("encode"))
+        })
+    });
+    // What the workers run: the text path, the tree path for the records it leaves.
+    g.bench_function("whole_text_path", |b| {
+        b.iter(|| {
+            let mut events = Vec::with_capacity(recs.len());
+            for r in &recs {
+                let ev = match cloudtrail_text::parse(r, &rules, Some(&redactor)).expect("text") {
+                    Some(ev) => ev,
+                    None => {
+                        let mut ev = cloudtrail::parse(r).expect("parse");
+                        ev.rules = rules.matches(&ev);
+                        redactor.redact_event(&mut ev).expect("redact");
+                        ev
+                    }
+                };
+                events.push(ev);
+            }
+            black_box(EncodedChunk::encode(&events).expect("encode"))
+        })
+    });
+    g.bench_function("text_path_without_encode", |b| {
+        b.iter(|| {
+            for r in &recs {
+                black_box(cloudtrail_text::parse(r, &rules, Some(&redactor)).expect("text"));
+            }
         })
     });
     g.finish();

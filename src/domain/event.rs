@@ -71,16 +71,17 @@ pub struct Origin {
 }
 
 /// One normalised security event. `source_ip` and `user_id` hold pseudonyms when privacy is on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Serialised by hand (below): `metadata_text`, when set, is written as the metadata.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SecurityEvent {
     /// Monotonic id assigned by the store (0 until stored). Not written inside stored chunks:
     /// it is the chunk's key plus the event's position.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub id: u64,
     pub timestamp: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub source_ip: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub user_id: Option<String>,
     /// "login", "sudo", "api_call" … or the CloudTrail eventName.
     pub action: String,
@@ -88,16 +89,19 @@ pub struct SecurityEvent {
     pub status: Status,
     #[serde(default)]
     pub metadata: Metadata,
+    /// The whole metadata as JSON text, set only by the ingest path that keeps a CloudTrail
+    /// record's own JSON (no tree is built, so the record is copied, not re-serialised). When
+    /// set, it is what gets stored and `metadata` holds only the fields the detection view
+    /// reads ([`crate::domain::VIEW_METADATA_KEYS`]). Never read from input: stored events
+    /// come back with it unset and their full `metadata`.
+    #[serde(skip)]
+    pub metadata_text: Option<MetadataText>,
     pub origin: Origin,
     pub format: Format,
     /// Ids of the Sigma rules the raw record matched (evaluated before redaction). Set by
     /// the ingest workers only: no parser reads it from input.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub rules: Vec<String>,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl SecurityEvent {
@@ -112,10 +116,59 @@ impl SecurityEvent {
             resource: String::new(),
             status: Status::Unknown,
             metadata: Metadata::new(),
+            metadata_text: None,
             origin: Origin::default(),
             format,
             rules: Vec::new(),
         }
+    }
+}
+
+/// A metadata object kept as JSON text (compared by its text).
+#[derive(Debug, Clone)]
+pub struct MetadataText(pub Box<serde_json::value::RawValue>);
+
+impl PartialEq for MetadataText {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+/// The derived form, field for field, except that `metadata_text` stands in for `metadata`
+/// when set. Hand-written because serde cannot pick a field's value from a sibling.
+impl Serialize for SecurityEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = serializer.serialize_struct("SecurityEvent", 11)?;
+        if self.id == 0 {
+            st.skip_field("id")?;
+        } else {
+            st.serialize_field("id", &self.id)?;
+        }
+        st.serialize_field("timestamp", &self.timestamp)?;
+        match &self.source_ip {
+            Some(ip) => st.serialize_field("source_ip", ip)?,
+            None => st.skip_field("source_ip")?,
+        }
+        match &self.user_id {
+            Some(user) => st.serialize_field("user_id", user)?,
+            None => st.skip_field("user_id")?,
+        }
+        st.serialize_field("action", &self.action)?;
+        st.serialize_field("resource", &self.resource)?;
+        st.serialize_field("status", &self.status)?;
+        match &self.metadata_text {
+            Some(text) => st.serialize_field("metadata", &text.0)?,
+            None => st.serialize_field("metadata", &self.metadata)?,
+        }
+        st.serialize_field("origin", &self.origin)?;
+        st.serialize_field("format", &self.format)?;
+        if self.rules.is_empty() {
+            st.skip_field("rules")?;
+        } else {
+            st.serialize_field("rules", &self.rules)?;
+        }
+        st.end()
     }
 }
 

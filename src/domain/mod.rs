@@ -11,6 +11,6 @@ pub use action::{Action, ActionKind, ActionState, Decision, Execution, Rollback,
 pub use alert::{
     Alert, AlertIntel, AlertStatus, CloseReason, IntelMatch, RuleRef, Severity, ThreatType,
 };
-pub use event::{EventRef, Format, Metadata, Origin, SecurityEvent, Status};
+pub use event::{EventRef, Format, Metadata, MetadataText, Origin, SecurityEvent, Status};
 pub use reject::RejectKind;
-pub use view::{EventKind, EventView, SOURCE_NETWORK, network_of};
+pub use view::{EventKind, EventView, SOURCE_NETWORK, VIEW_METADATA_KEYS, network_of};

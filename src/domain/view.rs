@@ -169,6 +169,28 @@ impl EventView {
 /// Metadata key of the network pseudonym the redactor sets.
 pub const SOURCE_NETWORK: &str = "source_network";
 
+/// Every top-level metadata key [`EventView::from_event`] reads for a CloudTrail or JSON
+/// event (syslog and flow keys aside): an event whose metadata is kept as text carries these
+/// alone as a map. Keep in step with `from_event`; the CloudTrail text path's tests compare
+/// the two views over a generated week.
+pub const VIEW_METADATA_KEYS: &[&str] = &[
+    "userAgent",
+    "user_agent",
+    "awsRegion",
+    "country",
+    "eventSource",
+    "errorCode",
+    "user_type",
+    "mfa",
+    "requestParameters",
+    "target_user",
+    "invalid_user",
+    "client_closed",
+    "failed_attempts",
+    "repeat",
+    SOURCE_NETWORK,
+];
+
 /// The network (`a.b.c.0/24`, or the /48 of an IPv6 address) of a raw address; None for
 /// anything that is not an address.
 pub fn network_of(ip: &str) -> Option<String> {

@@ -7,7 +7,7 @@ use super::{Reject, RejectKind};
 use crate::domain::{Format, SecurityEvent, Status};
 
 /// Top-level keys mapped onto the schema (the rest is kept in metadata).
-const MAPPED: &[&str] = &[
+pub(super) const MAPPED: &[&str] = &[
     "eventTime",
     "eventName",
     "sourceIPAddress",
@@ -54,91 +54,194 @@ pub fn is_cloudtrail(obj: &Map<String, Value>) -> bool {
 }
 
 pub fn from_object(mut obj: Map<String, Value>) -> Result<SecurityEvent, Reject> {
-    let time_text = obj
-        .get("eventTime")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            Reject::new(
-                RejectKind::MissingField,
-                "CloudTrail record has no eventTime",
-            )
-        })?;
+    let facts = facts_of_tree(&obj);
+    let (mut ev, user_type, mfa) = build(&facts)?;
+    ev.metadata = {
+        for key in MAPPED {
+            obj.remove(*key);
+        }
+        // The record's own map becomes the metadata (moving it, not re-inserting ~20 entries).
+        if let Some(kind) = user_type {
+            obj.insert("user_type".into(), Value::String(kind));
+        }
+        if let Some(mfa) = mfa {
+            obj.insert("mfa".into(), Value::Bool(mfa));
+        }
+        obj
+    };
+    Ok(ev)
+}
+
+/// What the schema takes from a record, read off a `Value` tree here or off the record's own
+/// text by [`super::cloudtrail_text`]: one set of rules for both readings.
+#[derive(Default)]
+pub(super) struct Facts<'a> {
+    pub time: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub event_id: Option<&'a str>,
+    pub service: Option<&'a str>,
+    pub error_code: Option<&'a str>,
+    /// `responseElements[eventName]` (ConsoleLogin's and CheckMfa's outcome).
+    pub outcome: Option<&'a str>,
+    /// Present when `userIdentity` is an object.
+    pub identity: Option<Identity<'a>>,
+    pub bucket: Option<&'a str>,
+    pub object_key: Option<&'a str>,
+    /// `requestParameters` values of [`RESOURCE_PARAMS`], in its order.
+    pub params: [Option<&'a str>; RESOURCE_PARAMS.len()],
+    pub first_resource_arn: Option<&'a str>,
+    /// `additionalEventData.MFAUsed`.
+    pub mfa_used: Option<&'a str>,
+    /// `userIdentity.sessionContext.attributes.mfaAuthenticated` (a string or a bool).
+    pub mfa_authenticated: Option<bool>,
+}
+
+#[derive(Default)]
+pub(super) struct Identity<'a> {
+    pub kind: Option<&'a str>,
+    pub user_name: Option<&'a str>,
+    pub arn: Option<&'a str>,
+    pub principal_id: Option<&'a str>,
+    pub invoked_by: Option<&'a str>,
+    pub account_id: Option<&'a str>,
+}
+
+/// Request parameters that name what was acted on, and the prefix each gets.
+pub(super) const RESOURCE_PARAMS: [(&str, &str); 8] = [
+    ("userName", "iam:user/"),
+    ("roleName", "iam:role/"),
+    ("groupName", "iam:group/"),
+    ("policyArn", ""),
+    ("name", "trail:"),
+    ("trailName", "trail:"),
+    ("functionName", "lambda:"),
+    ("keyId", "kms:"),
+];
+
+fn facts_of_tree(obj: &Map<String, Value>) -> Facts<'_> {
+    let text = |k: &str| obj.get(k).and_then(Value::as_str);
+    let name = text("eventName");
+    let params = obj.get("requestParameters").and_then(Value::as_object);
+    let param = |k: &str| params.and_then(|p| p.get(k)).and_then(Value::as_str);
+    let identity = obj.get("userIdentity").and_then(Value::as_object);
+    Facts {
+        time: text("eventTime"),
+        name,
+        ip: text("sourceIPAddress"),
+        event_id: text("eventID"),
+        service: text("eventSource"),
+        error_code: text("errorCode"),
+        outcome: name.and_then(|n| {
+            obj.get("responseElements")
+                .and_then(|r| r.get(n))
+                .and_then(Value::as_str)
+        }),
+        identity: identity.map(|id| {
+            let t = |k: &str| id.get(k).and_then(Value::as_str);
+            Identity {
+                kind: t("type"),
+                user_name: t("userName"),
+                arn: t("arn"),
+                principal_id: t("principalId"),
+                invoked_by: t("invokedBy"),
+                account_id: t("accountId"),
+            }
+        }),
+        bucket: param("bucketName"),
+        object_key: param("key"),
+        params: RESOURCE_PARAMS.map(|(k, _)| param(k)),
+        first_resource_arn: obj
+            .get("resources")
+            .and_then(Value::as_array)
+            .and_then(|r| r.first())
+            .and_then(|r| r.get("ARN"))
+            .and_then(Value::as_str),
+        mfa_used: obj
+            .get("additionalEventData")
+            .and_then(|a| a.get("MFAUsed"))
+            .and_then(Value::as_str),
+        mfa_authenticated: identity
+            .and_then(|u| u.get("sessionContext"))
+            .and_then(|s| s.get("attributes"))
+            .and_then(|a| a.get("mfaAuthenticated"))
+            .and_then(|m| match m {
+                Value::String(s) => Some(s.eq_ignore_ascii_case("true")),
+                Value::Bool(b) => Some(*b),
+                _ => None,
+            }),
+    }
+}
+
+/// The event a record's facts make (metadata left empty), its identity type and whether MFA
+/// was used.
+pub(super) fn build(
+    f: &Facts<'_>,
+) -> Result<(SecurityEvent, Option<String>, Option<bool>), Reject> {
+    let time_text = f.time.ok_or_else(|| {
+        Reject::new(
+            RejectKind::MissingField,
+            "CloudTrail record has no eventTime",
+        )
+    })?;
     let timestamp = parse_timestamp(time_text).ok_or_else(|| {
         Reject::new(
             RejectKind::BadTimestamp,
             "eventTime is not an ISO 8601 time",
         )
     })?;
-    let name = obj
-        .get("eventName")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            Reject::new(
-                RejectKind::MissingField,
-                "CloudTrail record has no eventName",
-            )
-        })?
-        .to_string();
+    let name = f.name.ok_or_else(|| {
+        Reject::new(
+            RejectKind::MissingField,
+            "CloudTrail record has no eventName",
+        )
+    })?;
     let mut ev = SecurityEvent::new(timestamp, name, Format::Cloudtrail);
-    ev.source_ip = obj
-        .get("sourceIPAddress")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    ev.origin.record_id = obj
-        .get("eventID")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    ev.status = status(&obj, &ev.action);
-    ev.resource = resource(&obj);
+    ev.source_ip = f.ip.map(str::to_string);
+    ev.origin.record_id = f.event_id.map(str::to_string);
+    ev.status = status(f, name);
+    ev.resource = resource(f);
     let mut user_type = None;
-    if let Some(identity) = obj.get("userIdentity").and_then(Value::as_object) {
-        let (user, kind) = principal(identity);
-        ev.user_id = user;
-        user_type = kind;
+    if let Some(identity) = &f.identity {
+        ev.user_id = principal(identity);
+        user_type = identity.kind.map(str::to_string);
     }
-    let mfa = mfa_used(&obj);
-    for key in MAPPED {
-        obj.remove(*key);
-    }
-    // The record's own map becomes the metadata (moving it, not re-inserting ~20 entries).
-    if let Some(kind) = user_type {
-        obj.insert("user_type".into(), Value::String(kind));
-    }
-    if let Some(mfa) = mfa {
-        obj.insert("mfa".into(), Value::Bool(mfa));
-    }
-    ev.metadata = obj;
-    Ok(ev)
+    let mfa = f
+        .mfa_used
+        .map(|v| v.eq_ignore_ascii_case("yes"))
+        .or(f.mfa_authenticated);
+    Ok((ev, user_type, mfa))
 }
 
-/// The acting principal as a name, and its identity type.
-fn principal(id: &Map<String, Value>) -> (Option<String>, Option<String>) {
-    let kind = id.get("type").and_then(Value::as_str).map(str::to_string);
-    let text = |k: &str| id.get(k).and_then(Value::as_str).map(str::to_string);
-    let arn_tail = || text("arn").and_then(|a| a.rsplit_once(':').map(|(_, t)| t.to_string()));
-    let user = match kind.as_deref() {
+/// The acting principal as a name.
+fn principal(id: &Identity<'_>) -> Option<String> {
+    let text = |v: Option<&str>| v.map(str::to_string);
+    let arn_tail = || {
+        id.arn
+            .and_then(|a| a.rsplit_once(':').map(|(_, t)| t.to_string()))
+    };
+    match id.kind {
         Some("Root") => Some("root".to_string()),
         Some("IAMUser")
         | Some("IdentityCenterUser")
         | Some("SAMLUser")
-        | Some("WebIdentityUser") => text("userName")
+        | Some("WebIdentityUser") => text(id.user_name)
             .or_else(|| arn_tail().map(|t| t.rsplit('/').next().unwrap_or(&t).to_string())),
         // arn:aws:sts::123:assumed-role/Role/session → Role/session
         Some("AssumedRole") => arn_tail()
             .and_then(|t| t.strip_prefix("assumed-role/").map(str::to_string))
-            .or_else(|| text("principalId")),
+            .or_else(|| text(id.principal_id)),
         Some("FederatedUser") => {
             arn_tail().map(|t| t.trim_start_matches("federated-user/").to_string())
         }
-        Some("AWSService") => text("invokedBy"),
-        Some("AWSAccount") => text("accountId"),
-        _ => text("userName").or_else(|| text("principalId")),
-    };
-    (user, kind)
+        Some("AWSService") => text(id.invoked_by),
+        Some("AWSAccount") => text(id.account_id),
+        _ => text(id.user_name).or_else(|| text(id.principal_id)),
+    }
 }
 
-fn status(obj: &Map<String, Value>, action: &str) -> Status {
-    if let Some(code) = obj.get("errorCode").and_then(Value::as_str) {
+fn status(f: &Facts<'_>, action: &str) -> Status {
+    if let Some(code) = f.error_code {
         let lower = code.to_ascii_lowercase();
         return if lower.contains("accessdenied")
             || lower.contains("unauthorized")
@@ -149,77 +252,31 @@ fn status(obj: &Map<String, Value>, action: &str) -> Status {
             Status::Failed
         };
     }
-    if action == "ConsoleLogin" || action == "CheckMfa" {
-        let outcome = obj
-            .get("responseElements")
-            .and_then(|r| r.get(action))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if outcome.eq_ignore_ascii_case("failure") {
-            return Status::Failed;
-        }
+    if (action == "ConsoleLogin" || action == "CheckMfa")
+        && f.outcome.unwrap_or("").eq_ignore_ascii_case("failure")
+    {
+        return Status::Failed;
     }
     Status::Success
 }
 
 /// What was acted on: an S3 object, an IAM entity, a trail, else the service.
-fn resource(obj: &Map<String, Value>) -> String {
-    let service = obj
-        .get("eventSource")
-        .and_then(Value::as_str)
-        .unwrap_or("aws");
-    let params = obj.get("requestParameters").and_then(Value::as_object);
-    let param = |k: &str| params.and_then(|p| p.get(k)).and_then(Value::as_str);
-    if let Some(bucket) = param("bucketName") {
-        return match param("key") {
+fn resource(f: &Facts<'_>) -> String {
+    if let Some(bucket) = f.bucket {
+        return match f.object_key {
             Some(key) => format!("s3://{bucket}/{key}"),
             None => format!("s3://{bucket}"),
         };
     }
-    for (key, prefix) in [
-        ("userName", "iam:user/"),
-        ("roleName", "iam:role/"),
-        ("groupName", "iam:group/"),
-        ("policyArn", ""),
-        ("name", "trail:"),
-        ("trailName", "trail:"),
-        ("functionName", "lambda:"),
-        ("keyId", "kms:"),
-    ] {
-        if let Some(v) = param(key) {
+    for ((_, prefix), value) in RESOURCE_PARAMS.iter().zip(f.params) {
+        if let Some(v) = value {
             return format!("{prefix}{v}");
         }
     }
-    if let Some(arn) = obj
-        .get("resources")
-        .and_then(Value::as_array)
-        .and_then(|r| r.first())
-        .and_then(|r| r.get("ARN"))
-        .and_then(Value::as_str)
-    {
+    if let Some(arn) = f.first_resource_arn {
         return arn.to_string();
     }
-    service.to_string()
-}
-
-/// Whether MFA was used: ConsoleLogin's additionalEventData, or the session's attributes.
-fn mfa_used(obj: &Map<String, Value>) -> Option<bool> {
-    if let Some(v) = obj
-        .get("additionalEventData")
-        .and_then(|a| a.get("MFAUsed"))
-        .and_then(Value::as_str)
-    {
-        return Some(v.eq_ignore_ascii_case("yes"));
-    }
-    obj.get("userIdentity")
-        .and_then(|u| u.get("sessionContext"))
-        .and_then(|s| s.get("attributes"))
-        .and_then(|a| a.get("mfaAuthenticated"))
-        .and_then(|m| match m {
-            Value::String(s) => Some(s.eq_ignore_ascii_case("true")),
-            Value::Bool(b) => Some(*b),
-            _ => None,
-        })
+    f.service.unwrap_or("aws").to_string()
 }
 
 #[cfg(test)]

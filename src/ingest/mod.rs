@@ -1,6 +1,7 @@
 //! Ingest: framing, format parsers, the parallel pipeline, and `--follow` tailing.
 
 pub mod cloudtrail;
+pub mod cloudtrail_text;
 pub mod csv;
 pub mod external;
 pub mod fields;

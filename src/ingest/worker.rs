@@ -7,7 +7,7 @@ use super::reader::FrameKind;
 use super::sniff::SourceKind;
 use super::source::SourceCtx;
 use super::syslog::SyslogParser;
-use super::{Reject, RejectKind, cloudtrail, csv, jsonl};
+use super::{Reject, RejectKind, cloudtrail, cloudtrail_text, csv, jsonl};
 use crate::config::{FieldMapping, IngestConfig};
 use crate::detect::rules::RuleSet;
 use crate::domain::{Format, SecurityEvent};
@@ -81,6 +81,29 @@ pub fn process(
             blank += 1;
             continue;
         }
+        // A CloudTrail record is read, checked against the rules and redacted as text where
+        // that gives what the tree gives (see `cloudtrail_text`).
+        let text_path = if item.kind == FrameKind::Record
+            && ctx.kind == SourceKind::CloudTrailDocument
+            && !is_binary(bytes)
+        {
+            cloudtrail_text::parse(bytes, rules, redactor)?
+        } else {
+            None
+        };
+        if let Some(ev) = text_path {
+            match not_in_future(ev, latest, cfg.max_future_skew_hours) {
+                Ok(mut ev) => {
+                    ev.origin.source = ctx.name.clone();
+                    ev.origin.line = item.line;
+                    events.push(ev);
+                }
+                Err(reject) => {
+                    quarantine.push(quarantine_entry(ctx, item, bytes, reject, redactor)?)
+                }
+            }
+            continue;
+        }
         let parsed = match item.kind {
             FrameKind::Record => parse_record(ctx, bytes, (&cfg.mapping, zone), &mut syslog)
                 .and_then(|ev| not_in_future(ev, latest, cfg.max_future_skew_hours)),
@@ -147,6 +170,7 @@ fn newest_for_tap(mut events: Vec<SecurityEvent>) -> (u64, Vec<SecurityEvent>) {
     let mut newest = events.split_off(from);
     for ev in &mut newest {
         ev.metadata = serde_json::Map::new();
+        ev.metadata_text = None;
     }
     (from as u64, newest)
 }

@@ -12,6 +12,8 @@ use super::{Kind, Pseudonymiser};
 use crate::domain::SecurityEvent;
 use crate::domain::{SOURCE_NETWORK, network_of};
 
+mod text;
+
 /// Metadata keys whose string values are account names (compared case-insensitively).
 pub const USER_KEYS: &[&str] = &[
     "username",
@@ -30,21 +32,35 @@ pub const USER_KEYS: &[&str] = &[
 /// One pass finds every candidate: emails, IPv6, IPv4, and names after a user context
 /// (`arn:…:user/`, `assumed-role/Role/`, `/home/`, `user=` …). Matches are classified after
 /// the fact, which keeps the regex capture-free (DFA-fast).
-static CANDIDATES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+static CANDIDATES: LazyLock<Regex> = LazyLock::new(|| candidates(true));
+
+/// The same over a whole JSON text whose strings hold no escapes: without the quoted-key
+/// shape, which there would match the text's own structure rather than JSON written inside
+/// a string. No other shape takes a quote, so a match stays inside one string, as it does
+/// when each string is searched on its own.
+static CANDIDATES_IN_JSON_TEXT: LazyLock<Regex> = LazyLock::new(|| candidates(false));
+
+fn candidates(quoted_keys: bool) -> Regex {
+    let mut shapes = vec![
         r"arn:aws:iam::\d*:user/(?:[\w+=,.@-]+/)*[\w+=,.@-]+",
-        r"|arn:aws:sts::\d*:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+",
-        r"|/(?:home|Users)/[\w.@+-]+",
+        r"arn:aws:sts::\d*:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+",
+        r"/(?:home|Users)/[\w.@+-]+",
         // `key=value` takes no space after `=`: PAM writes empty fields (`ruser= rhost=h`),
         // and the next key is not a name.
-        r"|(?i:\b(?:user|username|user_name|logname|ruser|login)\s?(?:=|:\s?))[\w.@+-]+",
-        r#"|(?i:"(?:user|username|user_name|user_id|userid|login|account|principal|email)"\s*:\s*")[^"\\]+"#,
-        r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-        r"|(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?",
-        r"|\b(?:\d{1,3}\.){3}\d{1,3}\b",
-    ))
-    .unwrap_or_else(|e| panic!("redaction regex is invalid: {e}"))
-});
+        r"(?i:\b(?:user|username|user_name|logname|ruser|login)\s?(?:=|:\s?))[\w.@+-]+",
+    ];
+    if quoted_keys {
+        shapes.push(
+            r#"(?i:"(?:user|username|user_name|user_id|userid|login|account|principal|email)"\s*:\s*")[^"\\]+"#,
+        );
+    }
+    shapes.extend([
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+        r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?",
+        r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
+    ]);
+    Regex::new(&shapes.join("|")).unwrap_or_else(|e| panic!("redaction regex is invalid: {e}"))
+}
 
 /// Applies a `Pseudonymiser` to events and text.
 #[derive(Clone)]
@@ -82,10 +98,34 @@ impl Redactor {
     /// taken as one of our tokens: a value shaped like `IP_ADDRESS_1` or `USER_A` is
     /// pseudonymised like any other (so a forged token never resolves to someone's value).
     pub fn redact_event(&self, ev: &mut SecurityEvent) -> Result<()> {
+        let mut named = Vec::new();
+        collect_known_users(&ev.metadata, &mut named);
+        // Only the redactor writes the network token: whatever the record carried is dropped.
+        ev.metadata.remove(SOURCE_NETWORK);
+        let fields = self.redact_fields(ev, named)?;
+        self.map(&mut ev.metadata, &fields.known)?;
+        if let Some(network) = fields.network {
+            ev.metadata.insert(SOURCE_NETWORK.into(), network.into());
+        }
+        if let Some((raw, token)) = &fields.host {
+            replace_host(&mut ev.metadata, raw, token);
+        }
+        Ok(())
+    }
+
+    /// Redacts the schema fields of `ev` (account, source, resource, action, record id) and
+    /// says what the metadata needs: the event's known account names (the account and
+    /// `metadata_names`, the names found under account keys), the network token to add, and
+    /// a hostname source to replace wherever the record repeats it.
+    fn redact_fields(
+        &self,
+        ev: &mut SecurityEvent,
+        metadata_names: Vec<String>,
+    ) -> Result<FieldsRedacted> {
         // CloudTrail's `Role/session` principals keep the role's name; anywhere else a slash
         // is part of the account (`alice/admin@EXAMPLE.COM` is one Kerberos principal).
         let role_session = ev.format == crate::domain::Format::Cloudtrail;
-        let mut known: Vec<String> = Vec::new();
+        let mut known: Vec<String> = metadata_names;
         if let Some(user) = ev.user_id.take() {
             if !self.is_kept(&user) {
                 known.push(user.clone());
@@ -96,14 +136,11 @@ impl Redactor {
             }
             ev.user_id = Some(self.account_of(&user, role_session)?);
         }
-        collect_known_users(&ev.metadata, &mut known);
         known.retain(|u| !self.is_kept(u) && !u.is_empty());
         known.sort_unstable();
         known.dedup();
         let known = Known::new(&known);
         let mut host = None;
-        // Only the redactor writes the network token: whatever the record carried is dropped.
-        ev.metadata.remove(SOURCE_NETWORK);
         let network = ev.source_ip.as_deref().and_then(network_of).map(|net| {
             let mac = self.pseudo.keys().mac(format!("network\0{net}").as_bytes());
             format!("NETWORK_{}", hex::encode(&mac[..6]))
@@ -123,19 +160,16 @@ impl Redactor {
         if let Cow::Owned(s) = self.text_known(&ev.action, &known)? {
             ev.action = s;
         }
-        self.map(&mut ev.metadata, &known)?;
-        if let Some(network) = network {
-            ev.metadata.insert(SOURCE_NETWORK.into(), network.into());
-        }
-        if let Some((raw, token)) = &host {
-            replace_host(&mut ev.metadata, raw, token);
-        }
         if let Some(rid) = &ev.origin.record_id
             && let Cow::Owned(s) = self.text_known(rid, &known)?
         {
             ev.origin.record_id = Some(s);
         }
-        Ok(())
+        Ok(FieldsRedacted {
+            known,
+            network,
+            host,
+        })
     }
 
     /// An account name (username, email, ARN, or `Role/session`) as a token.
@@ -228,9 +262,13 @@ impl Redactor {
     }
 
     fn patterns<'a>(&self, s: &'a str) -> Result<Cow<'a, str>> {
+        self.patterns_with(&CANDIDATES, s)
+    }
+
+    fn patterns_with<'a>(&self, candidates: &Regex, s: &'a str) -> Result<Cow<'a, str>> {
         let mut out = String::new();
         let mut last = 0;
-        for m in CANDIDATES.find_iter(s) {
+        for m in candidates.find_iter(s) {
             if let Some(replacement) = self.classify(m.as_str())? {
                 out.push_str(&s[last..m.start()]);
                 out.push_str(&replacement);
@@ -315,6 +353,13 @@ impl Redactor {
     fn is_kept(&self, name: &str) -> bool {
         self.keep_accounts.iter().any(|k| k == name)
     }
+}
+
+/// What redacting an event's schema fields leaves for its metadata.
+struct FieldsRedacted {
+    known: Known,
+    network: Option<String>,
+    host: Option<(String, String)>,
 }
 
 /// An event's known account names, each with its searcher built once: every string of the
@@ -449,7 +494,7 @@ fn might_hold_pii(s: &str) -> bool {
     seps + colons > 0 && has_user_word(s.as_bytes())
 }
 
-/// `user`, `login` or `/home/` anywhere, in any case (checked only where the first byte fits,
+/// `user`, `login`, `logname` or `/home/` anywhere, in any case (checked only where the first byte fits,
 /// which is what keeps this off the profile).
 fn has_user_word(hay: &[u8]) -> bool {
     let starts = |i: usize, w: &[u8]| {
@@ -460,7 +505,7 @@ fn has_user_word(hay: &[u8]) -> bool {
         .enumerate()
         .any(|(i, &b)| match b.to_ascii_lowercase() {
             b'u' => starts(i, b"user"),
-            b'l' => starts(i, b"login"),
+            b'l' => starts(i, b"login") || starts(i, b"logname"),
             b'/' => starts(i, b"/home/"),
             _ => false,
         })
@@ -583,6 +628,7 @@ mod tests {
             "Login: bob",
             "x@y.io",
             "/HOME/carol",
+            "logname=dave",
         ] {
             assert!(might_hold_pii(pii), "{pii}");
         }

@@ -147,7 +147,15 @@ impl RuleSet {
         if self.engines.is_empty() {
             return Vec::new();
         }
-        let sigma = SigmaEvent::new(ev);
+        self.matches_with(ev, &SigmaEvent::new(ev))
+    }
+
+    /// The rules `sigma` (the record of `ev`, read some other way) matches; `ev` routes it.
+    pub fn matches_with<E: rsigma_eval::Event>(
+        &self,
+        ev: &SecurityEvent,
+        sigma: &E,
+    ) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for (product, service) in routes(ev) {
             let key = (product.to_string(), service.map(|s| s.into_owned()));
@@ -156,7 +164,7 @@ impl RuleSet {
             };
             for m in route
                 .for_event(index_key(ev))
-                .flat_map(|engine| engine.evaluate(&sigma))
+                .flat_map(|engine| engine.evaluate(sigma))
             {
                 if let Some(id) = m.header.rule_id
                     && !out.contains(&id)

@@ -1,0 +1,232 @@
+//! The CloudTrail text path: a record read in place and kept as its own JSON text.
+//!
+//! The tree path ([`super::cloudtrail::parse`]) builds a `serde_json::Value` tree of every
+//! record, walks it to redact, and serialises it again to store it: most of a worker's time
+//! per record. Here the schema's few fields are read straight from the record's text, the
+//! rest of the record is copied as text, redacted as text, and stored as it came.
+//!
+//! Taken only where it gives what the tree path gives (its tests compare the two over a
+//! generated week); anything else goes down the tree path, which also writes every reject:
+//! - a backslash anywhere (an escape could hide an address or a name from a text pass);
+//! - a record whose redaction needs the tree (see [`Redactor::redact_metadata_text`]), or
+//!   whose redacted text is no longer JSON.
+
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::cloudtrail::{Facts, Identity, MAPPED, RESOURCE_PARAMS, build};
+use crate::detect::rules::RuleSet;
+use crate::domain::{MetadataText, SOURCE_NETWORK, SecurityEvent, VIEW_METADATA_KEYS};
+use crate::privacy::Redactor;
+use sigma::SigmaRecord;
+
+mod sigma;
+#[cfg(test)]
+mod tests;
+
+/// The event of one record by the text path (Sigma rules evaluated on the raw record, then
+/// redacted when `redactor` is given), or None for the tree path.
+pub fn parse(
+    bytes: &[u8],
+    rules: &RuleSet,
+    redactor: Option<&Redactor>,
+) -> anyhow::Result<Option<SecurityEvent>> {
+    if memchr::memchr(b'\\', bytes).is_some() {
+        return Ok(None);
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(None);
+    };
+    let Ok(top) = serde_json::from_str::<RawObject>(text) else {
+        return Ok(None);
+    };
+    let objects = shared_objects(&top);
+    let Ok((mut ev, user_type, mfa)) = build(&facts(&top, &objects)) else {
+        return Ok(None);
+    };
+    let sigma = SigmaRecord::new(&ev, &top, user_type.as_deref(), mfa, objects);
+    let matched = rules.matches_with(&ev, &sigma);
+    ev.rules = matched;
+    let mut meta = String::with_capacity(text.len() + 48);
+    meta.push('{');
+    for (key, value) in &top.0 {
+        let replaced = match *key {
+            "user_type" => user_type.is_some(),
+            "mfa" => mfa.is_some(),
+            // Only the redactor writes the network token.
+            SOURCE_NETWORK => redactor.is_some(),
+            k => MAPPED.contains(&k),
+        };
+        if !replaced {
+            push_entry(&mut meta, key, value.get());
+        }
+    }
+    if let Some(kind) = &user_type {
+        push_entry(&mut meta, "user_type", &format!("\"{kind}\""));
+    }
+    if let Some(mfa) = mfa {
+        push_entry(&mut meta, "mfa", if mfa { "true" } else { "false" });
+    }
+    meta.push('}');
+    if let Some(r) = redactor
+        && !r.redact_metadata_text(&mut ev, &mut meta)?
+    {
+        return Ok(None);
+    }
+    let Ok(kept) = RawValue::from_string(meta) else {
+        return Ok(None);
+    };
+    let Ok(view) = view_fields(kept.get()) else {
+        return Ok(None);
+    };
+    ev.metadata = view;
+    ev.metadata_text = Some(MetadataText(kept));
+    Ok(Some(ev))
+}
+
+/// `"key":value` after the entries already in `object` (text without escapes).
+fn push_entry(object: &mut String, key: &str, value: &str) {
+    if !object.ends_with('{') {
+        object.push(',');
+    }
+    object.push('"');
+    object.push_str(key);
+    object.push_str("\":");
+    object.push_str(value);
+}
+
+/// The metadata fields the detection view reads, as a map.
+fn view_fields(meta: &str) -> serde_json::Result<Map<String, Value>> {
+    let object: RawObject = serde_json::from_str(meta)?;
+    let mut out = Map::new();
+    for key in VIEW_METADATA_KEYS {
+        if let Some(raw) = object.get(key) {
+            out.insert((*key).to_string(), serde_json::from_str(raw.get())?);
+        }
+    }
+    Ok(out)
+}
+
+/// The objects both the schema and the rules read (each read once).
+fn shared_objects<'a>(top: &RawObject<'a>) -> Vec<(&'a str, RawObject<'a>)> {
+    ["userIdentity", "requestParameters"]
+        .into_iter()
+        .filter_map(|key| Some((key, top.get(key).and_then(object_of)?)))
+        .collect()
+}
+
+/// The schema's facts; `objects` holds the record's `userIdentity` and `requestParameters`
+/// objects already read (either may be missing).
+fn facts<'a>(top: &RawObject<'a>, objects: &[(&str, RawObject<'a>)]) -> Facts<'a> {
+    let text = |k: &str| top.get(k).and_then(str_of);
+    let read = |key: &str| objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o);
+    let name = text("eventName");
+    let params = read("requestParameters");
+    let param = |k: &str| params.and_then(|p| p.get(k)).and_then(str_of);
+    let identity = read("userIdentity");
+    Facts {
+        time: text("eventTime"),
+        name,
+        ip: text("sourceIPAddress"),
+        event_id: text("eventID"),
+        service: text("eventSource"),
+        error_code: text("errorCode"),
+        outcome: name.and_then(|n| {
+            top.get("responseElements")
+                .and_then(object_of)
+                .and_then(|r| r.get(n).and_then(str_of))
+        }),
+        identity: identity.map(|id| {
+            let t = |k: &str| id.get(k).and_then(str_of);
+            Identity {
+                kind: t("type"),
+                user_name: t("userName"),
+                arn: t("arn"),
+                principal_id: t("principalId"),
+                invoked_by: t("invokedBy"),
+                account_id: t("accountId"),
+            }
+        }),
+        bucket: param("bucketName"),
+        object_key: param("key"),
+        params: RESOURCE_PARAMS.map(|(k, _)| param(k)),
+        first_resource_arn: top
+            .get("resources")
+            .and_then(first_element)
+            .and_then(object_of)
+            .and_then(|r| r.get("ARN").and_then(str_of)),
+        mfa_used: top
+            .get("additionalEventData")
+            .and_then(object_of)
+            .and_then(|a| a.get("MFAUsed").and_then(str_of)),
+        mfa_authenticated: identity
+            .and_then(|u| u.get("sessionContext"))
+            .and_then(object_of)
+            .and_then(|s| s.get("attributes").and_then(object_of))
+            .and_then(|a| a.get("mfaAuthenticated"))
+            .and_then(|m| match m.get() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => str_of(m).map(|s| s.eq_ignore_ascii_case("true")),
+            }),
+    }
+}
+
+/// A JSON string's value: the bytes between its quotes (the record holds no escapes).
+fn str_of(raw: &RawValue) -> Option<&str> {
+    raw.get().strip_prefix('"')?.strip_suffix('"')
+}
+
+fn object_of(raw: &RawValue) -> Option<RawObject<'_>> {
+    if !raw.get().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(raw.get()).ok()
+}
+
+fn first_element(raw: &RawValue) -> Option<&RawValue> {
+    if !raw.get().starts_with('[') {
+        return None;
+    }
+    serde_json::from_str::<Vec<&RawValue>>(raw.get())
+        .ok()?
+        .first()
+        .copied()
+}
+
+/// A JSON object's entries in order, each value left as its text.
+struct RawObject<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'a> RawObject<'a> {
+    /// The last entry of `key`, as a map built from the object would hold it.
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = RawObject<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                while let Some(entry) = map.next_entry::<&'de str, &'de RawValue>()? {
+                    entries.push(entry);
+                }
+                Ok(RawObject(entries))
+            }
+        }
+        de.deserialize_map(Entries)
+    }
+}
