@@ -32,35 +32,21 @@ pub const USER_KEYS: &[&str] = &[
 /// One pass finds every candidate: emails, IPv6, IPv4, and names after a user context
 /// (`arn:…:user/`, `assumed-role/Role/`, `/home/`, `user=` …). Matches are classified after
 /// the fact, which keeps the regex capture-free (DFA-fast).
-static CANDIDATES: LazyLock<Regex> = LazyLock::new(|| candidates(true));
-
-/// The same over a whole JSON text whose strings hold no escapes: without the quoted-key
-/// shape, which there would match the text's own structure rather than JSON written inside
-/// a string. No other shape takes a quote, so a match stays inside one string, as it does
-/// when each string is searched on its own.
-static CANDIDATES_IN_JSON_TEXT: LazyLock<Regex> = LazyLock::new(|| candidates(false));
-
-fn candidates(quoted_keys: bool) -> Regex {
-    let mut shapes = vec![
+static CANDIDATES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
         r"arn:aws:iam::\d*:user/(?:[\w+=,.@-]+/)*[\w+=,.@-]+",
-        r"arn:aws:sts::\d*:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+",
-        r"/(?:home|Users)/[\w.@+-]+",
+        r"|arn:aws:sts::\d*:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+",
+        r"|/(?:home|Users)/[\w.@+-]+",
         // `key=value` takes no space after `=`: PAM writes empty fields (`ruser= rhost=h`),
         // and the next key is not a name.
-        r"(?i:\b(?:user|username|user_name|logname|ruser|login)\s?(?:=|:\s?))[\w.@+-]+",
-    ];
-    if quoted_keys {
-        shapes.push(
-            r#"(?i:"(?:user|username|user_name|user_id|userid|login|account|principal|email)"\s*:\s*")[^"\\]+"#,
-        );
-    }
-    shapes.extend([
-        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-        r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?",
-        r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
-    ]);
-    Regex::new(&shapes.join("|")).unwrap_or_else(|e| panic!("redaction regex is invalid: {e}"))
-}
+        r"|(?i:\b(?:user|username|user_name|logname|ruser|login)\s?(?:=|:\s?))[\w.@+-]+",
+        r#"|(?i:"(?:user|username|user_name|user_id|userid|login|account|principal|email)"\s*:\s*")[^"\\]+"#,
+        r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+        r"|(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?",
+        r"|\b(?:\d{1,3}\.){3}\d{1,3}\b",
+    ))
+    .unwrap_or_else(|e| panic!("redaction regex is invalid: {e}"))
+});
 
 /// Applies a `Pseudonymiser` to events and text.
 #[derive(Clone)]
@@ -262,13 +248,9 @@ impl Redactor {
     }
 
     fn patterns<'a>(&self, s: &'a str) -> Result<Cow<'a, str>> {
-        self.patterns_with(&CANDIDATES, s)
-    }
-
-    fn patterns_with<'a>(&self, candidates: &Regex, s: &'a str) -> Result<Cow<'a, str>> {
         let mut out = String::new();
         let mut last = 0;
-        for m in candidates.find_iter(s) {
+        for m in CANDIDATES.find_iter(s) {
             if let Some(replacement) = self.classify(m.as_str())? {
                 out.push_str(&s[last..m.start()]);
                 out.push_str(&replacement);
@@ -458,40 +440,59 @@ fn might_hold_pii(s: &str) -> bool {
     {
         return false;
     }
-    let (mut colons, mut seps) = (0u32, 0u32);
-    // Digits in the current group, and dotted groups in a row before it.
-    let (mut group, mut dotted) = (0u32, 0u32);
-    let mut prev = 0u8;
-    for b in s.bytes() {
+    let mut gate = Gate::default();
+    bytes.iter().any(|&b| gate.feed(b)) || gate.verdict(bytes)
+}
+
+/// The quick reject's state over one string, fed a byte at a time (so a JSON text's strings
+/// can be checked in one pass over it).
+#[derive(Default)]
+struct Gate {
+    colons: u32,
+    seps: u32,
+    /// Digits in the current group, and dotted groups in a row before it.
+    group: u32,
+    dotted: u32,
+    prev: u8,
+}
+
+impl Gate {
+    /// True as soon as the string may hold PII, whatever follows.
+    #[inline]
+    fn feed(&mut self, b: u8) -> bool {
         match b {
-            b'0'..=b'9' => group += 1,
-            b'.' if (1..=3).contains(&group) => {
-                if dotted >= 3 {
+            b'0'..=b'9' => self.group += 1,
+            b'.' if (1..=3).contains(&self.group) => {
+                if self.dotted >= 3 {
                     return true;
                 }
-                dotted += 1;
-                group = 0;
+                self.dotted += 1;
+                self.group = 0;
             }
             _ => {
-                if dotted >= 3 && group >= 1 {
+                if self.dotted >= 3 && self.group >= 1 {
                     return true;
                 }
-                (group, dotted) = (0, 0);
+                (self.group, self.dotted) = (0, 0);
                 match b {
                     b'@' => return true,
-                    b':' if prev == b':' => return true,
-                    b':' => colons += 1,
-                    b'/' | b'=' | b'"' => seps += 1,
+                    b':' if self.prev == b':' => return true,
+                    b':' => self.colons += 1,
+                    b'/' | b'=' | b'"' => self.seps += 1,
                     _ => {}
                 }
             }
         }
-        prev = b;
+        self.prev = b;
+        false
     }
-    if (dotted >= 3 && group >= 1) || colons >= 7 {
-        return true;
+
+    /// At the end of the string `s` (every byte fed, none answered true).
+    fn verdict(&self, s: &[u8]) -> bool {
+        (self.dotted >= 3 && self.group >= 1)
+            || self.colons >= 7
+            || (self.seps + self.colons > 0 && has_user_word(s))
     }
-    seps + colons > 0 && has_user_word(s.as_bytes())
 }
 
 /// `user`, `login`, `logname` or `/home/` anywhere, in any case (checked only where the first byte fits,
