@@ -54,8 +54,9 @@ pub fn is_cloudtrail(obj: &Map<String, Value>) -> bool {
 }
 
 pub fn from_object(mut obj: Map<String, Value>) -> Result<SecurityEvent, Reject> {
-    let facts = facts_of_tree(&obj);
-    let (mut ev, user_type, mfa) = build(&facts)?;
+    let top = &obj;
+    let (identity, params) = (top.object("userIdentity"), top.object("requestParameters"));
+    let (mut ev, user_type, mfa) = build(&facts(&top, identity.as_ref(), params.as_ref()))?;
     ev.metadata = {
         for key in MAPPED {
             obj.remove(*key);
@@ -119,57 +120,79 @@ pub(super) const RESOURCE_PARAMS: [(&str, &str); 8] = [
     ("keyId", "kms:"),
 ];
 
-fn facts_of_tree(obj: &Map<String, Value>) -> Facts<'_> {
-    let text = |k: &str| obj.get(k).and_then(Value::as_str);
-    let name = text("eventName");
-    let params = obj.get("requestParameters").and_then(Value::as_object);
-    let param = |k: &str| params.and_then(|p| p.get(k)).and_then(Value::as_str);
-    let identity = obj.get("userIdentity").and_then(Value::as_object);
+/// A JSON object as the schema reads it: a `Value` map here, the record's own text in
+/// [`super::cloudtrail_text`].
+pub(super) trait Object<'a>: Sized {
+    /// The string under `key` (None for anything else).
+    fn text(&self, key: &str) -> Option<&'a str>;
+    fn object(&self, key: &str) -> Option<Self>;
+    /// The first element of the array under `key`, when it is an object.
+    fn first_object(&self, key: &str) -> Option<Self>;
+    /// A bool, or a string read as one (`"true"` in any case).
+    fn flag(&self, key: &str) -> Option<bool>;
+}
+
+impl<'a> Object<'a> for &'a Map<String, Value> {
+    fn text(&self, key: &str) -> Option<&'a str> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    fn object(&self, key: &str) -> Option<Self> {
+        self.get(key).and_then(Value::as_object)
+    }
+
+    fn first_object(&self, key: &str) -> Option<Self> {
+        self.get(key)
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(Value::as_object)
+    }
+
+    fn flag(&self, key: &str) -> Option<bool> {
+        match self.get(key)? {
+            Value::String(s) => Some(s.eq_ignore_ascii_case("true")),
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+/// A record's facts; `identity` and `params` are its `userIdentity` and `requestParameters`
+/// objects (read by the caller, who may need them again).
+pub(super) fn facts<'a, O: Object<'a>>(
+    top: &O,
+    identity: Option<&O>,
+    params: Option<&O>,
+) -> Facts<'a> {
+    let name = top.text("eventName");
+    let param = |k: &str| params.and_then(|p| p.text(k));
     Facts {
-        time: text("eventTime"),
+        time: top.text("eventTime"),
         name,
-        ip: text("sourceIPAddress"),
-        event_id: text("eventID"),
-        service: text("eventSource"),
-        error_code: text("errorCode"),
-        outcome: name.and_then(|n| {
-            obj.get("responseElements")
-                .and_then(|r| r.get(n))
-                .and_then(Value::as_str)
-        }),
-        identity: identity.map(|id| {
-            let t = |k: &str| id.get(k).and_then(Value::as_str);
-            Identity {
-                kind: t("type"),
-                user_name: t("userName"),
-                arn: t("arn"),
-                principal_id: t("principalId"),
-                invoked_by: t("invokedBy"),
-                account_id: t("accountId"),
-            }
+        ip: top.text("sourceIPAddress"),
+        event_id: top.text("eventID"),
+        service: top.text("eventSource"),
+        error_code: top.text("errorCode"),
+        outcome: name.and_then(|n| top.object("responseElements")?.text(n)),
+        identity: identity.map(|id| Identity {
+            kind: id.text("type"),
+            user_name: id.text("userName"),
+            arn: id.text("arn"),
+            principal_id: id.text("principalId"),
+            invoked_by: id.text("invokedBy"),
+            account_id: id.text("accountId"),
         }),
         bucket: param("bucketName"),
         object_key: param("key"),
         params: RESOURCE_PARAMS.map(|(k, _)| param(k)),
-        first_resource_arn: obj
-            .get("resources")
-            .and_then(Value::as_array)
-            .and_then(|r| r.first())
-            .and_then(|r| r.get("ARN"))
-            .and_then(Value::as_str),
-        mfa_used: obj
-            .get("additionalEventData")
-            .and_then(|a| a.get("MFAUsed"))
-            .and_then(Value::as_str),
+        first_resource_arn: top.first_object("resources").and_then(|r| r.text("ARN")),
+        mfa_used: top
+            .object("additionalEventData")
+            .and_then(|a| a.text("MFAUsed")),
         mfa_authenticated: identity
-            .and_then(|u| u.get("sessionContext"))
-            .and_then(|s| s.get("attributes"))
-            .and_then(|a| a.get("mfaAuthenticated"))
-            .and_then(|m| match m {
-                Value::String(s) => Some(s.eq_ignore_ascii_case("true")),
-                Value::Bool(b) => Some(*b),
-                _ => None,
-            }),
+            .and_then(|u| u.object("sessionContext"))
+            .and_then(|s| s.object("attributes"))
+            .and_then(|a| a.flag("mfaAuthenticated")),
     }
 }
 

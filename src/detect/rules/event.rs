@@ -162,6 +162,16 @@ fn strings_in<'a>(v: &'a Value, out: &mut Vec<&'a str>, depth: usize) {
     }
 }
 
+/// What a dotted path's lookup found: nothing, its one value, or all of them (a path through
+/// arrays finds one per element).
+pub fn one_or_all(mut found: Vec<EventValue<'_>>) -> Option<EventValue<'_>> {
+    match found.len() {
+        0 => None,
+        1 => found.pop(),
+        _ => Some(EventValue::Array(found)),
+    }
+}
+
 /// Follow a dotted path (`requestParameters.bucketName`) through objects; an array on the
 /// way is searched element by element (Sigma's "any element" reading).
 fn lookup<'a>(v: &'a Value, path: &[&str], out: &mut Vec<EventValue<'a>>) {
@@ -204,11 +214,7 @@ impl Event for SigmaEvent<'_> {
         }
         let mut found = Vec::new();
         lookup(md.get(*head)?, rest, &mut found);
-        match found.len() {
-            0 => None,
-            1 => found.pop(),
-            _ => Some(EventValue::Array(found)),
-        }
+        one_or_all(found)
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
-pub use event::{SigmaEvent, linux_services, routes};
+pub use event::{SigmaEvent, linux_services, one_or_all, routes};
 pub use load::{RuleFailure, RuleSource, rule_texts};
 
 use super::detectors::{Ctx, Hit, Related};

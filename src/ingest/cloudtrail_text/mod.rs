@@ -17,7 +17,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::cloudtrail::{Facts, Identity, MAPPED, RESOURCE_PARAMS, build};
+use super::cloudtrail::{MAPPED, Object, build, facts};
 use crate::detect::rules::RuleSet;
 use crate::domain::{MetadataText, SOURCE_NETWORK, SecurityEvent, VIEW_METADATA_KEYS};
 use crate::privacy::Redactor;
@@ -44,7 +44,9 @@ pub fn parse(
         return Ok(None);
     };
     let objects = shared_objects(&top);
-    let Ok((mut ev, user_type, mfa)) = build(&facts(&top, &objects)) else {
+    let read = |key: &str| objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o);
+    let facts = facts(&top, read("userIdentity"), read("requestParameters"));
+    let Ok((mut ev, user_type, mfa)) = build(&facts) else {
         return Ok(None);
     };
     let sigma = SigmaRecord::new(&ev, &top, user_type.as_deref(), mfa, objects);
@@ -118,60 +120,26 @@ fn shared_objects<'a>(top: &RawObject<'a>) -> Vec<(&'a str, RawObject<'a>)> {
         .collect()
 }
 
-/// The schema's facts; `objects` holds the record's `userIdentity` and `requestParameters`
-/// objects already read (either may be missing).
-fn facts<'a>(top: &RawObject<'a>, objects: &[(&str, RawObject<'a>)]) -> Facts<'a> {
-    let text = |k: &str| top.get(k).and_then(str_of);
-    let read = |key: &str| objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o);
-    let name = text("eventName");
-    let params = read("requestParameters");
-    let param = |k: &str| params.and_then(|p| p.get(k)).and_then(str_of);
-    let identity = read("userIdentity");
-    Facts {
-        time: text("eventTime"),
-        name,
-        ip: text("sourceIPAddress"),
-        event_id: text("eventID"),
-        service: text("eventSource"),
-        error_code: text("errorCode"),
-        outcome: name.and_then(|n| {
-            top.get("responseElements")
-                .and_then(object_of)
-                .and_then(|r| r.get(n).and_then(str_of))
-        }),
-        identity: identity.map(|id| {
-            let t = |k: &str| id.get(k).and_then(str_of);
-            Identity {
-                kind: t("type"),
-                user_name: t("userName"),
-                arn: t("arn"),
-                principal_id: t("principalId"),
-                invoked_by: t("invokedBy"),
-                account_id: t("accountId"),
-            }
-        }),
-        bucket: param("bucketName"),
-        object_key: param("key"),
-        params: RESOURCE_PARAMS.map(|(k, _)| param(k)),
-        first_resource_arn: top
-            .get("resources")
-            .and_then(first_element)
-            .and_then(object_of)
-            .and_then(|r| r.get("ARN").and_then(str_of)),
-        mfa_used: top
-            .get("additionalEventData")
-            .and_then(object_of)
-            .and_then(|a| a.get("MFAUsed").and_then(str_of)),
-        mfa_authenticated: identity
-            .and_then(|u| u.get("sessionContext"))
-            .and_then(object_of)
-            .and_then(|s| s.get("attributes").and_then(object_of))
-            .and_then(|a| a.get("mfaAuthenticated"))
-            .and_then(|m| match m.get() {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => str_of(m).map(|s| s.eq_ignore_ascii_case("true")),
-            }),
+impl<'a> Object<'a> for RawObject<'a> {
+    fn text(&self, key: &str) -> Option<&'a str> {
+        self.get(key).and_then(str_of)
+    }
+
+    fn object(&self, key: &str) -> Option<Self> {
+        self.get(key).and_then(object_of)
+    }
+
+    fn first_object(&self, key: &str) -> Option<Self> {
+        self.get(key).and_then(first_element).and_then(object_of)
+    }
+
+    fn flag(&self, key: &str) -> Option<bool> {
+        let raw = self.get(key)?;
+        match raw.get() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => str_of(raw).map(|s| s.eq_ignore_ascii_case("true")),
+        }
     }
 }
 

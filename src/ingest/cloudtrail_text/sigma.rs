@@ -13,6 +13,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::{RawObject, object_of, str_of};
+use crate::detect::rules::one_or_all;
 use crate::domain::SecurityEvent;
 use crate::ingest::cloudtrail::MAPPED;
 
@@ -146,12 +147,7 @@ impl Event for SigmaRecord<'_, '_> {
         };
         // The same entry, borrowed for as long as the record (the object cache keeps it).
         let (key, raw) = *self.top.0.iter().rev().find(|(k, _)| k == head)?;
-        let mut found = self.lookup_under(key, raw, rest);
-        match found.len() {
-            0 => None,
-            1 => found.pop(),
-            _ => Some(EventValue::Array(found)),
-        }
+        one_or_all(self.lookup_under(key, raw, rest))
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
