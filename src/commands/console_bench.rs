@@ -21,9 +21,9 @@ use crate::app::update::Msg;
 use crate::app::{keymap::Keymap, theme::Theme};
 use crate::cli::ConsoleBenchArgs;
 use crate::config::Config;
-use crate::pipeline::PipelineEvent;
 use crate::pipeline::demo::Demo;
 use crate::pipeline::{Pipeline, PipelineOptions};
+use crate::pipeline::{PipelineEvent, StatusPart};
 use crate::ui::driver::{self, Wiring};
 
 /// Keys whose latency is recorded when the driver comes back for more input.
@@ -101,6 +101,8 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
         let (fwd_tx, mut forwarded) = unbounded_channel();
         let mut upstream = std::mem::replace(&mut pipeline.events, unbounded_channel().1);
         let counted = stored.clone();
+        let detection_status = Arc::new(Mutex::new(String::new()));
+        let last_status = detection_status.clone();
         let forwarder = tokio::spawn(async move {
             while let Some(ev) = upstream.recv().await {
                 match &ev {
@@ -108,6 +110,11 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
                         counted.fetch_add(*stored, Ordering::Relaxed);
                     }
                     PipelineEvent::Totals { events, .. } => counted.store(*events, Ordering::Relaxed),
+                    PipelineEvent::Status(StatusPart::Detection(text)) => {
+                        if let Ok(mut s) = last_status.lock() {
+                            s.clone_from(text);
+                        }
+                    }
                     _ => {}
                 }
                 if fwd_tx.send(ev).is_err() {
@@ -209,6 +216,9 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
             state.actions.len()
         );
         println!("RSS every 2 s (MB): {}", samples.join(" "));
+        if let Ok(status) = detection_status.lock() {
+            println!("detection: {status}");
+        }
         // Flat means no growth once start-up (models, the forest's baseline) is behind.
         if let (Some(from), Some(last)) = (rss_mb.get(rss_mb.len() / 4), rss_mb.last()) {
             let peak = rss_mb[rss_mb.len() / 4..].iter().max().copied().unwrap_or(*last);

@@ -59,6 +59,7 @@ pub fn ingest(
         tap: None,
         backlog: None,
         external: None,
+        detect_feed: None,
     };
     // Events stored by an earlier run that died before detecting them are analysed too.
     let first_new = store.detect_from()?;
@@ -180,8 +181,13 @@ fn follow_with_detection(
     cancel: CancellationToken,
     first_new: u64,
 ) -> Result<IngestSummary> {
+    let (feed_tx, mut feed) = crate::detect::feed::channel();
+    let opts = IngestOptions {
+        detect_feed: Some(feed_tx),
+        ..opts.clone()
+    };
     std::thread::scope(|scope| {
-        let pipeline = scope.spawn(|| ingest::run(store, redactor, config, opts, cancel));
+        let pipeline = scope.spawn(|| ingest::run(store, redactor, config, &opts, cancel));
         let mut detection: Option<Detection> = None;
         let mut seconds = 0.0;
         loop {
@@ -189,12 +195,13 @@ fn follow_with_detection(
             let t = std::time::Instant::now();
             match detection.as_mut() {
                 None if store.event_count()? >= first_new => {
+                    feed.discard();
                     detection =
                         Some(Detection::start(store, &config.detect, first_new, Mode::Fused)?.0);
                 }
-                None => {}
+                None => feed.discard(),
                 Some(d) => {
-                    d.step(store)?;
+                    d.step_bounded(store, u64::MAX, Some(&mut feed))?;
                 }
             }
             seconds += t.elapsed().as_secs_f64();

@@ -359,13 +359,17 @@ impl AlertBook {
         out
     }
 
-    /// Write changed alerts to `store` (and the id counter).
-    pub fn persist(&mut self, store: &Store) -> Result<usize, StoreError> {
+    /// Write changed alerts to `store` (and the id counter). Returns them as written (with
+    /// the stored status, close reason and intel), so the caller responds to them without
+    /// reading them back.
+    pub fn persist(&mut self, store: &Store) -> Result<Vec<Alert>, StoreError> {
         let dirty = self.take_dirty();
-        for a in &dirty {
+        let mut written = Vec::with_capacity(dirty.len());
+        for a in dirty {
             // Detection owns the detection fields; status and intel are the analyst's and the
             // retriever's, kept from the stored value in the same atomic swap.
             let mut encode_error = None;
+            let mut last_merged = None;
             store
                 .alerts
                 .update_and_fetch(a.alert_id.to_be_bytes(), |old| {
@@ -378,7 +382,10 @@ impl AlertBook {
                         merged.intel = prev.intel;
                     }
                     match serde_json::to_vec(&merged) {
-                        Ok(v) => Some(v),
+                        Ok(v) => {
+                            last_merged = Some(merged);
+                            Some(v)
+                        }
                         Err(e) => {
                             encode_error = Some(e.to_string());
                             old.map(<[u8]>::to_vec)
@@ -391,11 +398,12 @@ impl AlertBook {
                     detail,
                 });
             }
+            written.extend(last_merged);
         }
         store
             .meta
             .insert(NEXT_ALERT_ID, &self.next_id.to_be_bytes())?;
-        Ok(dirty.len())
+        Ok(written)
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod detectors;
 pub mod engine;
+pub mod feed;
 pub mod flows;
 pub mod iforest;
 pub mod replay;
@@ -24,6 +25,9 @@ use crate::config::DetectConfig;
 use crate::domain::Alert;
 use crate::store::{Store, StoreError};
 use alerts::AlertBook;
+use feed::Feed;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What a detection pass did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -114,29 +118,65 @@ impl Detection {
         };
         (summary.score_p50, summary.score_p99, summary.score_max) = (q(0.5), q(0.99), q(1.0));
         summary.events = events;
-        summary.alerts = engine.book.persist(store)?;
+        summary.alerts = engine.book.persist(store)?.len();
         store.set_detect_cursor(next_id)?;
         summary.seconds = started.elapsed().as_secs_f64();
         Ok((Detection { engine, next_id }, summary))
     }
 
-    /// Detect over events stored since the last call; returns how many were processed.
-    pub fn step(&mut self, store: &Store) -> Result<(u64, usize), StoreError> {
-        self.step_bounded(store, u64::MAX)
+    /// Detect over events stored since the last call; returns how many were processed and
+    /// the alerts raised or grown, as stored.
+    pub fn step(&mut self, store: &Store) -> Result<(u64, Vec<Alert>), StoreError> {
+        self.step_bounded(store, u64::MAX, None)
     }
 
     /// As [`Detection::step`], over at most about `max_events` stored events (whole chunks):
-    /// a live loop stays responsive to shutdown and commands under a backlog.
+    /// a live loop stays responsive to shutdown and commands under a backlog. Chunks the
+    /// writer fed (`feed`) are detected from memory, the rest read from the store, in one
+    /// merge: what detection raises does not depend on what the feed carried.
     pub fn step_bounded(
         &mut self,
         store: &Store,
         max_events: u64,
-    ) -> Result<(u64, usize), StoreError> {
+        mut feed: Option<&mut Feed>,
+    ) -> Result<(u64, Vec<Alert>), StoreError> {
         let engine = &mut self.engine;
-        let until = self.next_id.saturating_add(max_events);
-        let (events, next_id) = replay::replay_range(store, self.next_id, until, |source, v| {
+        let stored_end = store.event_count()? + 1;
+        let run = match feed.as_deref_mut() {
+            Some(f) => {
+                f.refill(self.next_id);
+                f.take_run(self.next_id, max_events)
+            }
+            None => Vec::new(),
+        };
+        let run_end = run
+            .last()
+            .map_or(self.next_id, |c| c.entry.chunk + u64::from(c.entry.count));
+        let mut fed_events: u64 = run.iter().map(|c| c.views.len() as u64).sum();
+        let observe = |source: &Arc<str>, v: &EventView| {
             engine.observe(source, v);
-        })?;
+        };
+        let (events, next_id) =
+            if !run.is_empty() && (run_end >= stored_end || fed_events >= max_events) {
+                replay::replay_fed(run, observe)?
+            } else if self.next_id < stored_end {
+                // Part of what is stored did not come through the feed (its queue was full, or
+                // the writer has not handed it over yet): read that part back.
+                let until = self.next_id.saturating_add(max_events);
+                let mut held: HashMap<u64, Vec<EventView>> =
+                    run.into_iter().map(|c| (c.entry.chunk, c.views)).collect();
+                if let Some(f) = feed.as_deref_mut() {
+                    held.extend(f.take_before(until).map(|c| (c.entry.chunk, c.views)));
+                }
+                fed_events = held.values().map(|v| v.len() as u64).sum();
+                replay::replay_range_with(store, self.next_id, until, held, observe)?
+            } else {
+                (0, self.next_id)
+            };
+        if let Some(f) = feed {
+            f.fed_events += fed_events;
+            f.read_back_events += events.saturating_sub(fed_events);
+        }
         self.next_id = next_id;
         let changed = engine.book.persist(store)?;
         store.set_detect_cursor(next_id)?;

@@ -2,7 +2,8 @@
 //! opening a chunk only when the merge reaches its first timestamp (memory: the chunks that
 //! overlap in time, not the whole store). A second thread reads and decodes the chunks ahead
 //! of the merge, in the order the merge will most likely want them: detection itself is one
-//! thread, and decoding was a quarter of its time.
+//! thread, and decoding was a quarter of its time. Live detection merges the chunks the writer
+//! fed it (`feed`) the same way, without reading them back.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, bounded};
 
+use super::feed::FedChunk;
 use crate::domain::EventView;
 use crate::store::{ChunkEntry, Store, StoreError, decode_views};
 
@@ -78,19 +80,93 @@ pub fn replay_range(
     store: &Store,
     from_id: u64,
     until_id: u64,
-    mut f: impl FnMut(&Arc<str>, &EventView),
+    f: impl FnMut(&Arc<str>, &EventView),
+) -> Result<(u64, u64), StoreError> {
+    replay_range_with(store, from_id, until_id, HashMap::new(), f)
+}
+
+/// As [`replay_range`], with some of the chunks' views already in memory (`held`, by first
+/// id: what the writer fed): those are not read back, the merge is the same.
+pub fn replay_range_with(
+    store: &Store,
+    from_id: u64,
+    until_id: u64,
+    mut held: HashMap<u64, Vec<EventView>>,
+    f: impl FnMut(&Arc<str>, &EventView),
 ) -> Result<(u64, u64), StoreError> {
     let mut end_id = from_id;
-    let mut by_source: HashMap<String, Vec<ChunkEntry>> = HashMap::new();
+    let mut entries = Vec::new();
     for entry in chunk_entries(store) {
         let entry = entry?;
         if entry.chunk + u64::from(entry.count) > from_id && entry.chunk < until_id {
             end_id = end_id.max(entry.chunk + u64::from(entry.count));
-            by_source
-                .entry(entry.source.clone())
-                .or_default()
-                .push(entry);
+            entries.push(entry);
         }
+    }
+    let cursors = cursors_of(entries);
+    // The merge opens chunks roughly by first timestamp: read them ahead in that order.
+    let mut order: Vec<(i64, usize, u64)> = cursors
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.chunks.iter().map(move |e| (e.first_ts, i, e.chunk)))
+        .filter(|(_, _, chunk)| !held.contains_key(chunk))
+        .collect();
+    order.sort_unstable();
+    let replayed = std::thread::scope(|scope| {
+        let (tx, rx) = bounded::<Decoded>(READ_AHEAD);
+        scope.spawn(move || {
+            for (_, _, chunk) in order {
+                let views = read_views(store, chunk, from_id);
+                if tx.send((chunk, views)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut ahead = ReadAhead::new(rx);
+        let load = |chunk| match held.remove(&chunk) {
+            Some(views) => Ok(views),
+            None => ahead.take(store, chunk, from_id),
+        };
+        merge(cursors, load, f)
+    })?;
+    Ok((replayed, end_id))
+}
+
+/// As [`replay_range`] over chunks already in memory (the writer's feed), in the same order
+/// a replay of the same chunks from the store gives. Returns (events, the id after the last
+/// chunk).
+pub fn replay_fed(
+    chunks: Vec<FedChunk>,
+    f: impl FnMut(&Arc<str>, &EventView),
+) -> Result<(u64, u64), StoreError> {
+    let end_id = chunks
+        .iter()
+        .map(|c| c.entry.chunk + u64::from(c.entry.count))
+        .max()
+        .unwrap_or(0);
+    let mut views: HashMap<u64, Vec<EventView>> = HashMap::with_capacity(chunks.len());
+    let mut entries = Vec::with_capacity(chunks.len());
+    for c in chunks {
+        views.insert(c.entry.chunk, c.views);
+        entries.push(c.entry);
+    }
+    let replayed = merge(
+        cursors_of(entries),
+        |chunk| Ok(views.remove(&chunk).unwrap_or_default()),
+        f,
+    )?;
+    Ok((replayed, end_id))
+}
+
+/// One cursor per source, each with its chunks in id order; cursors ordered by source so
+/// equal timestamps merge the same way every time.
+fn cursors_of(entries: Vec<ChunkEntry>) -> Vec<Cursor> {
+    let mut by_source: HashMap<String, Vec<ChunkEntry>> = HashMap::new();
+    for entry in entries {
+        by_source
+            .entry(entry.source.clone())
+            .or_default()
+            .push(entry);
     }
     let mut cursors: Vec<Cursor> = by_source
         .into_iter()
@@ -103,8 +179,17 @@ pub fn replay_range(
             }
         })
         .collect();
-    // Deterministic order for equal timestamps.
     cursors.sort_by(|a, b| a.source.cmp(&b.source));
+    cursors
+}
+
+/// The k-way merge: each source's events in order, sources interleaved by time; a chunk is
+/// loaded (`load`) only when the merge reaches its first timestamp.
+fn merge(
+    mut cursors: Vec<Cursor>,
+    mut load: impl FnMut(u64) -> Result<Vec<EventView>, StoreError>,
+    mut f: impl FnMut(&Arc<str>, &EventView),
+) -> Result<u64, StoreError> {
     // Heap of (time, cursor, loaded?): unloaded cursors wait at their next chunk's first time.
     let mut heap: BinaryHeap<Reverse<(i64, usize, bool)>> = BinaryHeap::new();
     for (i, c) in cursors.iter().enumerate() {
@@ -112,52 +197,32 @@ pub fn replay_range(
             heap.push(Reverse((first.first_ts, i, false)));
         }
     }
-    // The merge opens chunks roughly by first timestamp: read them ahead in that order.
-    let mut order: Vec<(i64, usize, u64)> = cursors
-        .iter()
-        .enumerate()
-        .flat_map(|(i, c)| c.chunks.iter().map(move |e| (e.first_ts, i, e.chunk)))
-        .collect();
-    order.sort_unstable();
     let mut replayed = 0;
-    std::thread::scope(|scope| -> Result<(), StoreError> {
-        let (tx, rx) = bounded::<Decoded>(READ_AHEAD);
-        scope.spawn(move || {
-            for (_, _, chunk) in order {
-                let views = read_views(store, chunk, from_id);
-                if tx.send((chunk, views)).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut ahead = ReadAhead::new(rx);
-        while let Some(Reverse((_, i, loaded))) = heap.pop() {
-            let Some(c) = cursors.get_mut(i) else {
+    while let Some(Reverse((_, i, loaded))) = heap.pop() {
+        let Some(c) = cursors.get_mut(i) else {
+            continue;
+        };
+        if !loaded {
+            let Some(entry) = c.chunks.pop_front() else {
                 continue;
             };
-            if !loaded {
-                let Some(entry) = c.chunks.pop_front() else {
-                    continue;
-                };
-                c.loaded.extend(ahead.take(store, entry.chunk, from_id)?);
-            } else if let Some(v) = c.loaded.pop_front() {
-                f(&c.source, &v);
-                replayed += 1;
-                if c.loaded.is_empty() && c.chunks.is_empty() {
-                    // A finished source gives its chunk buffer back (~200 KB of views): with
-                    // hundreds of CloudTrail files, kept buffers were most of detection's memory.
-                    c.loaded = VecDeque::new();
-                }
-            }
-            if let Some(next) = c.loaded.front() {
-                heap.push(Reverse((next.ts, i, true)));
-            } else if let Some(next) = c.chunks.front() {
-                heap.push(Reverse((next.first_ts, i, false)));
+            c.loaded.extend(load(entry.chunk)?);
+        } else if let Some(v) = c.loaded.pop_front() {
+            f(&c.source, &v);
+            replayed += 1;
+            if c.loaded.is_empty() && c.chunks.is_empty() {
+                // A finished source gives its chunk buffer back (~200 KB of views): with
+                // hundreds of CloudTrail files, kept buffers were most of detection's memory.
+                c.loaded = VecDeque::new();
             }
         }
-        Ok(())
-    })?;
-    Ok((replayed, end_id))
+        if let Some(next) = c.loaded.front() {
+            heap.push(Reverse((next.ts, i, true)));
+        } else if let Some(next) = c.chunks.front() {
+            heap.push(Reverse((next.first_ts, i, false)));
+        }
+    }
+    Ok(replayed)
 }
 
 /// One chunk's views with id ≥ `from_id` (none if the chunk has gone).

@@ -729,8 +729,10 @@ fn a_growing_alert_keeps_what_analysts_and_intel_wrote_to_it() {
     .unwrap();
     // Detection grows the same alert and writes it again.
     feed(30, 50, &mut engine);
-    engine.book.persist(&store).unwrap();
+    let written = engine.book.persist(&store).unwrap();
     let stored = stored_alert(&store, id).unwrap().unwrap();
+    // What persist hands back is what it stored: the responder acts on it without a read.
+    assert_eq!(written, vec![stored.clone()]);
     assert_eq!(stored.event_count, 50, "detection's fields are detection's");
     assert_eq!(stored.evidence.len(), 50);
     assert_eq!(stored.status, AlertStatus::Acknowledged);

@@ -15,6 +15,7 @@ use super::source::{self, Input, Opened};
 use super::summary::IngestSummary;
 use super::worker::{Item, ParsedBatch, WorkBatch, process};
 use crate::config::Config;
+use crate::detect::feed::FeedSender;
 use crate::detect::rules::RuleSet;
 use crate::domain::Format;
 use crate::privacy::Redactor;
@@ -38,6 +39,8 @@ pub struct IngestOptions {
     pub backlog: Option<Arc<Backlog>>,
     /// Bodies parsed elsewhere (HTTP) for the one writer to store; see `external`.
     pub external: Option<Receiver<super::external::ExternalBatch>>,
+    /// Live detection's intake: each stored chunk's views, so it need not read them back.
+    pub detect_feed: Option<FeedSender>,
 }
 
 /// Progress of the start-up backlog: the reader's batch count once the initial pass is
@@ -138,11 +141,14 @@ pub fn run(
         drop(done_tx);
         drop(work_rx);
         let abort_after = opts.abort_after_events;
-        let tap = opts.tap.clone();
-        let backlog = opts.backlog.clone();
+        let outlets = Outlets {
+            tap: opts.tap.clone(),
+            backlog: opts.backlog.clone(),
+            feed: opts.detect_feed.clone(),
+        };
         let external = opts.external.clone();
         let writer =
-            scope.spawn(move || write_loop(store, done_rx, abort_after, tap, backlog, external));
+            scope.spawn(move || write_loop(store, done_rx, abort_after, outlets, external));
 
         let mut reader = Reader {
             tx: work_tx,
@@ -413,14 +419,32 @@ struct WriterStats {
 /// file of junk cannot fill the disk with copies of itself.
 const QUARANTINE_CAP: usize = 10_000;
 
+/// Where the writer tells live consumers what it stored.
+struct Outlets {
+    tap: Option<Sender<TapBatch>>,
+    backlog: Option<Arc<Backlog>>,
+    feed: Option<FeedSender>,
+}
+
+impl Outlets {
+    /// Hand a stored batch to the detection feed and the tap (never blocking).
+    fn stored(&self, carry: &mut TapBatch, mut b: ParsedBatch, first_id: u64) {
+        if let (Some(feed), Some(chunk)) = (&self.feed, b.chunk.as_mut()) {
+            feed.offer(first_id, &b.source.name, chunk);
+        }
+        if let Some(tap) = &self.tap {
+            hand_to_tap(tap, carry, b, first_id);
+        }
+    }
+}
+
 /// Store parsed batches in reading order; flush when the pipeline goes idle (tailing) and at
 /// the end, so checkpoints are durable with the events they cover.
 fn write_loop(
     store: &Store,
     rx: Receiver<Result<ParsedBatch>>,
     abort_after: Option<u64>,
-    tap: Option<Sender<TapBatch>>,
-    backlog: Option<Arc<Backlog>>,
+    outlets: Outlets,
     external: Option<Receiver<super::external::ExternalBatch>>,
 ) -> Result<WriterStats> {
     let external = external.unwrap_or_else(crossbeam_channel::never);
@@ -439,7 +463,7 @@ fn write_loop(
             },
             recv(external) -> first => {
                 if let Ok(first) = first {
-                    store_external(store, &mut writer, &external, first, &mut stats, tap.as_ref(), &mut carry)?;
+                    store_external(store, &mut writer, &external, first, &mut stats, &outlets, &mut carry)?;
                     dirty = false;
                 }
                 continue;
@@ -496,10 +520,8 @@ fn write_loop(
                     .entry(q.kind.as_str().to_string())
                     .or_default() += 1;
             }
-            if let Some(tap) = &tap {
-                hand_to_tap(tap, &mut carry, b, first_id);
-            }
-            if let Some(backlog) = &backlog {
+            outlets.stored(&mut carry, b, first_id);
+            if let Some(backlog) = &outlets.backlog {
                 backlog.stored.store(next_seq, Ordering::Release);
             }
             if abort_after.is_some_and(|n| stats.events >= n) {
@@ -515,7 +537,7 @@ fn write_loop(
             &external,
             first,
             &mut stats,
-            tap.as_ref(),
+            &outlets,
             &mut carry,
         )?;
     }
@@ -533,7 +555,7 @@ fn store_external(
     queue: &Receiver<super::external::ExternalBatch>,
     first: super::external::ExternalBatch,
     stats: &mut WriterStats,
-    tap: Option<&Sender<TapBatch>>,
+    outlets: &Outlets,
     carry: &mut TapBatch,
 ) -> Result<()> {
     let mut done = Vec::new();
@@ -559,9 +581,7 @@ fn store_external(
             .iter()
             .map(|q| (q.kind.as_str().to_string(), q.detail.clone(), q.line))
             .collect();
-        if let Some(tap) = tap {
-            hand_to_tap(tap, carry, b, first_id);
-        }
+        outlets.stored(carry, b, first_id);
         done.push((
             ext.reply,
             super::external::Stored {

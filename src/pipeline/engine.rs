@@ -1,7 +1,6 @@
 //! The engine task: detection over what ingest stores, response to new and grown alerts, and
 //! the front end's commands (decisions, alert status, explanation and evidence requests).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,15 +8,16 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::explainer::ExplainJob;
 use super::{EngineCommand, EntityTimeline, Level, PipelineEvent, StatusPart, StreamLine};
 use crate::config::Config;
+use crate::detect::feed::Feed;
 use crate::detect::{Detection, Mode};
-use crate::domain::AlertStatus;
+use crate::domain::{Alert, AlertStatus};
 use crate::respond::Responder;
 use crate::store::Store;
 
@@ -35,6 +35,8 @@ pub(super) struct EngineCtx {
     pub first_new: u64,
     pub live: bool,
     pub demo: bool,
+    /// Chunks the ingest writer stored, handed over with their views.
+    pub feed: Option<Feed>,
 }
 
 /// Events stored before detection starts without waiting for the backlog (a source that
@@ -57,8 +59,9 @@ const TIMELINE_REFS: usize = 500;
 const TIMELINE_EVENTS: usize = 200;
 const TIMELINE_BUCKETS: usize = 40;
 
-pub(super) fn run(ctx: EngineCtx) {
-    if let Err(e) = run_inner(&ctx) {
+pub(super) fn run(mut ctx: EngineCtx) {
+    let feed = ctx.feed.take();
+    if let Err(e) = run_inner(&ctx, feed) {
         let _ = ctx.tx.send(PipelineEvent::Notice {
             level: Level::Error,
             text: format!("engine stopped: {e:#}"),
@@ -71,11 +74,12 @@ struct Engine<'a> {
     ctx: &'a EngineCtx,
     responder: Responder<'a>,
     audit_seq: u64,
-    /// Per alert: (event count, last seen) when last handled, to find new and grown ones.
-    alert_marks: HashMap<u64, (u64, DateTime<Utc>)>,
+    feed: Option<Feed>,
+    /// The detection status line as set at start (the feed's share is added to it).
+    detection_status: String,
 }
 
-fn run_inner(ctx: &EngineCtx) -> Result<()> {
+fn run_inner(ctx: &EngineCtx, feed: Option<Feed>) -> Result<()> {
     let (responder, notice) =
         super::open::build_responder(&ctx.config, &ctx.data_dir, &ctx.store, ctx.live)?;
     if let Some(text) = notice {
@@ -91,7 +95,8 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
         ctx,
         responder,
         audit_seq: 0,
-        alert_marks: HashMap::new(),
+        feed,
+        detection_status: String::new(),
     };
     engine.send_backlog()?;
     let mut detection: Option<Detection> = None;
@@ -138,6 +143,7 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
             if engine.responder.tick(Utc::now())? > 0 {
                 engine.send_changes()?;
             }
+            engine.send_feed_share();
         }
     }
     // What ingest stored before it stopped is still detected, so nothing read goes unseen:
@@ -146,7 +152,7 @@ fn run_inner(ctx: &EngineCtx) -> Result<()> {
     if let Some(d) = detection.as_mut() {
         let backlog = (ctx.store.event_count()? + 1).saturating_sub(d.next_id());
         if backlog <= FINAL_STEP_MAX {
-            d.step(&ctx.store)?;
+            d.step_bounded(&ctx.store, u64::MAX, engine.feed.as_mut())?;
         } else {
             send(
                 ctx,
@@ -179,8 +185,6 @@ fn send(ctx: &EngineCtx, event: PipelineEvent) {
 impl Engine<'_> {
     fn send_backlog(&mut self) -> Result<()> {
         for alert in crate::store::stored_alerts(&self.ctx.store)? {
-            self.alert_marks
-                .insert(alert.alert_id, (alert.event_count, alert.last_seen));
             send(self.ctx, super::alert_event(alert));
         }
         // Everything stored so far once; from here on only what the responder changes.
@@ -195,9 +199,12 @@ impl Engine<'_> {
     /// One detection step; true when it stopped at its bound with stored events left.
     fn detect(&mut self, detection: &mut Option<Detection>) -> Result<bool> {
         let store = &self.ctx.store;
-        let mut behind = false;
-        match detection {
+        let changed = match detection {
             None => {
+                // Detection starts from the store; what was fed before that is read there.
+                if let Some(f) = self.feed.as_mut() {
+                    f.discard();
+                }
                 let count = store.event_count()?;
                 let new = (count + 1).saturating_sub(self.ctx.first_new);
                 // The baseline is what the sources held at start (as batch ingest learns from
@@ -219,12 +226,11 @@ impl Engine<'_> {
                 } else {
                     "forest waiting for a baseline"
                 };
+                self.detection_status =
+                    format!("live ({forest}; {} events baseline)", summary.events);
                 send(
                     self.ctx,
-                    PipelineEvent::Status(StatusPart::Detection(format!(
-                        "live ({forest}; {} events baseline)",
-                        summary.events
-                    ))),
+                    PipelineEvent::Status(StatusPart::Detection(self.detection_status.clone())),
                 );
                 send(
                     self.ctx,
@@ -232,11 +238,17 @@ impl Engine<'_> {
                         through: d.next_id().saturating_sub(1),
                     },
                 );
+                // The start's alerts as stored (the analyst may have triaged them before).
+                let mut raised = Vec::new();
+                for alert in d.alerts() {
+                    raised.extend(crate::store::stored_alert(store, alert.alert_id)?);
+                }
                 *detection = Some(d);
+                raised
             }
             Some(d) => {
-                let (events, changed) = d.step_bounded(store, STEP_MAX)?;
-                behind = events > 0 && d.next_id() <= store.event_count()?;
+                let (events, changed) = d.step_bounded(store, STEP_MAX, self.feed.as_mut())?;
+                let behind = events > 0 && d.next_id() <= store.event_count()?;
                 if events > 0 {
                     send(
                         self.ctx,
@@ -245,24 +257,34 @@ impl Engine<'_> {
                         },
                     );
                 }
-                if events == 0 || changed == 0 {
-                    return Ok(behind);
-                }
+                self.respond_to(changed)?;
+                return Ok(behind);
             }
-        }
-        let Some(d) = detection.as_ref() else {
-            return Ok(behind);
         };
-        let mut changed = Vec::new();
-        for alert in d.alerts() {
-            let mark = (alert.event_count, alert.last_seen);
-            if self.alert_marks.get(&alert.alert_id) != Some(&mark) {
-                self.alert_marks.insert(alert.alert_id, mark);
-                changed.push(alert.alert_id);
-            }
+        self.respond_to(changed)?;
+        Ok(false)
+    }
+
+    /// Say how much of what detection saw since it started came from the writer's feed (the
+    /// rest was read back from the store: the feed was full, or detection was behind).
+    fn send_feed_share(&self) {
+        let Some(f) = &self.feed else {
+            return;
+        };
+        let total = f.fed_events + f.read_back_events;
+        if total == 0 || self.detection_status.is_empty() {
+            return;
         }
-        if changed.is_empty() {
-            return Ok(behind);
+        let share = f.fed_events as f64 * 100.0 / total as f64;
+        let text = format!("{}; {share:.0}% fed by the writer", self.detection_status);
+        send(self.ctx, PipelineEvent::Status(StatusPart::Detection(text)));
+    }
+
+    /// Respond to alerts detection raised or grew (as stored, with the analyst's status), and
+    /// send them to the front end and the retriever.
+    fn respond_to(&mut self, alerts: Vec<Alert>) -> Result<()> {
+        if alerts.is_empty() {
+            return Ok(());
         }
         let ctx = crate::respond::Context {
             live_source: true,
@@ -270,19 +292,14 @@ impl Engine<'_> {
             assume_fresh: self.ctx.demo,
         };
         let mut summary = crate::respond::Summary::default();
-        for id in changed {
-            // The stored alert carries the analyst's status; respond to that.
-            let Some(alert) = crate::store::stored_alert(store, id)? else {
-                continue;
-            };
+        for alert in alerts {
             if alert.status != AlertStatus::Closed {
                 self.responder.respond(&alert, &ctx, &mut summary)?;
             }
-            let _ = self.ctx.rag.send(id);
+            let _ = self.ctx.rag.send(alert.alert_id);
             send(self.ctx, super::alert_event(alert));
         }
-        self.send_changes()?;
-        Ok(behind)
+        self.send_changes()
     }
 
     /// Send actions whose state changed and new audit records.

@@ -149,6 +149,7 @@ impl Pipeline {
         let (explain_tx, explain_rx) = crossbeam_channel::unbounded();
         let ingest_idle = Arc::new(AtomicBool::new(false));
         let backlog = Arc::new(crate::ingest::Backlog::default());
+        let (feed_tx, feed) = crate::detect::feed::channel();
 
         let status = EngineStatus {
             privacy,
@@ -189,6 +190,7 @@ impl Pipeline {
             tap: Some(tap_tx),
             backlog: Some(backlog.clone()),
             external: Some(ext_rx),
+            detect_feed: Some(feed_tx),
         };
         {
             let (store, config, cancel, tx) =
@@ -226,6 +228,7 @@ impl Pipeline {
                 first_new,
                 live: opts.live,
                 demo: opts.demo,
+                feed: Some(feed),
             };
             tasks.push(tokio::task::spawn_blocking(move || engine::run(ctx)));
         }

@@ -49,6 +49,9 @@ pub struct EncodedChunk {
     pub bytes: Vec<u8>,
     /// The detection projection of the same events (`event_views` tree).
     pub views: Vec<u8>,
+    /// The same projection decoded (ids unset until stored): the writer hands it to live
+    /// detection so it need not read back what was just written.
+    pub view_list: Vec<EventView>,
     pub count: u32,
     pub first_line: Option<u64>,
     pub last_line: Option<u64>,
@@ -57,6 +60,19 @@ pub struct EncodedChunk {
 }
 
 impl EncodedChunk {
+    /// The index entry this chunk gets when stored under `first_id`.
+    pub fn entry(&self, first_id: u64, source: &str) -> ChunkEntry {
+        ChunkEntry {
+            chunk: first_id,
+            count: self.count,
+            source: source.to_string(),
+            first_ts: self.first_ts,
+            last_ts: self.last_ts,
+            first_line: self.first_line,
+            last_line: self.last_line,
+        }
+    }
+
     /// None for no events.
     pub fn encode(events: &[SecurityEvent]) -> Result<Option<EncodedChunk>, StoreError> {
         if events.is_empty() {
@@ -71,6 +87,7 @@ impl EncodedChunk {
             last_line: events.iter().filter_map(|e| e.origin.line).max(),
             first_ts: views.iter().map(|v| v.ts).min().unwrap_or(0),
             last_ts: views.iter().map(|v| v.ts).max().unwrap_or(0),
+            view_list: views,
         }))
     }
 }
@@ -186,15 +203,7 @@ impl<'a> EventWriter<'a> {
         let first_id = self.next_id;
         let count = a.chunk.map_or(0, |c| c.count);
         let next_id = first_id + u64::from(count);
-        let entry = a.chunk.map(|c| ChunkEntry {
-            chunk: first_id,
-            count: c.count,
-            source: a.source.to_string(),
-            first_ts: c.first_ts,
-            last_ts: c.last_ts,
-            first_line: c.first_line,
-            last_line: c.last_line,
-        });
+        let entry = a.chunk.map(|c| c.entry(first_id, a.source));
         let views = a.chunk.map(|c| c.views.as_slice());
         let mut index_key = source_key(a.source).to_vec();
         index_key.extend_from_slice(&first_id.to_be_bytes());
