@@ -73,7 +73,6 @@ pub(super) fn run(mut ctx: EngineCtx) {
 struct Engine<'a> {
     ctx: &'a EngineCtx,
     responder: Responder<'a>,
-    audit_seq: u64,
     feed: Option<Feed>,
     /// The detection status line as set at start (the feed's share is added to it).
     detection_status: String,
@@ -94,7 +93,6 @@ fn run_inner(ctx: &EngineCtx, feed: Option<Feed>) -> Result<()> {
     let mut engine = Engine {
         ctx,
         responder,
-        audit_seq: 0,
         feed,
         detection_status: String::new(),
     };
@@ -189,10 +187,15 @@ impl Engine<'_> {
         }
         // Everything stored so far once; from here on only what the responder changes.
         self.responder.take_changed()?;
+        self.responder.audit().take_recent();
         for action in self.responder.actions()? {
             send(self.ctx, PipelineEvent::Action(Box::new(action)));
         }
-        self.send_changes()
+        let records = self.responder.audit().newest(AUDIT_BACKLOG)?;
+        if !records.is_empty() {
+            send(self.ctx, PipelineEvent::Audit(records));
+        }
+        Ok(())
     }
 
     /// Detect over newly stored events; respond to alerts that are new or grew.
@@ -302,23 +305,13 @@ impl Engine<'_> {
         self.send_changes()
     }
 
-    /// Send actions whose state changed and new audit records.
+    /// Send actions whose state changed and new audit records (as the responder wrote
+    /// them: nothing is read back).
     fn send_changes(&mut self) -> Result<()> {
         for action in self.responder.take_changed()? {
             send(self.ctx, PipelineEvent::Action(Box::new(action)));
         }
-        let mut records = Vec::new();
-        for item in self
-            .ctx
-            .store
-            .audit
-            .range((self.audit_seq + 1).to_be_bytes()..)
-        {
-            let (_, v) = item?;
-            let record: crate::respond::audit::AuditRecord = serde_json::from_slice(&v)?;
-            self.audit_seq = record.seq;
-            records.push(record);
-        }
+        let mut records = self.responder.audit().take_recent();
         if !records.is_empty() {
             let skip = records.len().saturating_sub(AUDIT_BACKLOG);
             send(self.ctx, PipelineEvent::Audit(records.split_off(skip)));

@@ -3,6 +3,7 @@
 //! dir) over the record and the previous record's MAC. The head (sequence + MAC) is also kept in
 //! the config dir, so truncating the tail or rewriting the chain is detected too.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -59,7 +60,13 @@ pub struct Audit {
     /// Why the chain no longer matches the head kept outside the store (records removed
     /// from its end, or rewritten): nothing more is appended, so actions stop.
     broken: Option<String>,
+    /// The newest records appended by this process, for a live view (`take_recent`), so it
+    /// is not read back from the tree after each step.
+    recent: Mutex<VecDeque<AuditRecord>>,
 }
+
+/// Records `recent` keeps between two takes (a live view shows fewer).
+const RECENT_KEPT: usize = 512;
 
 /// What to append (the chain fields are filled in by `append`).
 pub struct Entry<'a> {
@@ -106,6 +113,7 @@ impl Audit {
             head_path,
             last: Mutex::new(last),
             broken: None,
+            recent: Mutex::new(VecDeque::new()),
         };
         audit.broken = audit.head_mismatch()?;
         Ok(audit)
@@ -187,7 +195,31 @@ impl Audit {
             seq: record.seq,
             mac: record.mac.clone(),
         };
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.len() == RECENT_KEPT {
+            recent.pop_front();
+        }
+        recent.push_back(record.clone());
         Ok(record)
+    }
+
+    /// Records appended since the last take (the newest `RECENT_KEPT` of them), oldest first.
+    pub fn take_recent(&self) -> Vec<AuditRecord> {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *recent).into()
+    }
+
+    /// The newest `n` stored records, oldest first (what a live view starts from).
+    pub fn newest(&self, n: usize) -> Result<Vec<AuditRecord>> {
+        let mut out = self
+            .tree
+            .iter()
+            .rev()
+            .take(n)
+            .map(|item| Ok(serde_json::from_slice(&item?.1)?))
+            .collect::<Result<Vec<AuditRecord>>>()?;
+        out.reverse();
+        Ok(out)
     }
 
     /// The current head (sequence + MAC of the last record).

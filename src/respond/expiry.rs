@@ -6,10 +6,14 @@ use chrono::{DateTime, Utc};
 use super::*;
 
 impl Responder<'_> {
-    /// Expire undecided approvals and end temporary actions whose time is up.
+    /// Expire undecided approvals and end temporary actions whose time is up (only actions
+    /// with such a time are looked at, not every stored one).
     pub fn tick(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut changed = 0;
-        for mut action in self.actions()? {
+        for id in self.due_by(now) {
+            let Some(mut action) = self.get(id)? else {
+                continue;
+            };
             let (state, why) = match (action.state, action.approval_deadline, action.expires_at) {
                 (ActionState::PendingApproval, Some(deadline), _) if deadline <= now => (
                     ActionState::Expired,

@@ -17,7 +17,7 @@ pub mod target;
 mod tests;
 pub mod worker;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -91,6 +91,15 @@ pub fn stored_action(store: &Store, id: u64) -> Result<Option<Action>> {
         .transpose()?)
 }
 
+/// When time alone changes `a`: an undecided approval's deadline, a temporary action's end.
+fn due_at(a: &Action) -> Option<DateTime<Utc>> {
+    match (a.state, a.approval_deadline, a.expires_at) {
+        (ActionState::PendingApproval, Some(deadline), _) => Some(deadline),
+        (s, _, Some(end)) if s.in_effect() => Some(end),
+        _ => None,
+    }
+}
+
 pub struct Responder<'a> {
     store: &'a Store,
     config: &'a RespondConfig,
@@ -99,9 +108,12 @@ pub struct Responder<'a> {
     resolver: Option<Arc<Pseudonymiser>>,
     /// Present only in live mode; the sandbox has no way to run anything.
     live: Option<LiveWorker>,
-    /// Ids of actions written since the last [`Responder::take_changed`]: a live view is
-    /// sent what changed instead of rereading every action after each step.
-    changed: std::sync::Mutex<Vec<u64>>,
+    /// Actions written since the last [`Responder::take_changed`], as written: a live view
+    /// is sent what changed without reading it back.
+    changed: std::sync::Mutex<BTreeMap<u64, Action>>,
+    /// When time changes an action (an approval's deadline, a temporary action's end), by
+    /// id: `tick` looks at these instead of every stored action.
+    timed: std::sync::Mutex<HashMap<u64, DateTime<Utc>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +162,10 @@ impl<'a> Responder<'a> {
         let live = live
             .map(|executor| LiveWorker::start(executor, LIVE_THREADS))
             .transpose()?;
+        let timed = stored_actions(store)?
+            .iter()
+            .filter_map(|a| Some((a.action_id, due_at(a)?)))
+            .collect();
         Ok(Responder {
             store,
             config,
@@ -157,7 +173,8 @@ impl<'a> Responder<'a> {
             never,
             resolver,
             live,
-            changed: std::sync::Mutex::new(Vec::new()),
+            changed: std::sync::Mutex::new(BTreeMap::new()),
+            timed: std::sync::Mutex::new(timed),
         })
     }
 
@@ -184,23 +201,34 @@ impl<'a> Responder<'a> {
             key(b'a', &[&action.action_id.to_be_bytes()]),
             serde_json::to_vec(action)?,
         )?;
+        let mut timed = self.timed.lock().unwrap_or_else(|p| p.into_inner());
+        match due_at(action) {
+            Some(at) => timed.insert(action.action_id, at),
+            None => timed.remove(&action.action_id),
+        };
         self.changed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(action.action_id);
+            .insert(action.action_id, action.clone());
         Ok(())
     }
 
-    /// The actions written since the last call, each once, as stored now.
+    /// The actions written since the last call, each once, as stored now (by id).
     pub fn take_changed(&self) -> Result<Vec<Action>> {
-        let mut ids = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
+        let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(changed.into_values().collect())
+    }
+
+    /// Ids of actions that time may have changed by `now`.
+    fn due_by(&self, now: DateTime<Utc>) -> Vec<u64> {
+        let timed = self.timed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ids: Vec<u64> = timed
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| *id)
+            .collect();
         ids.sort_unstable();
-        ids.dedup();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.extend(stored_action(self.store, id)?);
-        }
-        Ok(out)
+        ids
     }
 
     pub fn get(&self, id: u64) -> Result<Option<Action>> {

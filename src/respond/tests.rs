@@ -934,3 +934,68 @@ fn changed_actions_are_handed_over_once() {
     assert_eq!(after[0].action_id, block.action_id);
     assert_eq!(after[0].state, ActionState::Sandboxed);
 }
+
+/// `tick` looks only at actions time can change, and finds them again after a restart: an
+/// approval left undecided by the last process still expires, a temporary action still ends.
+#[test]
+fn time_passing_finds_timed_actions_after_a_restart() {
+    let f = fixture();
+    let lock_id = {
+        let r = f.responder(None);
+        raise(
+            &f,
+            &r,
+            &alert(
+                1,
+                ThreatType::SuspiciousLogin,
+                Severity::Critical,
+                0.9,
+                "mallory",
+            ),
+        );
+        r.respond(
+            &alert(
+                2,
+                ThreatType::BruteForce,
+                Severity::Medium,
+                0.9,
+                "198.51.100.7",
+            ),
+            &live_ctx(t0()),
+            &mut Summary::default(),
+        )
+        .expect("respond");
+        by_kind(&r, ActionKind::LockAccount).action_id
+    };
+    let r = f.responder(None);
+    let limit = by_kind(&r, ActionKind::RateLimitIp);
+    assert_eq!(r.tick(t0()).expect("tick"), 0, "nothing is due yet");
+    let untimed_before: Vec<_> = r
+        .actions()
+        .expect("actions")
+        .into_iter()
+        .filter(|a| a.action_id != lock_id && a.action_id != limit.action_id)
+        .collect();
+    let later = t0() + Duration::minutes(f.config.approval_expiry_minutes + 1);
+    assert_eq!(
+        r.tick(later).expect("tick"),
+        2,
+        "the approval and the rate limit"
+    );
+    let state = |id| r.get(id).expect("get").expect("some").state;
+    assert_eq!(state(lock_id), ActionState::Expired);
+    assert_eq!(state(limit.action_id), ActionState::Elapsed);
+    for a in untimed_before {
+        assert_eq!(r.get(a.action_id).expect("get").expect("some"), a);
+    }
+    assert_eq!(r.tick(later).expect("tick"), 0, "each is changed once");
+    // What a live view is handed is what was written, to the audit and to the actions.
+    let recent = r.audit().take_recent();
+    assert_eq!(recent.len(), 2);
+    assert_eq!(recent, r.audit().newest(2).expect("newest"));
+    let changed = r.take_changed().expect("changed");
+    assert_eq!(changed.len(), 2);
+    for a in changed {
+        assert_eq!(r.get(a.action_id).expect("get").expect("some"), a);
+    }
+}
