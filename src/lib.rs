@@ -15,6 +15,7 @@ pub mod eval;
 pub mod explain;
 pub mod ingest;
 pub mod intel;
+mod json_visit;
 pub mod pipeline;
 pub mod privacy;
 pub mod report;

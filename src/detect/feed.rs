@@ -17,7 +17,7 @@ use crate::store::{ChunkEntry, EncodedChunk};
 const QUEUED_CHUNKS: usize = 64;
 /// Events detection holds between steps: a detection that falls behind takes the rest from
 /// the queue later, or from sled, so its memory stays bounded whatever ingest does.
-const HELD_EVENTS: usize = 65_536;
+const HELD_EVENTS: usize = 32_768;
 
 /// One stored chunk: its index entry and its views with their store ids.
 #[derive(Debug)]

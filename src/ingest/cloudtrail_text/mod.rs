@@ -17,7 +17,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::cloudtrail::{MAPPED, Object, build, facts};
+use super::cloudtrail::{Facts, MAPPED, Object, build, facts};
 use crate::detect::rules::RuleSet;
 use crate::domain::{MetadataText, SOURCE_NETWORK, SecurityEvent, VIEW_METADATA_KEYS};
 use crate::privacy::Redactor;
@@ -44,9 +44,7 @@ pub fn parse(
         return Ok(None);
     };
     let objects = shared_objects(&top);
-    let read = |key: &str| objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o);
-    let facts = facts(&top, read("userIdentity"), read("requestParameters"));
-    let Ok((mut ev, user_type, mfa)) = build(&facts) else {
+    let Ok((mut ev, user_type, mfa)) = build(&record_facts(&top, &objects)) else {
         return Ok(None);
     };
     let sigma = SigmaRecord::new(&ev, &top, user_type.as_deref(), mfa, objects);
@@ -110,6 +108,12 @@ fn view_fields(meta: &str) -> serde_json::Result<Map<String, Value>> {
         }
     }
     Ok(out)
+}
+
+/// The schema's facts of a record: its top level and its shared objects.
+fn record_facts<'a>(top: &RawObject<'a>, objects: &[(&'a str, RawObject<'a>)]) -> Facts<'a> {
+    let find = |key: &str| objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o);
+    facts(top, find("userIdentity"), find("requestParameters"))
 }
 
 /// The objects both the schema and the rules read (each read once).

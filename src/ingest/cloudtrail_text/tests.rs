@@ -185,13 +185,7 @@ fn rules_read_the_text_record_as_they_read_the_tree() {
     let text = std::str::from_utf8(&bytes).unwrap();
     let top: RawObject = serde_json::from_str(text).unwrap();
     let objects = shared_objects(&top);
-    let read = |key: &str| objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o);
-    let (ev, user_type, mfa) = build(&facts(
-        &top,
-        read("userIdentity"),
-        read("requestParameters"),
-    ))
-    .unwrap();
+    let (ev, user_type, mfa) = build(&record_facts(&top, &objects)).unwrap();
     let record = SigmaRecord::new(&ev, &top, user_type.as_deref(), mfa, objects);
     let sigma = SigmaEvent::new(&tree);
     for path in [
