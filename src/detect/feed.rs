@@ -198,6 +198,11 @@ mod tests {
                 "the live part spans several chunks: {ids:?}"
             );
             assert_eq!(ids[0], from, "the feed starts where detection stands");
+            for (id, chunk) in &feed.held {
+                let stored = fed.event_views.get(id.to_be_bytes()).unwrap().unwrap();
+                let read_back = crate::store::decode_views(*id, &stored).unwrap();
+                assert_eq!(chunk.views, read_back, "chunk {id} fed as it was stored");
+            }
             let mut lost = 0;
             if lose {
                 // Lose the second chunk and the last one, as a full queue would.
