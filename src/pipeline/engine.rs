@@ -187,7 +187,10 @@ impl Engine<'_> {
         }
         // Everything stored so far once; from here on only what the responder changes.
         self.responder.take_changed()?;
-        self.responder.audit().take_recent();
+        if !self.responder.audit().take_recent().is_empty() {
+            // Opening the responder may have appended (runs left interrupted).
+            self.responder.audit().sync_head()?;
+        }
         for action in self.responder.actions()? {
             send(self.ctx, PipelineEvent::Action(Box::new(action)));
         }

@@ -9,14 +9,23 @@ use std::path::Path;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("sanitize", &[]),
+    ("json_visit", &[]),
     ("config", &["domain"]),
     ("store", &["domain", "sanitize"]),
-    ("privacy", &["domain", "store", "sanitize"]),
+    ("privacy", &["domain", "store", "sanitize", "json_visit"]),
     // The engine. Ingest workers evaluate detection's Sigma rules on raw records (before
     // redaction): the one sideways edge.
     (
         "ingest",
-        &["domain", "sanitize", "config", "store", "privacy", "detect"],
+        &[
+            "domain",
+            "sanitize",
+            "json_visit",
+            "config",
+            "store",
+            "privacy",
+            "detect",
+        ],
     ),
     ("detect", &["domain", "sanitize", "config", "store"]),
     ("intel", &["domain", "sanitize", "config", "store"]),
