@@ -359,6 +359,18 @@ impl AlertBook {
         out
     }
 
+    /// The ids of every alert of this run, in order (without cloning the alerts).
+    pub fn ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .alerts
+            .values()
+            .filter(|o| o.touched)
+            .map(|o| o.alert.alert_id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Write changed alerts to `store` (and the id counter). Returns them as written (with
     /// the stored status, close reason and intel), so the caller responds to them without
     /// reading them back.

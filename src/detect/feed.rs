@@ -121,11 +121,6 @@ impl Feed {
         taken.into_values()
     }
 
-    /// The first id of the earliest held chunk.
-    pub fn first_held(&self) -> Option<u64> {
-        self.held.keys().next().copied()
-    }
-
     /// Drop everything queued and held (detection has not started: it will read the store).
     pub fn discard(&mut self) {
         while self.rx.try_recv().is_ok() {}
@@ -249,7 +244,7 @@ mod tests {
         // The writer never waited: the queue kept its first chunks, the rest were dropped.
         feed.refill(2_001);
         assert_eq!(
-            feed.first_held(),
+            feed.held.keys().next().copied(),
             Some(2_001),
             "chunk 1 was detected already"
         );
@@ -262,6 +257,6 @@ mod tests {
         );
         assert_eq!(run[1].views[0].id, 4_001, "views carry their store ids");
         feed.discard();
-        assert_eq!(feed.first_held(), None);
+        assert_eq!(feed.held.keys().next().copied(), None);
     }
 }

@@ -192,6 +192,11 @@ impl Detection {
     pub fn alerts(&self) -> Vec<Alert> {
         self.engine.book.all()
     }
+
+    /// The ids of every alert this run raised or updated.
+    pub fn alert_ids(&self) -> Vec<u64> {
+        self.engine.book.ids()
+    }
 }
 
 fn load_forest(store: &Store, key: &str) -> Result<Option<iforest::IsolationForest>, StoreError> {

@@ -246,8 +246,8 @@ impl Engine<'_> {
                 );
                 // The start's alerts as stored (the analyst may have triaged them before).
                 let mut raised = Vec::new();
-                for alert in d.alerts() {
-                    raised.extend(crate::store::stored_alert(store, alert.alert_id)?);
+                for id in d.alert_ids() {
+                    raised.extend(crate::store::stored_alert(store, id)?);
                 }
                 *detection = Some(d);
                 raised

@@ -185,11 +185,16 @@ impl Responder<'_> {
         self.live.as_ref().map(|w| w.finished())
     }
 
-    /// Actions left `running` by a process that stopped before their outcome came back: the
-    /// result is unknown, so they are failed with that said, for a person to check the target.
+    /// Actions left `running` by a process that stopped before their outcome came back (found
+    /// when this responder opened the store; once): the result is unknown, so they are failed
+    /// with that said, for a person to check the target.
     pub fn settle_interrupted(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut n = 0;
-        for mut action in self.actions()? {
+        let left = std::mem::take(&mut *self.interrupted.lock().unwrap_or_else(|p| p.into_inner()));
+        for id in left {
+            let Some(mut action) = self.get(id)? else {
+                continue;
+            };
             if action.state != ActionState::Running {
                 continue;
             }

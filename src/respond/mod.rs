@@ -91,15 +91,6 @@ pub fn stored_action(store: &Store, id: u64) -> Result<Option<Action>> {
         .transpose()?)
 }
 
-/// When time alone changes `a`: an undecided approval's deadline, a temporary action's end.
-fn due_at(a: &Action) -> Option<DateTime<Utc>> {
-    match (a.state, a.approval_deadline, a.expires_at) {
-        (ActionState::PendingApproval, Some(deadline), _) => Some(deadline),
-        (s, _, Some(end)) if s.in_effect() => Some(end),
-        _ => None,
-    }
-}
-
 pub struct Responder<'a> {
     store: &'a Store,
     config: &'a RespondConfig,
@@ -114,6 +105,9 @@ pub struct Responder<'a> {
     /// When time changes an action (an approval's deadline, a temporary action's end), by
     /// id: `tick` looks at these instead of every stored action.
     timed: std::sync::Mutex<HashMap<u64, DateTime<Utc>>>,
+    /// Actions a previous process left running (found when this one opened the store), for
+    /// [`Responder::settle_interrupted`].
+    interrupted: std::sync::Mutex<Vec<u64>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,10 +156,18 @@ impl<'a> Responder<'a> {
         let live = live
             .map(|executor| LiveWorker::start(executor, LIVE_THREADS))
             .transpose()?;
-        let timed = stored_actions(store)?
-            .iter()
-            .filter_map(|a| Some((a.action_id, due_at(a)?)))
-            .collect();
+        // One pass over the stored actions finds both what time will change and what a
+        // previous process left running.
+        let mut timed = HashMap::new();
+        let mut interrupted = Vec::new();
+        for a in stored_actions(store)? {
+            if let Some(change) = expiry::time_change(&a) {
+                timed.insert(a.action_id, change.at);
+            }
+            if a.state == ActionState::Running {
+                interrupted.push(a.action_id);
+            }
+        }
         Ok(Responder {
             store,
             config,
@@ -175,6 +177,7 @@ impl<'a> Responder<'a> {
             live,
             changed: std::sync::Mutex::new(BTreeMap::new()),
             timed: std::sync::Mutex::new(timed),
+            interrupted: std::sync::Mutex::new(interrupted),
         })
     }
 
@@ -202,8 +205,8 @@ impl<'a> Responder<'a> {
             serde_json::to_vec(action)?,
         )?;
         let mut timed = self.timed.lock().unwrap_or_else(|p| p.into_inner());
-        match due_at(action) {
-            Some(at) => timed.insert(action.action_id, at),
+        match expiry::time_change(action) {
+            Some(change) => timed.insert(action.action_id, change.at),
             None => timed.remove(&action.action_id),
         };
         self.changed
