@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::detectors::{Hit, Related};
-use super::state::HOUR;
+use super::state::{HOUR, MINUTE};
 use super::window::SlidingCount;
 use crate::domain::EventRef;
 use crate::domain::{Alert, AlertStatus, Severity, ThreatType};
@@ -23,6 +23,8 @@ use crate::store::{Store, StoreError};
 
 const RECENT_PER_ENTITY: usize = 32;
 const MAX_TRACKED: usize = 100_000;
+/// How often (in stream time) the per-entity maps drop what is older than an hour.
+const SWEEP_EVERY: i64 = 10 * MINUTE;
 const NEXT_ALERT_ID: &str = "next_alert_id";
 
 /// An entity's recent event, kept so an alert can cite what led up to it.
@@ -80,6 +82,11 @@ pub struct AlertBook {
     recent: HashMap<String, VecDeque<Recent>>,
     detectors_on: HashMap<String, Vec<(i64, &'static str)>>,
     anomalous: HashMap<String, SlidingCount>,
+    /// Stream time of the newest event noted, and of the last sweep of the per-entity maps
+    /// above: they keep the last hour of the entities active in it, so their memory follows
+    /// the active entities, not every entity the run has seen.
+    newest_ts: i64,
+    swept_ts: i64,
 }
 
 impl AlertBook {
@@ -94,6 +101,8 @@ impl AlertBook {
             recent: HashMap::default(),
             detectors_on: HashMap::default(),
             anomalous: HashMap::default(),
+            newest_ts: i64::MIN,
+            swept_ts: i64::MIN,
         }
     }
 
@@ -159,6 +168,10 @@ impl AlertBook {
             object: v.action == "GetObject",
             trail: v.service.as_deref() == Some("cloudtrail.amazonaws.com"),
         };
+        self.newest_ts = self.newest_ts.max(v.ts);
+        if self.newest_ts.saturating_sub(self.swept_ts) >= SWEEP_EVERY {
+            self.sweep();
+        }
         if self.recent.len() > MAX_TRACKED {
             self.recent.clear();
         }
@@ -172,11 +185,33 @@ impl AlertBook {
             .flatten()
         {
             let q = self.recent.entry(name.to_string()).or_default();
-            if q.len() >= RECENT_PER_ENTITY {
+            while q
+                .front()
+                .is_some_and(|r| r.ts < v.ts - HOUR || q.len() >= RECENT_PER_ENTITY)
+            {
                 q.pop_front();
             }
             q.push_back(recent.clone());
         }
+    }
+
+    /// Forget what fell out of the last hour (all an alert looks back at): entities with
+    /// nothing left go, so these maps hold the entities active in the last hour.
+    fn sweep(&mut self) {
+        let since = self.newest_ts - HOUR;
+        self.recent.retain(|_, q| {
+            while q.front().is_some_and(|r| r.ts < since) {
+                q.pop_front();
+            }
+            !q.is_empty()
+        });
+        self.detectors_on.retain(|_, list| {
+            list.retain(|(t, _)| *t >= since);
+            !list.is_empty()
+        });
+        let newest = self.newest_ts;
+        self.anomalous.retain(|_, c| c.count(newest, HOUR) > 0);
+        self.swept_ts = newest;
     }
 
     /// Count an anomalous event for its entity; true when the entity has enough of them in
@@ -514,5 +549,47 @@ mod tests {
         assert!(confidence(0.5, 1, 0.4, 3) > base);
         assert!(confidence(1.0, 1000, 1.0, 9) <= 0.99);
         assert!(confidence(0.0, 0, 0.0, 0) >= 0.15);
+    }
+
+    #[test]
+    fn entity_maps_keep_the_last_hour_of_the_active_entities() {
+        let (base, _) = crate::detect::bench_fixtures();
+        let source: Arc<str> = Arc::from("auth.log");
+        let mut book = AlertBook::new(30, 100, 1);
+        let t0 = 1_715_000_000_000;
+        let mut id = 0;
+        // Ten hours, a thousand new addresses each hour, one account throughout.
+        for hour in 0..10 {
+            for i in 0..1_000 {
+                id += 1;
+                let ts = t0 + hour * HOUR + i * (HOUR / 1_000);
+                let ip = format!("10.{hour}.{}.{}", i / 256, i % 256);
+                let v = EventView {
+                    id,
+                    ts,
+                    ip: Some(ip.clone()),
+                    user: Some("USER_A".into()),
+                    kind: EventKind::Login,
+                    ..base.clone()
+                };
+                book.note(&source, &v);
+                book.anomalous(&ip, ts, 5);
+                book.corroborate(&ip, "brute_force", ts);
+            }
+        }
+        // The last hour's 1,000 addresses and the account, plus at most one sweep interval
+        // of the hour before; without sweeping each map would hold all 10,001.
+        for (map, len) in [
+            ("recent", book.recent.len()),
+            ("detectors_on", book.detectors_on.len()),
+            ("anomalous", book.anomalous.len()),
+        ] {
+            assert!((1_000..=1_200).contains(&len), "{map}: {len}");
+        }
+        let account = &book.recent["USER_A"];
+        assert_eq!(account.len(), RECENT_PER_ENTITY, "capped per entity");
+        assert!(account.iter().all(|r| r.ts > book.newest_ts - HOUR));
+        // What an alert cites is still there: the last address's event.
+        assert!(book.recent.contains_key("10.9.3.231"));
     }
 }

@@ -204,6 +204,16 @@ impl Engine<'_> {
     /// Detect over newly stored events; respond to alerts that are new or grew.
     /// One detection step; true when it stopped at its bound with stored events left.
     fn detect(&mut self, detection: &mut Option<Detection>) -> Result<bool> {
+        if !self.ctx.config.detect.enabled {
+            if self.detection_status.is_empty() {
+                self.detection_status = "off ([detect] enabled = false)".into();
+                send(
+                    self.ctx,
+                    PipelineEvent::Status(StatusPart::Detection(self.detection_status.clone())),
+                );
+            }
+            return Ok(false);
+        }
         let store = &self.ctx.store;
         let changed = match detection {
             None => {

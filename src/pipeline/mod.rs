@@ -149,7 +149,13 @@ impl Pipeline {
         let (explain_tx, explain_rx) = crossbeam_channel::unbounded();
         let ingest_idle = Arc::new(AtomicBool::new(false));
         let backlog = Arc::new(crate::ingest::Backlog::default());
-        let (feed_tx, feed) = crate::detect::feed::channel();
+        // Detection turned off in the config: nothing to feed.
+        let (feed_tx, feed) = if config.detect.enabled {
+            let (tx, rx) = crate::detect::feed::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
 
         let status = EngineStatus {
             privacy,
@@ -190,7 +196,7 @@ impl Pipeline {
             tap: Some(tap_tx),
             backlog: Some(backlog.clone()),
             external: Some(ext_rx),
-            detect_feed: Some(feed_tx),
+            detect_feed: feed_tx,
         };
         {
             let (store, config, cancel, tx) =
@@ -228,7 +234,7 @@ impl Pipeline {
                 first_new,
                 live: opts.live,
                 demo: opts.demo,
-                feed: Some(feed),
+                feed,
             };
             tasks.push(tokio::task::spawn_blocking(move || engine::run(ctx)));
         }

@@ -67,24 +67,32 @@ pub(crate) async fn pump_until(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_to_approval_to_rollback_headless() {
-    let tmp = tempfile::tempdir().expect("tempdir");
+/// The real pipeline replaying the demo bundle into `tmp` (lexical retrieval and the template
+/// explainer: model tests live elsewhere), with `adjust` applied to the defaults.
+fn start_demo(
+    tmp: &std::path::Path,
+    adjust: impl FnOnce(&mut Config),
+) -> (
+    Pipeline,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+    AppState,
+    Wiring,
+    u64,
+) {
     let mut config = Config::defaults().expect("defaults");
-    config.key_dir = Some(tmp.path().to_path_buf());
-    // Lexical retrieval and the template explainer: model tests live elsewhere.
-    config.intel.model_dir = tmp.path().join("no-model").display().to_string();
+    config.key_dir = Some(tmp.to_path_buf());
+    config.intel.model_dir = tmp.join("no-model").display().to_string();
     config.explain.backend = ExplainBackend::Template;
-
+    adjust(&mut config);
     let replay = Demo::load()
         .expect("bundle")
-        .prepare(&tmp.path().join("logs"))
+        .prepare(&tmp.join("logs"))
         .expect("prepare");
-    let mut pipeline = Pipeline::start(
+    let pipeline = Pipeline::start(
         &config,
         PipelineOptions {
-            data_dir: tmp.path().join("data"),
-            paths: vec![tmp.path().join("logs").display().to_string()],
+            data_dir: tmp.join("data"),
+            paths: vec![tmp.join("logs").display().to_string()],
             format: None,
             privacy: true,
             live: false,
@@ -95,10 +103,10 @@ async fn demo_to_approval_to_rollback_headless() {
         },
     )
     .expect("pipeline");
+    let total = replay.total_events();
     let cancel = pipeline.cancel_token();
     let replay_task = tokio::task::spawn_blocking(move || replay.run(1e7, &cancel, |_, _| {}));
-
-    let mut state = AppState::new(
+    let state = AppState::new(
         Theme::shipped("dark").expect("theme"),
         vec!["dark".into(), "light".into()],
         Keymap::shipped("default").expect("keymap"),
@@ -106,13 +114,20 @@ async fn demo_to_approval_to_rollback_headless() {
         2000,
         chrono::Utc::now(),
     );
-    state.operator = "e2e-tester".into();
     let wiring = Wiring {
         commands: pipeline.commands(),
         user_themes: None,
         no_color: false,
         max_fps: 30,
     };
+    (pipeline, replay_task, state, wiring, total)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_to_approval_to_rollback_headless() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut pipeline, replay_task, mut state, wiring, _) = start_demo(tmp.path(), |_| {});
+    state.operator = "e2e-tester".into();
     let mut terminal = Terminal::new(TestBackend::new(120, 36)).expect("terminal");
 
     pump_until(
@@ -278,6 +293,35 @@ async fn demo_to_approval_to_rollback_headless() {
     assert!(perform(&mut state, key('q'), &wiring), "q quits");
     pipeline.shutdown().await;
     replay_task.await.expect("replay task").expect("replay");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detection_turned_off_in_the_config_stays_off_in_the_console() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut pipeline, replay_task, mut state, wiring, total) =
+        start_demo(tmp.path(), |c| c.detect.enabled = false);
+    replay_task.await.expect("replay task").expect("replay");
+    // With detection on, the demo raises its alerts well before this much is stored.
+    pump_until(
+        &mut pipeline.events,
+        &mut state,
+        &wiring,
+        Duration::from_secs(120),
+        "the demo stored and detection said to be off",
+        |s| s.metrics.events_total >= total * 9 / 10 && s.engine.detection.starts_with("off"),
+    )
+    .await;
+    // Detection would raise the demo's alerts within a step (half a second); give it three.
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_secs(3) {
+        if let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_millis(100), pipeline.events.recv()).await
+        {
+            perform(&mut state, Msg::Pipeline(ev), &wiring);
+        }
+    }
+    assert!(state.alerts.is_empty(), "{} alerts", state.alerts.len());
+    pipeline.shutdown().await;
 }
 
 #[test]
