@@ -49,9 +49,11 @@ pub struct Mirror {
 }
 
 impl Mirror {
-    /// Stored events not yet through detection.
-    pub fn lag(&self) -> u64 {
-        self.stored_through.saturating_sub(self.detected_through)
+    /// Stored events not yet through detection; None when detection is turned off (nothing
+    /// is behind it).
+    pub fn lag(&self) -> Option<u64> {
+        (!self.status.detection_off)
+            .then(|| self.stored_through.saturating_sub(self.detected_through))
     }
 
     fn observe(&mut self, ev: &PipelineEvent) {
@@ -287,7 +289,14 @@ mod tests {
             panic!("stored");
         };
         assert_eq!((*stored, lines.len()), (1000, LINES_PER_MESSAGE));
-        assert_eq!(hub.with(|m| (m.events, m.lag())), (2000, 1100));
+        assert_eq!(hub.with(|m| (m.events, m.lag())), (2000, Some(1100)));
+        // Detection turned off: the same events leave no lag to report.
+        let off = Hub::new(EngineStatus {
+            detection_off: true,
+            ..EngineStatus::default()
+        });
+        off.publish(&self::stored(1000, 1001));
+        assert_eq!(off.with(|m| (m.events, m.lag())), (1000, None));
     }
 
     #[test]

@@ -105,11 +105,13 @@ impl Metrics {
             for (s, n) in states {
                 let _ = writeln!(out, "autosec_actions{{state=\"{s}\"}} {n}");
             }
-            let _ = writeln!(
-                out,
-                "# HELP autosec_detection_lag_events Stored events detection has not processed yet.\n# TYPE autosec_detection_lag_events gauge\nautosec_detection_lag_events {}",
-                i.lag()
-            );
+            // Absent when detection is turned off: no lag, and no zero that looks like one.
+            if let Some(lag) = i.lag() {
+                let _ = writeln!(
+                    out,
+                    "# HELP autosec_detection_lag_events Stored events detection has not processed yet.\n# TYPE autosec_detection_lag_events gauge\nautosec_detection_lag_events {lag}"
+                );
+            }
             let idle = i.last_stored.map_or(-1.0, |t| t.elapsed().as_secs_f64());
             let _ = writeln!(out, "# HELP autosec_pipeline_idle_seconds Seconds since the pipeline last stored events (-1: never).\n# TYPE autosec_pipeline_idle_seconds gauge\nautosec_pipeline_idle_seconds {idle:.3}");
         });

@@ -35,6 +35,7 @@ pub fn engine(demo: bool, live: bool) -> EngineStatus {
         llm: "local:SmolLM2-135M-Instruct.Q4_1.gguf".into(),
         sources: vec!["auth.log".into(), "cloudtrail".into()],
         detection: "live (forest trained; 4096 events baseline)".into(),
+        detection_off: false,
         attached: None,
     }
 }

@@ -277,6 +277,10 @@ pub struct EngineStatus {
     /// What is being followed (file names).
     pub sources: Vec<String>,
     pub detection: String,
+    /// Detection is turned off in the config (`[detect] enabled = false`): nothing is
+    /// behind it, so no detection lag is reported.
+    #[serde(default)]
+    pub detection_off: bool,
     /// Set in a console attached to another process's pipeline: who owns it.
     #[serde(default)]
     pub attached: Option<String>,

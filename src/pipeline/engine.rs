@@ -206,7 +206,7 @@ impl Engine<'_> {
     fn detect(&mut self, detection: &mut Option<Detection>) -> Result<bool> {
         if !self.ctx.config.detect.enabled {
             if self.detection_status.is_empty() {
-                self.detection_status = "off ([detect] enabled = false)".into();
+                self.detection_status = super::DETECTION_OFF.into();
                 send(
                     self.ctx,
                     PipelineEvent::Status(StatusPart::Detection(self.detection_status.clone())),

@@ -28,6 +28,9 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::domain::{Alert, Format};
 
+/// The status bar's detection part when `[detect] enabled = false`.
+const DETECTION_OFF: &str = "off ([detect] enabled = false)";
+
 /// How to run the pipeline.
 #[derive(Debug, Clone)]
 pub struct PipelineOptions {
@@ -173,7 +176,12 @@ impl Pipeline {
                         .to_string()
                 })
                 .collect(),
-            detection: "waiting for events".into(),
+            detection: if config.detect.enabled {
+                "waiting for events".into()
+            } else {
+                DETECTION_OFF.into()
+            },
+            detection_off: !config.detect.enabled,
             attached: None,
         };
         let first_new = store.detect_from()?;
