@@ -204,14 +204,8 @@ impl Engine<'_> {
     /// Detect over newly stored events; respond to alerts that are new or grew.
     /// One detection step; true when it stopped at its bound with stored events left.
     fn detect(&mut self, detection: &mut Option<Detection>) -> Result<bool> {
+        // Turned off in the config: the pipeline's status says so from the start.
         if !self.ctx.config.detect.enabled {
-            if self.detection_status.is_empty() {
-                self.detection_status = super::DETECTION_OFF.into();
-                send(
-                    self.ctx,
-                    PipelineEvent::Status(StatusPart::Detection(self.detection_status.clone())),
-                );
-            }
             return Ok(false);
         }
         let store = &self.ctx.store;
