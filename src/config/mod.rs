@@ -72,7 +72,11 @@ pub struct PrivacyConfig {
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     pub cache_mb: u64,
+    /// Events per chunk for a one-off `ingest` (throughput first).
     pub chunk_events: usize,
+    /// Events per chunk while following sources (console, `serve`, `ingest --follow`):
+    /// smaller chunks keep a long-running process's memory level (see defaults.toml).
+    pub follow_chunk_events: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -313,6 +317,7 @@ mod tests {
         let c = Config::defaults().unwrap();
         assert!(c.privacy.enabled);
         assert_eq!(c.storage.chunk_events, 512);
+        assert_eq!(c.storage.follow_chunk_events, 128);
     }
 
     #[test]

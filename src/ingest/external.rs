@@ -132,7 +132,8 @@ pub fn parse_body(
     };
     let mut opened: Opened =
         source::open_stream(&name, stream, format, config.ingest.max_line_bytes)?;
-    let chunk = config.storage.chunk_events.max(16);
+    // Bodies arrive at a long-running `serve`: chunked as followed sources are.
+    let chunk = config.storage.follow_chunk_events.max(16);
     let mut out = Vec::new();
     loop {
         let (data, items, eof) =

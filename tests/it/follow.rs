@@ -151,3 +151,31 @@ fn follow_after_a_batch_ingest_reads_only_new_lines() {
     assert_eq!(summary["events"], 5, "{summary}");
     assert_eq!(numbers(&env), (0..25).collect::<Vec<u64>>());
 }
+
+/// A followed source is stored in `follow_chunk_events` chunks (a long-running process keeps
+/// less in sled's cache), a one-off ingest in `chunk_events` chunks.
+#[test]
+fn following_stores_smaller_chunks_than_a_one_off_ingest() {
+    let chunks = |follow: bool| {
+        let env = Env::new();
+        let log = env.path("logs/app.jsonl");
+        std::fs::create_dir_all(log.parent().expect("parent")).expect("mkdir");
+        append(&log, 0, 1000);
+        if follow {
+            let child = spawn_follow(&env, &log);
+            settle();
+            assert_eq!(stop(child)["events"], 1000);
+        } else {
+            env.ingest(&[log.to_str().expect("utf-8 path")]);
+        }
+        assert_eq!(
+            numbers(&env).len(),
+            1000,
+            "every line stored (follow: {follow})"
+        );
+        env.store().events.len()
+    };
+    // Defaults: 512 events per chunk for a one-off ingest, 128 while following.
+    assert_eq!(chunks(false), 2);
+    assert_eq!(chunks(true), 8);
+}
