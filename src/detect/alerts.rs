@@ -185,12 +185,7 @@ impl AlertBook {
             .flatten()
         {
             let q = self.recent.entry(name.to_string()).or_default();
-            while q
-                .front()
-                .is_some_and(|r| r.ts < v.ts - HOUR || q.len() >= RECENT_PER_ENTITY)
-            {
-                q.pop_front();
-            }
+            trim_recent(q, v.ts - HOUR, RECENT_PER_ENTITY);
             q.push_back(recent.clone());
         }
     }
@@ -200,9 +195,7 @@ impl AlertBook {
     fn sweep(&mut self) {
         let since = self.newest_ts - HOUR;
         self.recent.retain(|_, q| {
-            while q.front().is_some_and(|r| r.ts < since) {
-                q.pop_front();
-            }
+            trim_recent(q, since, usize::MAX);
             !q.is_empty()
         });
         self.detectors_on.retain(|_, list| {
@@ -524,6 +517,17 @@ pub fn recommended(threat: ThreatType) -> &'static [&'static str] {
         }
         ThreatType::Execution => &["flag_account_for_review", "create_ticket", "notify"],
         ThreatType::Impact => &["notify", "create_ticket", "flag_account_for_review"],
+    }
+}
+
+/// Drop an entity's recent events from the front while they are older than `since` (the
+/// hour an alert looks back at) or the queue holds `keep_below` or more.
+fn trim_recent(q: &mut VecDeque<Recent>, since: i64, keep_below: usize) {
+    while q
+        .front()
+        .is_some_and(|r| r.ts < since || q.len() >= keep_below)
+    {
+        q.pop_front();
     }
 }
 
