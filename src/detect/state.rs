@@ -162,10 +162,12 @@ impl UserState {
     }
 }
 
-/// A capped map of entity states keyed by (pseudonymised) name.
+/// A capped map of entity states keyed by (pseudonymised) name. Each state is boxed: a state
+/// is ~450 bytes, and inline the table's empty slots and its doubling (old and new table at
+/// once) would cost that much per slot; boxed they cost a pointer (heap profile in README).
 #[derive(Debug)]
 pub struct Entities<S> {
-    map: HashMap<String, S>,
+    map: HashMap<String, Box<S>>,
     cap: usize,
 }
 
@@ -203,11 +205,11 @@ impl<S: Default + LastSeen> Entities<S> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &S)> {
-        self.map.iter()
+        self.map.iter().map(|(name, state)| (name, &**state))
     }
 
     pub fn peek(&self, name: &str) -> Option<&S> {
-        self.map.get(name)
+        self.map.get(name).map(|state| &**state)
     }
 
     pub fn len(&self) -> usize {
@@ -219,7 +221,7 @@ impl<S: Default + LastSeen> Entities<S> {
     }
 
     fn evict(&mut self) {
-        let mut ages: Vec<i64> = self.map.values().map(LastSeen::last_seen).collect();
+        let mut ages: Vec<i64> = self.map.values().map(|s| s.last_seen()).collect();
         let nth = ages.len() / 10;
         ages.select_nth_unstable(nth);
         let cutoff = ages[nth];
