@@ -79,6 +79,18 @@ pub struct StorageConfig {
     pub follow_chunk_events: usize,
 }
 
+impl StorageConfig {
+    /// Events per chunk for a process that follows its sources (or not); at least 16.
+    pub fn chunk_events_for(&self, follow: bool) -> usize {
+        let n = if follow {
+            self.follow_chunk_events
+        } else {
+            self.chunk_events
+        };
+        n.max(16)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestConfig {

@@ -133,7 +133,7 @@ pub fn parse_body(
     let mut opened: Opened =
         source::open_stream(&name, stream, format, config.ingest.max_line_bytes)?;
     // Bodies arrive at a long-running `serve`: chunked as followed sources are.
-    let chunk = config.storage.follow_chunk_events.max(16);
+    let chunk = config.storage.chunk_events_for(true);
     let mut out = Vec::new();
     loop {
         let (data, items, eof) =

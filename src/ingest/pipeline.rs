@@ -107,11 +107,7 @@ pub fn run(
             .unwrap_or(2),
         n => n,
     };
-    let chunk_events = match opts.follow {
-        true => config.storage.follow_chunk_events,
-        false => config.storage.chunk_events,
-    }
-    .max(16);
+    let chunk_events = config.storage.chunk_events_for(opts.follow);
     let bytes_read = Arc::new(AtomicU64::new(0));
     let mut summary = IngestSummary {
         file_errors,
