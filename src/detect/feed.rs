@@ -6,15 +6,20 @@
 //! from the store by the detection cursor as before. The feed only saves the round trip.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::domain::EventView;
 use crate::store::{ChunkEntry, EncodedChunk};
 
-/// Chunks the writer may queue ahead of detection (~1,000 events each); past it they are
-/// dropped from the feed (still stored) and detection reads them back.
-const QUEUED_CHUNKS: usize = 64;
+/// Events the writer may queue ahead of detection; past it chunks are dropped from the feed
+/// (still stored) and detection reads them back. Counted in events, not chunks: followed
+/// sources store 128-event chunks, a one-off ingest 512, and a bound in chunks let a live
+/// stream at 50k/s overflow between two detection steps (half a second apart) and read two
+/// thirds of what it detected back from sled. About a second and a half at 50k/s.
+const QUEUED_EVENTS: usize = 65_536;
 /// Events detection holds between steps: a detection that falls behind takes the rest from
 /// the queue later, or from sled, so its memory stays bounded whatever ingest does.
 const HELD_EVENTS: usize = 32_768;
@@ -28,12 +33,17 @@ pub struct FedChunk {
 
 /// The writer's end.
 #[derive(Debug, Clone)]
-pub struct FeedSender(Sender<FedChunk>);
+pub struct FeedSender {
+    tx: Sender<FedChunk>,
+    /// Events sent and not yet received (shared with the [`Feed`]).
+    queued: Arc<AtomicUsize>,
+}
 
 /// Detection's end: chunks received and not yet detected, by first id.
 #[derive(Debug)]
 pub struct Feed {
     rx: Receiver<FedChunk>,
+    queued: Arc<AtomicUsize>,
     held: BTreeMap<u64, FedChunk>,
     held_events: usize,
     /// Events detected from the feed and read back from sled (steps with a feed only).
@@ -42,15 +52,17 @@ pub struct Feed {
 }
 
 pub fn channel() -> (FeedSender, Feed) {
-    let (tx, rx) = bounded(QUEUED_CHUNKS);
+    let (tx, rx) = unbounded();
+    let queued = Arc::new(AtomicUsize::new(0));
     let feed = Feed {
         rx,
+        queued: queued.clone(),
         held: BTreeMap::new(),
         held_events: 0,
         fed_events: 0,
         read_back_events: 0,
     };
-    (FeedSender(tx), feed)
+    (FeedSender { tx, queued }, feed)
 }
 
 impl FeedSender {
@@ -68,8 +80,16 @@ impl FeedSender {
             entry: chunk.entry(first_id, source),
             views,
         };
-        // Full or gone: the chunk is stored, and detection reads it from there.
-        let _ = self.0.try_send(fed);
+        // Full or gone: the chunk is stored, and detection reads it from there. Only the
+        // writer adds, so the check and the add need no lock.
+        let events = fed.views.len();
+        if self.queued.load(Ordering::Acquire) + events > QUEUED_EVENTS {
+            return;
+        }
+        self.queued.fetch_add(events, Ordering::AcqRel);
+        if self.tx.send(fed).is_err() {
+            self.queued.fetch_sub(events, Ordering::AcqRel);
+        }
     }
 }
 
@@ -78,7 +98,7 @@ impl Feed {
     /// been detected already (from sled) and are dropped.
     pub fn refill(&mut self, from_id: u64) {
         while self.held_events < HELD_EVENTS {
-            let Ok(chunk) = self.rx.try_recv() else {
+            let Some(chunk) = self.receive() else {
                 break;
             };
             if chunk.entry.chunk < from_id {
@@ -121,9 +141,16 @@ impl Feed {
         taken.into_values()
     }
 
+    /// The next queued chunk, if any, no longer counted as queued.
+    fn receive(&mut self) -> Option<FedChunk> {
+        let chunk = self.rx.try_recv().ok()?;
+        self.queued.fetch_sub(chunk.views.len(), Ordering::AcqRel);
+        Some(chunk)
+    }
+
     /// Drop everything queued and held (detection has not started: it will read the store).
     pub fn discard(&mut self) {
-        while self.rx.try_recv().is_ok() {}
+        while self.receive().is_some() {}
         self.held.clear();
         self.held_events = 0;
     }
@@ -237,7 +264,7 @@ mod tests {
             last_ts: 0,
         };
         let mut first = 1;
-        for _ in 0..QUEUED_CHUNKS + 10 {
+        for _ in 0..QUEUED_EVENTS / 2_000 + 10 {
             tx.offer(first, "auth.log", &mut chunk(2_000));
             first += 2_000;
         }
@@ -258,5 +285,47 @@ mod tests {
         assert_eq!(run[1].views[0].id, 4_001, "views carry their store ids");
         feed.discard();
         assert_eq!(feed.held.keys().next().copied(), None);
+        assert_eq!(feed.queued.load(Ordering::Acquire), 0);
+    }
+
+    /// The queue is bounded in events: what a live stream at 50k/s stores in 128-event
+    /// chunks between two detection steps (half a second) is all carried, and past the bound
+    /// the writer drops chunks instead of waiting.
+    #[test]
+    fn the_queue_carries_half_a_second_of_small_chunks_at_50k_per_second() {
+        let (tx, mut feed) = channel();
+        let view = crate::detect::bench_fixtures().0;
+        let mut offer = |first: u64, events: usize| {
+            let mut chunk = EncodedChunk {
+                bytes: Vec::new(),
+                views: Vec::new(),
+                view_list: vec![view.clone(); events],
+                count: events as u32,
+                first_line: None,
+                last_line: None,
+                first_ts: 0,
+                last_ts: 0,
+            };
+            tx.offer(first, "auth.log", &mut chunk);
+        };
+        let half_second = 25_000 / 128 + 1;
+        for i in 0..half_second {
+            offer(1 + (i * 128) as u64, 128);
+        }
+        assert_eq!(feed.queued.load(Ordering::Acquire), half_second * 128);
+        let mut first = 1 + (half_second * 128) as u64;
+        while first < 2 * QUEUED_EVENTS as u64 {
+            offer(first, 128);
+            first += 128;
+        }
+        assert!(feed.queued.load(Ordering::Acquire) <= QUEUED_EVENTS);
+        feed.refill(1);
+        let run = feed.take_run(1, 25_000);
+        assert_eq!(
+            run.len(),
+            half_second,
+            "every chunk of the half second was carried"
+        );
+        assert!(feed.queued.load(Ordering::Acquire) < QUEUED_EVENTS);
     }
 }
