@@ -444,8 +444,7 @@ fn might_hold_pii(s: &str) -> bool {
     bytes.iter().any(|&b| gate.feed(b)) || gate.verdict(bytes)
 }
 
-/// The quick reject's state over one string, fed a byte at a time (so a JSON text's strings
-/// can be checked in one pass over it).
+/// The quick reject's state over one string, fed a byte at a time.
 #[derive(Default)]
 struct Gate {
     colons: u32,

@@ -10,7 +10,7 @@ use std::fmt;
 use anyhow::Result;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{Gate, Redactor, is_user_key, replace_words};
+use super::{Redactor, is_user_key, might_hold_pii, replace_words};
 use crate::domain::{SOURCE_NETWORK, SecurityEvent};
 
 impl Redactor {
@@ -46,7 +46,10 @@ impl Redactor {
     }
 
     /// The free-text patterns applied to each string of `text` (keys and values) on its own,
-    /// as the tree walk applies them, behind the same quick reject, in one pass over the text.
+    /// as the tree walk applies them, behind the same quick reject. The quotes are found with
+    /// memchr and each string goes through the reject alone: most strings hold none of the
+    /// bytes a pattern needs, so the byte-at-a-time gate runs on few of them (a single pass
+    /// feeding every byte to the gate measured slower).
     fn patterns_in_strings(&self, text: &str) -> Result<String> {
         let bytes = text.as_bytes();
         let mut out = String::with_capacity(text.len() + 32);
@@ -54,21 +57,11 @@ impl Redactor {
         let mut i = 0;
         while let Some(open) = memchr::memchr(b'"', &bytes[i..]).map(|o| i + o) {
             let start = open + 1;
-            let mut gate = Gate::default();
-            let mut j = start;
-            let mut hit = false;
-            while j < bytes.len() && bytes[j] != b'"' {
-                if gate.feed(bytes[j]) {
-                    hit = true;
-                    break;
-                }
-                j += 1;
-            }
-            let Some(end) = memchr::memchr(b'"', &bytes[j..]).map(|o| j + o) else {
+            let Some(end) = memchr::memchr(b'"', &bytes[start..]).map(|o| start + o) else {
                 break;
             };
             let span = &text[start..end];
-            if (hit || gate.verdict(span.as_bytes()))
+            if might_hold_pii(span)
                 && let std::borrow::Cow::Owned(redacted) = self.patterns(span)?
             {
                 out.push_str(&text[copied..start]);
