@@ -26,6 +26,8 @@ pub struct Pseudonymiser {
     vault: sled::Tree,
     meta: sled::Tree,
     cache: RwLock<TokenCache>,
+    /// Network → its keyed pseudonym (see [`Pseudonymiser::network`]).
+    networks: RwLock<HashMap<Box<str>, Arc<str>>>,
     cache_limit: usize,
     /// Serialises token assignment so two threads never give one value two tokens.
     assign: Mutex<()>,
@@ -39,6 +41,7 @@ impl Pseudonymiser {
             vault: store.vault.clone(),
             meta: store.meta.clone(),
             cache: RwLock::new(Default::default()),
+            networks: RwLock::new(HashMap::new()),
             cache_limit: cache_limit.max(1024),
             assign: Mutex::new(()),
         }
@@ -65,6 +68,26 @@ impl Pseudonymiser {
             cache[slot].insert(Box::from(raw), token.clone());
         }
         Ok(token)
+    }
+
+    /// The keyed pseudonym of a source network (`NETWORK_` and 12 hex digits of a MAC): no
+    /// vault entry (it stands for a range, not for a value anyone needs back), the same on
+    /// every run with the same keys. Cached like tokens: the MAC was a per-event cost.
+    pub fn network(&self, net: &str) -> Arc<str> {
+        if let Ok(cache) = self.networks.read()
+            && let Some(t) = cache.get(net)
+        {
+            return t.clone();
+        }
+        let mac = self.keys.mac(format!("network\0{net}").as_bytes());
+        let token: Arc<str> = Arc::from(format!("NETWORK_{}", hex::encode(&mac[..6])));
+        if let Ok(mut cache) = self.networks.write() {
+            if cache.len() >= self.cache_limit {
+                cache.clear();
+            }
+            cache.insert(Box::from(net), token.clone());
+        }
+        token
     }
 
     /// The token for `raw` if it was ever assigned, without assigning one.
@@ -184,6 +207,26 @@ mod tests {
         let p = Pseudonymiser::new(VaultKeys::from_master(&[3; 32]), &store, 10);
         assert_eq!(&*p.token(Kind::Ip, "10.0.0.2").unwrap(), "IP_ADDRESS_2");
         assert_eq!(&*p.token(Kind::Ip, "10.0.0.3").unwrap(), "IP_ADDRESS_3");
+    }
+
+    #[test]
+    fn network_pseudonyms_are_keyed_and_the_cache_changes_nothing() {
+        let (_dir, store) = setup();
+        let keyed =
+            |master: u8| Pseudonymiser::new(VaultKeys::from_master(&[master; 32]), &store, 10);
+        let p = keyed(3);
+        let first = p.network("198.51.100.0/24");
+        assert!(first.starts_with("NETWORK_") && first.len() == "NETWORK_".len() + 12);
+        assert_eq!(p.network("198.51.100.0/24"), first, "from the cache");
+        assert_eq!(keyed(3).network("198.51.100.0/24"), first, "computed again");
+        assert_ne!(keyed(4).network("198.51.100.0/24"), first, "other keys");
+        assert_ne!(p.network("198.51.101.0/24"), first);
+        // Past the cache's bound it is emptied; the answers stay the same.
+        for i in 0..2_000 {
+            p.network(&format!("10.{}.{}.0/24", i / 256, i % 256));
+        }
+        assert_eq!(p.network("198.51.100.0/24"), first);
+        assert!(p.networks.read().unwrap().len() <= 1_024);
     }
 
     #[test]

@@ -127,10 +127,11 @@ impl Redactor {
         known.dedup();
         let known = Known::new(&known);
         let mut host = None;
-        let network = ev.source_ip.as_deref().and_then(network_of).map(|net| {
-            let mac = self.pseudo.keys().mac(format!("network\0{net}").as_bytes());
-            format!("NETWORK_{}", hex::encode(&mac[..6]))
-        });
+        let network = ev
+            .source_ip
+            .as_deref()
+            .and_then(network_of)
+            .map(|net| self.pseudo.network(&net).to_string());
         if let Some(ip) = ev.source_ip.take() {
             let token = self.address(&ip)?;
             // A hostname (PAM's rhost, sshd with UseDNS) is not found by the text patterns:
@@ -433,15 +434,33 @@ fn user_context_split(m: &str) -> Option<usize> {
 /// context a `/`, `=`, `:` or `"` plus a telling word. Most metadata strings (service names,
 /// agents, ids, times) fail all of these and skip the regex.
 fn might_hold_pii(s: &str) -> bool {
-    // Each shape needs one of these bytes; memchr finds none in most values at SIMD speed.
     let bytes = s.as_bytes();
-    if memchr::memchr3(b'.', b':', b'@', bytes).is_none()
-        && memchr::memchr3(b'/', b'=', b'"', bytes).is_none()
-    {
+    if !has_trigger(bytes) {
         return false;
     }
     let mut gate = Gate::default();
     bytes.iter().any(|&b| gate.feed(b)) || gate.verdict(bytes)
+}
+
+/// The bytes one of the shapes [`Gate`] looks for needs: most strings hold none.
+const TRIGGERS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 6 {
+        t[b".:@/=\""[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `bytes` holds a trigger byte: a table lookup per byte for short strings (keys and
+/// most values, where setting up a SIMD search cost more than the scan), memchr beyond.
+fn has_trigger(bytes: &[u8]) -> bool {
+    if bytes.len() < 48 {
+        return bytes.iter().any(|&b| TRIGGERS[b as usize]);
+    }
+    memchr::memchr3(b'.', b':', b'@', bytes).is_some()
+        || memchr::memchr3(b'/', b'=', b'"', bytes).is_some()
 }
 
 /// The quick reject's state over one string, fed a byte at a time.
@@ -665,6 +684,20 @@ mod tests {
         }
         assert_eq!(ev.user_id.as_deref(), Some("user1***@company.com"));
         assert_eq!(ev.source_ip.as_deref(), Some("IP_ADDRESS_1"));
+    }
+
+    #[test]
+    fn the_trigger_scan_finds_each_byte_in_short_and_long_strings() {
+        for pad in [0, 10, 47, 60, 200] {
+            let filler = "a".repeat(pad);
+            assert!(!has_trigger(
+                format!("{filler}DescribeInstances").as_bytes()
+            ));
+            for t in [".", ":", "@", "/", "=", "\"", "é."] {
+                assert!(has_trigger(format!("{filler}{t}x").as_bytes()), "{pad} {t}");
+                assert!(has_trigger(format!("{t}{filler}").as_bytes()), "{pad} {t}");
+            }
+        }
     }
 
     #[test]
