@@ -295,7 +295,7 @@ mod tests {
     fn the_queue_carries_half_a_second_of_small_chunks_at_50k_per_second() {
         let (tx, mut feed) = channel();
         let view = crate::detect::bench_fixtures().0;
-        let mut offer = |first: u64, events: usize| {
+        let offer = |first: u64, events: usize| {
             let mut chunk = EncodedChunk {
                 bytes: Vec::new(),
                 views: Vec::new(),
