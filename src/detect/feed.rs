@@ -247,22 +247,26 @@ mod tests {
         }
     }
 
-    /// The feed holds a bounded number of events whatever the writer queues, and drops what
-    /// detection has already passed.
-    #[test]
-    fn the_feed_holds_a_bounded_run_and_drops_what_was_detected() {
-        let (tx, mut feed) = channel();
-        let view = crate::detect::bench_fixtures().0;
-        let chunk = |events: usize| EncodedChunk {
+    /// A stored chunk of `events` copies of one view, as the writer offers it.
+    fn test_chunk(events: usize) -> EncodedChunk {
+        EncodedChunk {
             bytes: Vec::new(),
             views: Vec::new(),
-            view_list: vec![view.clone(); events],
+            view_list: vec![crate::detect::bench_fixtures().0; events],
             count: events as u32,
             first_line: None,
             last_line: None,
             first_ts: 0,
             last_ts: 0,
-        };
+        }
+    }
+
+    /// The feed holds a bounded number of events whatever the writer queues, and drops what
+    /// detection has already passed.
+    #[test]
+    fn the_feed_holds_a_bounded_run_and_drops_what_was_detected() {
+        let (tx, mut feed) = channel();
+        let chunk = test_chunk;
         let mut first = 1;
         for _ in 0..QUEUED_EVENTS / 2_000 + 10 {
             tx.offer(first, "auth.log", &mut chunk(2_000));
@@ -294,20 +298,8 @@ mod tests {
     #[test]
     fn the_queue_carries_half_a_second_of_small_chunks_at_50k_per_second() {
         let (tx, mut feed) = channel();
-        let view = crate::detect::bench_fixtures().0;
-        let offer = |first: u64, events: usize| {
-            let mut chunk = EncodedChunk {
-                bytes: Vec::new(),
-                views: Vec::new(),
-                view_list: vec![view.clone(); events],
-                count: events as u32,
-                first_line: None,
-                last_line: None,
-                first_ts: 0,
-                last_ts: 0,
-            };
-            tx.offer(first, "auth.log", &mut chunk);
-        };
+        let offer =
+            |first: u64, events: usize| tx.offer(first, "auth.log", &mut test_chunk(events));
         let half_second = 25_000 / 128 + 1;
         for i in 0..half_second {
             offer(1 + (i * 128) as u64, 128);
