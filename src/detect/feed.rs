@@ -266,10 +266,9 @@ mod tests {
     #[test]
     fn the_feed_holds_a_bounded_run_and_drops_what_was_detected() {
         let (tx, mut feed) = channel();
-        let chunk = test_chunk;
         let mut first = 1;
         for _ in 0..QUEUED_EVENTS / 2_000 + 10 {
-            tx.offer(first, "auth.log", &mut chunk(2_000));
+            tx.offer(first, "auth.log", &mut test_chunk(2_000));
             first += 2_000;
         }
         // The writer never waited: the queue kept its first chunks, the rest were dropped.

@@ -61,11 +61,7 @@ impl Pseudonymiser {
         }
         let token = self.lookup_or_assign(kind, &normalise(kind, raw))?;
         if let Ok(mut cache) = self.cache.write() {
-            // Bounded memory: a full map is dropped wholesale; misses fall back to sled.
-            if cache[slot].len() >= self.cache_limit {
-                cache[slot].clear();
-            }
-            cache[slot].insert(Box::from(raw), token.clone());
+            remember(&mut cache[slot], self.cache_limit, raw, &token);
         }
         Ok(token)
     }
@@ -82,10 +78,7 @@ impl Pseudonymiser {
         let mac = self.keys.mac(format!("network\0{net}").as_bytes());
         let token: Arc<str> = Arc::from(format!("NETWORK_{}", hex::encode(&mac[..6])));
         if let Ok(mut cache) = self.networks.write() {
-            if cache.len() >= self.cache_limit {
-                cache.clear();
-            }
-            cache.insert(Box::from(net), token.clone());
+            remember(&mut cache, self.cache_limit, net, &token);
         }
         token
     }
@@ -138,6 +131,15 @@ impl Pseudonymiser {
         self.pseudonyms.insert(key, token.as_bytes())?;
         Ok(Arc::from(token.as_str()))
     }
+}
+
+/// Keep `raw → token` in a cache of at most `limit` entries. Bounded memory: a full map is
+/// dropped wholesale (misses fall back to sled, or to the MAC).
+fn remember(cache: &mut HashMap<Box<str>, Arc<str>>, limit: usize, raw: &str, token: &Arc<str>) {
+    if cache.len() >= limit {
+        cache.clear();
+    }
+    cache.insert(Box::from(raw), token.clone());
 }
 
 /// Same value, same token: IPs in canonical form, emails case-folded; usernames are

@@ -443,11 +443,14 @@ fn might_hold_pii(s: &str) -> bool {
 }
 
 /// The bytes one of the shapes [`Gate`] looks for needs: most strings hold none.
+const TRIGGER_BYTES: [u8; 6] = *b".:@/=\"";
+
+/// [`TRIGGER_BYTES`] as a table, for the short-string scan.
 const TRIGGERS: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
-    while i < 6 {
-        t[b".:@/=\""[i] as usize] = true;
+    while i < TRIGGER_BYTES.len() {
+        t[TRIGGER_BYTES[i] as usize] = true;
         i += 1;
     }
     t
@@ -459,8 +462,8 @@ fn has_trigger(bytes: &[u8]) -> bool {
     if bytes.len() < 48 {
         return bytes.iter().any(|&b| TRIGGERS[b as usize]);
     }
-    memchr::memchr3(b'.', b':', b'@', bytes).is_some()
-        || memchr::memchr3(b'/', b'=', b'"', bytes).is_some()
+    let [a, b, c, d, e, f] = TRIGGER_BYTES;
+    memchr::memchr3(a, b, c, bytes).is_some() || memchr::memchr3(d, e, f, bytes).is_some()
 }
 
 /// The quick reject's state over one string, fed a byte at a time.
