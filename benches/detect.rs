@@ -127,6 +127,25 @@ fn engine(c: &mut Criterion) {
             }
         })
     });
+    // The detecting pass's way: batches of 4,096, scored together on two threads.
+    let sourced: Vec<(Arc<str>, EventView)> =
+        events.iter().map(|v| (source.clone(), v.clone())).collect();
+    group.bench_function("observe_many_fused", |b| {
+        b.iter_batched(
+            || sourced.clone(),
+            |all| {
+                let mut e = Engine::new(cfg.clone(), Mode::Fused, AlertBook::new(30, 10_000, 1));
+                e.set_forests(forest.clone(), flows.clone());
+                for part in all.chunks(4_096) {
+                    let mut batch = part.to_vec();
+                    e.observe_many(&mut batch, |_, _, s| {
+                        black_box(s);
+                    });
+                }
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
     group.finish();
 }
 

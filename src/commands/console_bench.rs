@@ -228,6 +228,14 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
             );
         }
         let load = load.lock().map(|l| l.clone()).unwrap_or_default();
+        // Written but not yet stored: steady means the pipeline keeps up (what is left is
+        // its latency), rising means it falls behind.
+        let backlog: Vec<String> = load
+            .iter()
+            .step_by(2)
+            .map(|s| format!("{:.0}", s.written.saturating_sub(s.stored) as f64 / 1000.0))
+            .collect();
+        println!("backlog every 2 s (k events): {}", backlog.join(" "));
         if let Some(steady) = steady_rates(&load) {
             println!(
                 "steady state (second {:.0} to {:.0}): offered {:.0} ev/s, stored {:.0} ev/s; at the end {} written events not yet stored",

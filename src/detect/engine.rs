@@ -18,6 +18,8 @@ use crate::config::DetectConfig;
 use crate::domain::ThreatType;
 use crate::domain::{EventKind, EventView};
 
+mod batch;
+
 /// Which parts of detection raise alerts (the `eval detect` ablation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -31,6 +33,13 @@ pub enum Mode {
 
 /// Number of features per event (`features`).
 pub const FEATURES: usize = 13;
+
+/// An event's behaviour context, feature vector and flow detector hits, before its score.
+struct Prepared {
+    ctx: Ctx,
+    x: Vec<f32>,
+    flow_hits: Vec<Hit>,
+}
 
 /// The engine's whole state: behaviour windows, forests, alerts.
 pub struct Engine {
@@ -183,25 +192,56 @@ impl Engine {
 
     /// Full processing of one event. Returns the forest score (0 when there is no forest).
     pub fn observe(&mut self, source: &Arc<str>, v: &EventView) -> f32 {
+        let p = self.prepare(v);
+        let score = self
+            .scorer(v.kind == EventKind::Flow, p.x.len())
+            .map_or(0.0, |f| f.score(&p.x));
+        self.conclude(source, v, p, score);
+        score
+    }
+
+    /// An event's part of `observe` before the forest scores it: behaviour state, flow
+    /// detectors, the feature vector. Reads and writes nothing `conclude` changes, so a batch
+    /// can be prepared ahead of its scores (`observe_many`).
+    fn prepare(&mut self, v: &EventView) -> Prepared {
         let ctx = self.update(v);
         let mut flow_hits = Vec::new();
-        let (x, forest) = if v.kind == EventKind::Flow {
+        let x = if v.kind == EventKind::Flow {
             let flow = self.flows.observe(&self.cfg.network, v, &mut flow_hits);
-            (flow_features(v, &flow), self.flow_forest.as_ref())
+            flow_features(v, &flow)
         } else {
-            (features(v, &ctx), self.forest.as_ref())
+            features(v, &ctx)
         };
-        let score = match (self.mode, forest) {
-            (Mode::DetectorsOnly, _) | (_, None) => 0.0,
-            (_, Some(f)) if f.dims() == x.len() => f.score(&x),
-            _ => 0.0,
+        Prepared { ctx, x, flow_hits }
+    }
+
+    /// The forest that scores a flow's (or another event's) `width`-wide vector, if any does.
+    fn scorer(&self, flow: bool, width: usize) -> Option<&IsolationForest> {
+        let forest = if flow {
+            self.flow_forest.as_ref()
+        } else {
+            self.forest.as_ref()
         };
+        match (self.mode, forest) {
+            (Mode::DetectorsOnly, _) | (_, None) => None,
+            (_, Some(f)) if f.dims() == width => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The rest of `observe`, given the event's score: sampling and retraining, detectors,
+    /// rules and alert fusion.
+    fn conclude(&mut self, source: &Arc<str>, v: &EventView, p: Prepared, score: f32) {
+        let Prepared {
+            mut ctx,
+            x,
+            mut flow_hits,
+        } = p;
         let threshold = if v.kind == EventKind::Flow {
             self.flow_threshold
         } else {
             self.threshold
         };
-        let mut ctx = ctx;
         ctx.forest_unusual = v.kind != EventKind::Flow && score > 0.0 && score >= self.gate;
         // Live retraining: keep sampling, retrain on schedule.
         if v.kind == EventKind::Flow {
@@ -228,7 +268,6 @@ impl Engine {
         if hits.is_empty() && self.mode != Mode::DetectorsOnly && score > threshold {
             self.forest_only(source, v, score);
         }
-        score
     }
 
     fn forest_only(&mut self, source: &Arc<str>, v: &EventView, score: f32) {

@@ -428,18 +428,18 @@ impl IsolationForest {
     }
 
     /// Scores each row; rows of the wrong length get [`NEUTRAL_SCORE`], as in [`Self::score`].
-    pub fn score_many(&self, rows: &[Vec<f32>]) -> Vec<f32> {
+    pub fn score_many<R: AsRef<[f32]>>(&self, rows: &[R]) -> Vec<f32> {
         let mut out = vec![NEUTRAL_SCORE; rows.len()];
         let valid: Vec<usize> = (0..rows.len())
-            .filter(|&i| rows[i].len() == self.dims)
+            .filter(|&i| rows[i].as_ref().len() == self.dims)
             .collect();
         match self.dims {
-            0..=8 => self.score_rows_fixed::<8>(rows, &valid, &mut out),
-            9..=16 => self.score_rows_fixed::<16>(rows, &valid, &mut out),
-            17..=32 => self.score_rows_fixed::<32>(rows, &valid, &mut out),
+            0..=8 => self.score_rows_fixed::<8, R>(rows, &valid, &mut out),
+            9..=16 => self.score_rows_fixed::<16, R>(rows, &valid, &mut out),
+            17..=32 => self.score_rows_fixed::<32, R>(rows, &valid, &mut out),
             _ => {
                 for &r in &valid {
-                    out[r] = self.score_trees(|f| no_nan(rows[r][f]));
+                    out[r] = self.score_trees(|f| no_nan(rows[r].as_ref()[f]));
                 }
             }
         }
@@ -484,9 +484,9 @@ impl IsolationForest {
 
     /// Many queries: per block of rows, one tree at a time over `ROW_LANES` rows in lockstep, so the
     /// tree's nodes stay in L1 while the block passes through it.
-    fn score_rows_fixed<const S: usize>(
+    fn score_rows_fixed<const S: usize, R: AsRef<[f32]>>(
         &self,
-        rows: &[Vec<f32>],
+        rows: &[R],
         valid: &[usize],
         out: &mut [f32],
     ) {
@@ -496,7 +496,7 @@ impl IsolationForest {
         for block in valid.chunks(BLOCK) {
             let xs = &mut xs[..block.len()];
             for (x, &r) in xs.iter_mut().zip(block) {
-                for (b, v) in x.iter_mut().zip(&rows[r]) {
+                for (b, v) in x.iter_mut().zip(rows[r].as_ref()) {
                     *b = no_nan(*v);
                 }
             }

@@ -45,6 +45,8 @@ pub struct DetectSummary {
 
 const FOREST_KEY: &str = "forest";
 const FLOW_FOREST_KEY: &str = "flow_forest";
+/// Events the detecting pass gathers before the forest scores them together.
+const OBSERVE_BATCH: usize = 4096;
 
 /// A detection run over a store: started over a batch of stored events, then stepped over
 /// events as they are written (`ingest --follow`), with one engine state throughout.
@@ -104,11 +106,18 @@ impl Detection {
             })?;
         }
         let mut scores = Vec::new();
-        let (events, next_id) = replay::replay(store, from_id, |source, v| {
-            let score = engine.observe(source, v);
+        let mut batch = Vec::with_capacity(OBSERVE_BATCH);
+        let mut observed = |source: &Arc<str>, v: &EventView, score: f32| {
             on_score(source, v, score);
             scores.push(score);
+        };
+        let (events, next_id) = replay::replay_owned(store, from_id, |source, v| {
+            batch.push((source.clone(), v));
+            if batch.len() == OBSERVE_BATCH {
+                engine.observe_many(&mut batch, &mut observed);
+            }
         })?;
+        engine.observe_many(&mut batch, &mut observed);
         scores.sort_by(|a, b| a.total_cmp(b));
         let q = |p: f64| {
             scores

@@ -91,8 +91,27 @@ pub fn replay_range_with(
     store: &Store,
     from_id: u64,
     until_id: u64,
+    held: HashMap<u64, Vec<EventView>>,
+    mut f: impl FnMut(&Arc<str>, &EventView),
+) -> Result<(u64, u64), StoreError> {
+    replay_owned_range(store, from_id, until_id, held, |s, v| f(s, &v))
+}
+
+/// As [`replay`], handing each view over (a caller that batches events keeps them).
+pub fn replay_owned(
+    store: &Store,
+    from_id: u64,
+    f: impl FnMut(&Arc<str>, EventView),
+) -> Result<(u64, u64), StoreError> {
+    replay_owned_range(store, from_id, u64::MAX, HashMap::new(), f)
+}
+
+fn replay_owned_range(
+    store: &Store,
+    from_id: u64,
+    until_id: u64,
     mut held: HashMap<u64, Vec<EventView>>,
-    f: impl FnMut(&Arc<str>, &EventView),
+    f: impl FnMut(&Arc<str>, EventView),
 ) -> Result<(u64, u64), StoreError> {
     let mut end_id = from_id;
     let mut entries = Vec::new();
@@ -137,7 +156,7 @@ pub fn replay_range_with(
 /// chunk).
 pub fn replay_fed(
     chunks: Vec<FedChunk>,
-    f: impl FnMut(&Arc<str>, &EventView),
+    mut f: impl FnMut(&Arc<str>, &EventView),
 ) -> Result<(u64, u64), StoreError> {
     let end_id = chunks
         .iter()
@@ -153,7 +172,7 @@ pub fn replay_fed(
     let replayed = merge(
         cursors_of(entries),
         |chunk| Ok(views.remove(&chunk).unwrap_or_default()),
-        f,
+        |s, v| f(s, &v),
     )?;
     Ok((replayed, end_id))
 }
@@ -188,7 +207,7 @@ fn cursors_of(entries: Vec<ChunkEntry>) -> Vec<Cursor> {
 fn merge(
     mut cursors: Vec<Cursor>,
     mut load: impl FnMut(u64) -> Result<Vec<EventView>, StoreError>,
-    mut f: impl FnMut(&Arc<str>, &EventView),
+    mut f: impl FnMut(&Arc<str>, EventView),
 ) -> Result<u64, StoreError> {
     // Heap of (time, cursor, loaded?): unloaded cursors wait at their next chunk's first time.
     let mut heap: BinaryHeap<Reverse<(i64, usize, bool)>> = BinaryHeap::new();
@@ -208,7 +227,7 @@ fn merge(
             };
             c.loaded.extend(load(entry.chunk)?);
         } else if let Some(v) = c.loaded.pop_front() {
-            f(&c.source, &v);
+            f(&c.source, v);
             replayed += 1;
             if c.loaded.is_empty() && c.chunks.is_empty() {
                 // A finished source gives its chunk buffer back (~200 KB of views): with

@@ -350,6 +350,17 @@ impl RecordsReader {
             let mut finished = None;
             let mut i = 0;
             while i < avail.len() {
+                if in_string && !escaped {
+                    // Strings are most of a record's bytes: jump to the next byte that can end
+                    // one instead of stepping through each.
+                    match memchr::memchr2(b'"', b'\\', &avail[i..]) {
+                        Some(k) => i += k,
+                        None => {
+                            i = avail.len();
+                            break;
+                        }
+                    }
+                }
                 let b = avail[i];
                 if in_string {
                     if escaped {
@@ -464,5 +475,30 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 2);
+    }
+
+    proptest::proptest! {
+        /// Records whose strings hold quotes, escapes and brackets come out whole and exact,
+        /// however the stream's buffers cut them (a 1–8 byte buffer splits every escape).
+        #[test]
+        fn records_come_out_whole_across_any_buffer_cut(
+            values in proptest::collection::vec("[a-z\"\\\\{}\\[\\], é]{0,40}", 1..6),
+            cap in 1usize..9,
+        ) {
+            let records: Vec<String> = values
+                .iter()
+                .map(|v| serde_json::json!({"s": v, "n": [1, {"t": v}]}).to_string())
+                .collect();
+            let doc = format!("{{\"Records\": [{}]}}", records.join(", ")).into_bytes();
+            let small: Stream = Box::new(BufReader::with_capacity(cap, io::Cursor::new(doc)));
+            let mut r = RecordsReader::new(small, 1 << 20);
+            let mut got = Vec::new();
+            let mut buf = Vec::new();
+            while let Some((_, k)) = r.next_into(&mut buf).unwrap() {
+                proptest::prop_assert_eq!(k, FrameKind::Record);
+                got.push(String::from_utf8(std::mem::take(&mut buf)).unwrap());
+            }
+            proptest::prop_assert_eq!(got, records);
+        }
     }
 }

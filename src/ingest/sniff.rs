@@ -35,7 +35,12 @@ impl SourceKind {
 
 /// Detect the kind from `head` (the first KiBs), honouring a forced `format`.
 pub fn detect(head: &[u8], path: &Path, forced: Option<Format>) -> Option<SourceKind> {
-    let text = String::from_utf8_lossy(head);
+    // The head is a whole read buffer (up to a MiB): validate it the fast way, and pay for
+    // the lossy walk only when it is not valid UTF-8.
+    let text = match std::str::from_utf8(head) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(head),
+    };
     let body = text.trim_start_matches('\u{feff}').trim_start();
     let is_document = body.starts_with('{') && is_records_document(body);
     match forced {

@@ -4,9 +4,9 @@ mod redact;
 mod tokens;
 mod vault;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use ahash::AHashMap as HashMap;
 use anyhow::{Context, Result};
 
 pub use redact::{Redactor, USER_KEYS};
@@ -14,7 +14,8 @@ pub use tokens::{Kind, format_token, is_token, letters};
 pub use vault::VaultKeys;
 
 /// Raw value → token for values seen recently, one map per kind (looked up by `&str`, so a
-/// hit allocates nothing).
+/// hit allocates nothing). aHash, randomly keyed per process: the raw values come from logs
+/// an attacker may write, and SipHash was a per-field cost on the workers' path.
 type TokenCache = [HashMap<Box<str>, Arc<str>>; 4];
 
 /// Maps raw values to stable tokens. The same value always gets the same token (persisted in

@@ -338,7 +338,7 @@ fn nan_and_dims_mismatch_in_queries() {
     assert_eq!(s[0], forest.score(&mixed[0]));
     assert_eq!(s[1], NEUTRAL_SCORE);
     assert_eq!(s[2], forest.score(&mixed[2]));
-    assert!(forest.score_many(&[]).is_empty());
+    assert!(forest.score_many::<Vec<f32>>(&[]).is_empty());
 }
 
 #[test]
