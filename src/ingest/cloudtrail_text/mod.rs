@@ -14,6 +14,7 @@
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -76,10 +77,7 @@ pub fn parse(
     {
         return Ok(None);
     }
-    let Ok(kept) = RawValue::from_string(meta) else {
-        return Ok(None);
-    };
-    let Ok(view) = view_fields(kept.get()) else {
+    let Ok((kept, view)) = kept_metadata(meta) else {
         return Ok(None);
     };
     ev.metadata = view;
@@ -98,9 +96,22 @@ fn push_entry(object: &mut String, key: &str, value: &str) {
     object.push_str(value);
 }
 
+/// The metadata as stored, and the fields the detection view reads, from one parse of
+/// `meta` (which checks that the redacted text is still JSON). The stored text is the parsed
+/// entries written back: the same text when nothing needed escaping, which is checked, so
+/// `RawValue::from_string`'s second full parse runs only when it differs.
+fn kept_metadata(meta: String) -> serde_json::Result<(Box<RawValue>, Map<String, Value>)> {
+    let object: RawObject = serde_json::from_str(&meta)?;
+    let view = view_fields(&object)?;
+    let kept = match serde_json::value::to_raw_value(&object) {
+        Ok(written) if written.get() == meta => written,
+        _ => RawValue::from_string(meta)?,
+    };
+    Ok((kept, view))
+}
+
 /// The metadata fields the detection view reads, as a map.
-fn view_fields(meta: &str) -> serde_json::Result<Map<String, Value>> {
-    let object: RawObject = serde_json::from_str(meta)?;
+fn view_fields(object: &RawObject) -> serde_json::Result<Map<String, Value>> {
     let mut out = Map::new();
     for key in VIEW_METADATA_KEYS {
         if let Some(raw) = object.get(key) {
@@ -180,6 +191,17 @@ impl<'a> RawObject<'a> {
             .rev()
             .find(|(k, _)| *k == key)
             .map(|(_, v)| *v)
+    }
+}
+
+/// Written back entry by entry, each value as its own text.
+impl Serialize for RawObject<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }
 

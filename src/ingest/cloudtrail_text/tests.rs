@@ -216,3 +216,20 @@ fn rules_read_the_text_record_as_they_read_the_tree() {
     assert_eq!(a, b);
     assert_eq!(record.to_json(), sigma.to_json());
 }
+
+#[test]
+fn kept_metadata_is_the_text_it_was_given_or_an_error() {
+    // Nested values keep their own spacing; a repeated key is kept twice, as it came.
+    let meta = r#"{"a":{ "b" : [1, 2.50, "é"] },"a":null,"c":"x"}"#;
+    let (kept, view) = kept_metadata(meta.to_string()).unwrap();
+    assert_eq!(kept.get(), meta);
+    assert!(view.is_empty());
+    let with_view = r#"{"awsRegion":"eu-west-1","userAgent":"aws-cli/2"}"#;
+    let (kept, view) = kept_metadata(with_view.to_string()).unwrap();
+    assert_eq!(kept.get(), with_view);
+    assert_eq!(view.get("awsRegion"), Some(&json!("eu-west-1")));
+    // A redaction that broke the JSON (an account named `true` replaced as a word).
+    for broken in [r#"{"mfa":USER_A}"#, r#"{"a":1"#, r#"{"a":1} x"#, "[1]"] {
+        assert!(kept_metadata(broken.to_string()).is_err(), "{broken}");
+    }
+}

@@ -10,7 +10,7 @@ use std::fmt;
 use anyhow::Result;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{Redactor, is_user_key, might_hold_pii, replace_words};
+use super::{Redactor, is_user_key, replace_words};
 use crate::domain::{SOURCE_NETWORK, SecurityEvent};
 
 impl Redactor {
@@ -61,9 +61,7 @@ impl Redactor {
                 break;
             };
             let span = &text[start..end];
-            if might_hold_pii(span)
-                && let std::borrow::Cow::Owned(redacted) = self.patterns(span)?
-            {
+            if let std::borrow::Cow::Owned(redacted) = self.patterns_checked(span)? {
                 out.push_str(&text[copied..start]);
                 out.push_str(&redacted);
                 copied = end;
