@@ -227,6 +227,18 @@ pub fn run(config: &Config, args: &ConsoleBenchArgs) -> Result<u8> {
                 *last as i64 - *from as i64
             );
         }
+        // The start-up backlog (the baseline) drains during the first half: the second half
+        // is where growth would be a leak rather than queues emptying.
+        if let Some(half) = rss_mb.get(rss_mb.len() / 2) {
+            let tail = &rss_mb[rss_mb.len() / 2..];
+            let (lo, hi) = (tail.iter().min(), tail.iter().max());
+            if let (Some(lo), Some(hi), Some(last)) = (lo, hi, rss_mb.last()) {
+                println!(
+                    "RSS over the second half: {half} MB at its start, {lo}–{hi} MB, {last} MB at the end ({:+} MB)",
+                    *last as i64 - *half as i64
+                );
+            }
+        }
         let load = load.lock().map(|l| l.clone()).unwrap_or_default();
         // Written but not yet stored: steady means the pipeline keeps up (what is left is
         // its latency), rising means it falls behind.
