@@ -119,14 +119,16 @@ impl Engine {
 
     /// First pass of a batch: learn behaviour and sample feature vectors (no alerts).
     pub fn learn(&mut self, v: &EventView) {
-        let ctx = self.update(v);
-        if v.kind == EventKind::Flow {
-            let flow = self.flows.observe(&self.cfg.network, v, &mut Vec::new());
-            let x = flow_features(v, &flow);
-            self.flow_reservoir.offer(x);
+        let p = self.prepare(v);
+        self.sample(v.kind == EventKind::Flow, p.x);
+    }
+
+    /// Offer a feature vector to its forest's training sample.
+    fn sample(&mut self, flow: bool, x: Vec<f32>) {
+        if flow {
+            self.flow_reservoir.offer(x)
         } else {
-            let x = features(v, &ctx);
-            self.reservoir.offer(x);
+            self.reservoir.offer(x)
         }
     }
 
@@ -244,11 +246,7 @@ impl Engine {
         };
         ctx.forest_unusual = v.kind != EventKind::Flow && score > 0.0 && score >= self.gate;
         // Live retraining: keep sampling, retrain on schedule.
-        if v.kind == EventKind::Flow {
-            self.flow_reservoir.offer(x)
-        } else {
-            self.reservoir.offer(x)
-        }
+        self.sample(v.kind == EventKind::Flow, x);
         self.since_train += 1;
         if self.since_train >= self.cfg.forest.retrain_every {
             self.train();
