@@ -1,7 +1,8 @@
 //! MITRE ATT&CK STIX 2.1 bundle → technique documents: attack-patterns (sub-techniques too),
 //! tactics from kill-chain phases, detection text (the old `x_mitre_detection` field or the
 //! v18 detection strategies and their analytics), mitigations through `mitigates`
-//! relationships. Revoked and deprecated objects are skipped.
+//! relationships, procedure examples through `uses` relationships (groups, campaigns, and
+//! software that runs on a platform AutoSec watches). Revoked and deprecated objects are skipped.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -69,6 +70,8 @@ impl Object {
 /// one of mitigations).
 const MAX_SECTION_CHARS: usize = 1_400;
 const MAX_NOTE_CHARS: usize = 700;
+/// Longest text kept per procedure example (they average ~200 characters).
+const MAX_PROCEDURE_CHARS: usize = 400;
 
 static CITATION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\s*\(Citation:[^)]*\)").expect("citation regex"));
@@ -108,6 +111,10 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Parsed> {
 
     let mut mitigations: HashMap<&str, Vec<String>> = HashMap::new();
     let mut detections: HashMap<&str, Vec<String>> = HashMap::new();
+    // Procedure examples name the concrete act ("disabled CloudTrail logging", "queried the
+    // instance metadata service") in the words rule authors and analysts use, where the
+    // technique's description names the goal.
+    let mut procedures: HashMap<&str, Vec<String>> = HashMap::new();
     for rel in bundle
         .objects
         .iter()
@@ -139,6 +146,14 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Parsed> {
                     text.push_str(&clean(&analytic.description));
                 }
                 detections.entry(&rel.target_ref).or_default().push(text);
+            }
+            ("uses", "intrusion-set" | "campaign" | "malware" | "tool")
+                if relevant_platform(&source.x_mitre_platforms) =>
+            {
+                let text = truncate_at_sentence(&clean(&rel.description), MAX_PROCEDURE_CHARS);
+                if !text.is_empty() {
+                    procedures.entry(&rel.target_ref).or_default().push(text);
+                }
             }
             _ => {}
         }
@@ -194,6 +209,12 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Parsed> {
                 text: truncate_at_sentence(&m.join(" "), MAX_NOTE_CHARS),
             });
         }
+        if let Some(examples) = procedures.get(o.id.as_str()) {
+            sections.push(Section {
+                heading: "Procedure examples".into(),
+                text: examples.join(" "),
+            });
+        }
         let id = reference.external_id.clone();
         parsed.docs.push(IntelDoc {
             techniques: vec![id.clone()],
@@ -240,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn tiny_bundle_keeps_live_patterns_with_tactics_detection_and_mitigations() {
+    fn tiny_bundle_keeps_live_patterns_with_tactics_detection_mitigations_and_procedures() {
         let bundle = r#"{"type":"bundle","objects":[
           {"type":"attack-pattern","id":"attack-pattern--1","name":"Password Guessing","description":"Guessing.","kill_chain_phases":[{"kill_chain_name":"mitre-attack","phase_name":"credential-access"}],"external_references":[{"source_name":"mitre-attack","external_id":"T1110.001","url":"https://attack.mitre.org/techniques/T1110/001"}],"x_mitre_platforms":["Linux"]},
           {"type":"attack-pattern","id":"attack-pattern--2","name":"Old","revoked":true,"external_references":[{"source_name":"mitre-attack","external_id":"T9999"}]},
@@ -250,7 +271,14 @@ mod tests {
           {"type":"x-mitre-analytic","id":"x-mitre-analytic--1","description":"Count sshd failures per source.","x_mitre_platforms":["Linux"]},
           {"type":"x-mitre-analytic","id":"x-mitre-analytic--2","description":"Windows only.","x_mitre_platforms":["Windows"]},
           {"type":"x-mitre-detection-strategy","id":"x-mitre-detection-strategy--1","name":"Repeated failures","x_mitre_analytic_refs":["x-mitre-analytic--1","x-mitre-analytic--2"]},
-          {"type":"relationship","id":"relationship--2","relationship_type":"detects","source_ref":"x-mitre-detection-strategy--1","target_ref":"attack-pattern--1"}
+          {"type":"relationship","id":"relationship--2","relationship_type":"detects","source_ref":"x-mitre-detection-strategy--1","target_ref":"attack-pattern--1"},
+          {"type":"intrusion-set","id":"intrusion-set--1","name":"Group One"},
+          {"type":"malware","id":"malware--1","name":"WinOnly","x_mitre_platforms":["Windows"]},
+          {"type":"tool","id":"tool--1","name":"Sprayer","x_mitre_platforms":["Linux","Windows"]},
+          {"type":"relationship","id":"relationship--3","relationship_type":"uses","source_ref":"intrusion-set--1","target_ref":"attack-pattern--1","description":"[Group One](https://attack.mitre.org/groups/G9) guessed SSH passwords.(Citation: Report)"},
+          {"type":"relationship","id":"relationship--4","relationship_type":"uses","source_ref":"malware--1","target_ref":"attack-pattern--1","description":"WinOnly guesses RDP passwords."},
+          {"type":"relationship","id":"relationship--5","relationship_type":"uses","source_ref":"tool--1","target_ref":"attack-pattern--1","description":"Sprayer tries one password on many accounts."},
+          {"type":"relationship","id":"relationship--6","relationship_type":"uses","source_ref":"intrusion-set--1","target_ref":"attack-pattern--1","description":"Revoked use.","revoked":true}
         ]}"#;
         let parsed = parse(bundle.as_bytes()).expect("parses");
         assert_eq!(parsed.docs.len(), 1);
@@ -261,6 +289,15 @@ mod tests {
         assert!(text.contains("Count sshd failures per source."), "{text}");
         assert!(!text.contains("Windows only"), "{text}");
         assert!(text.contains("M1032 Multi-factor Authentication: Require MFA."));
+        let procedures = d
+            .sections
+            .iter()
+            .find(|s| s.heading == "Procedure examples")
+            .expect("procedure examples");
+        assert_eq!(
+            procedures.text,
+            "Group One guessed SSH passwords. Sprayer tries one password on many accounts."
+        );
         assert!(parsed.notes[0].contains("1 revoked and 1 deprecated"));
     }
 }
