@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use super::bert::LeanBert;
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_transformers::models::bert::Config as BertConfig;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 /// Sentences per forward pass. A pass holds its batch's attention scores at once (batch × 12
@@ -38,7 +38,7 @@ pub struct Embedder {
     dir: PathBuf,
     tokenizer: Tokenizer,
     config: BertConfig,
-    model: OnceLock<Result<BertModel, String>>,
+    model: OnceLock<Result<LeanBert, String>>,
     device: Device,
     dim: usize,
     /// Identifies the weights, so cached vectors of another model are never mixed in.
@@ -98,14 +98,13 @@ impl Embedder {
     }
 
     /// The weights, read on first use (tensor by tensor, see `weights`: the whole-file loader
-    /// held them twice). A file that cannot be read stays an error for this process.
-    fn model(&self) -> Result<&BertModel, EmbedError> {
+    /// held them twice; the word-piece table stays on disk, see `bert`). A file that cannot be
+    /// read stays an error for this process.
+    fn model(&self) -> Result<&LeanBert, EmbedError> {
         let loaded = self.model.get_or_init(|| {
             let path = self.dir.join("model.safetensors");
-            let weights = super::weights::LazySafetensors::open(&path)
-                .map_err(|e| format!("model.safetensors: {e}"))?;
-            let vb = VarBuilder::from_backend(Box::new(weights), DType::F32, self.device.clone());
-            BertModel::load(vb, &self.config).map_err(|e| format!("model.safetensors: {e}"))
+            LeanBert::load(&path, &self.config, &self.device)
+                .map_err(|e| format!("model.safetensors: {e}"))
         });
         loaded.as_ref().map_err(|detail| EmbedError::Load {
             dir: self.dir.clone(),
@@ -174,7 +173,7 @@ impl Embedder {
         let type_ids = ids.zeros_like().map_err(run_err)?;
         let hidden = self
             .model()?
-            .forward(&ids, &type_ids, Some(&mask))
+            .forward(&ids, &type_ids, &mask)
             .map_err(run_err)?;
         let pooled = mean_pool(&hidden, &mask).map_err(run_err)?;
         let normalised = l2_normalise(&pooled).map_err(run_err)?;

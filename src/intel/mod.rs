@@ -2,6 +2,7 @@
 //! embeddings with candle, an instant-distance HNSW persisted in sled, BM25, and hybrid ranking.
 //! Without an embedding model everything works lexically and says so.
 
+pub mod bert;
 mod cache;
 pub mod corpus;
 pub mod doc;

@@ -102,22 +102,78 @@ impl LazySafetensors {
         })
     }
 
-    fn read(&self, name: &str, dtype: DType, dev: &Device) -> Result<Tensor> {
-        let entry = self
-            .entries
+    fn entry(&self, name: &str) -> Result<&Entry> {
+        self.entries
             .get(name)
-            .ok_or_else(|| Error::CannotFindTensor { path: name.into() }.bt())?;
-        let mut bytes = vec![0u8; (entry.range.1 - entry.range.0) as usize];
-        {
-            let mut file = self
-                .file
-                .lock()
-                .map_err(|_| Error::Msg("weights file lock poisoned".into()))?;
-            file.seek(SeekFrom::Start(entry.range.0))?;
-            file.read_exact(&mut bytes)?;
+            .ok_or_else(|| Error::CannotFindTensor { path: name.into() }.bt())
+    }
+
+    fn read(&self, name: &str, dtype: DType, dev: &Device) -> Result<Tensor> {
+        let entry = self.entry(name)?;
+        let len = (entry.range.1 - entry.range.0) as usize;
+        if entry.dtype == DType::F32 {
+            // Read straight into the tensor's own buffer: the embedding model's largest tensor
+            // would otherwise be held twice while it is copied.
+            let mut values = vec![0f32; len / 4];
+            read_f32_at(&mut *self.lock()?, entry.range.0, &mut values)?;
+            return Tensor::from_vec(values, entry.shape.as_slice(), dev)?.to_dtype(dtype);
         }
+        let mut bytes = vec![0u8; len];
+        let mut file = self.lock()?;
+        file.seek(SeekFrom::Start(entry.range.0))?;
+        file.read_exact(&mut bytes)?;
+        drop(file);
         Tensor::from_raw_buffer(&bytes, entry.dtype, &entry.shape, dev)?.to_dtype(dtype)
     }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// The shape of a 2-D F32 tensor, for callers that read it by rows.
+    pub fn table_shape(&self, name: &str) -> Result<(usize, usize)> {
+        let entry = self.entry(name)?;
+        match (entry.dtype, entry.shape.as_slice()) {
+            (DType::F32, &[rows, width]) => Ok((rows, width)),
+            _ => Err(Error::Msg(format!(
+                "{name}: not a 2-D F32 table ({:?} {:?})",
+                entry.dtype, entry.shape
+            ))),
+        }
+    }
+
+    /// Rows `ids` of the 2-D F32 table `name`, in order, one read each.
+    pub fn read_rows(&self, name: &str, ids: &[u32]) -> Result<Vec<f32>> {
+        let (rows, width) = self.table_shape(name)?;
+        let start = self.entry(name)?.range.0;
+        let mut out = vec![0f32; ids.len() * width];
+        let mut file = self.lock()?;
+        for (row, &id) in out.chunks_mut(width.max(1)).zip(ids) {
+            if id as usize >= rows {
+                return Err(Error::Msg(format!("{name}: row {id} of {rows}")));
+            }
+            read_f32_at(&mut file, start + u64::from(id) * width as u64 * 4, row)?;
+        }
+        Ok(out)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, File>> {
+        self.file
+            .lock()
+            .map_err(|_| Error::Msg("weights file lock poisoned".into()))
+    }
+}
+
+/// Little-endian floats at `offset` (safetensors is little-endian on every host).
+fn read_f32_at(file: &mut File, offset: u64, out: &mut [f32]) -> Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(bytemuck::cast_slice_mut(out))?;
+    if cfg!(target_endian = "big") {
+        for v in out.iter_mut() {
+            *v = f32::from_bits(u32::from_le(v.to_bits()));
+        }
+    }
+    Ok(())
 }
 
 impl SimpleBackend for LazySafetensors {
