@@ -4,8 +4,9 @@
 //! the whole file and then copies every tensor out of it, so loading holds the weights twice
 //! (the 90 MB embedding model peaked at 180 MB during a 1M-event ingest); memory-mapping the
 //! file avoids the copy but needs `unsafe`, which this crate forbids. Here only the header is
-//! parsed up front, and each tensor's bytes are read when the model asks for it, so at most
-//! one tensor is held twice.
+//! parsed up front, and each tensor's bytes are read when the model asks for it, F32 ones
+//! straight into the tensor's buffer (others through one copy). A large table can also be read
+//! by rows (`read_rows`: the embedding model's word pieces, see `bert`).
 
 use std::collections::HashMap;
 use std::fs::File;
