@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Embedding, LayerNorm, VarBuilder, embedding, layer_norm};
 use candle_transformers::models::bert::{BertEncoder, Config};
 
@@ -30,7 +31,7 @@ impl LeanBert {
     /// without the `bert.` prefix, as `BertModel::load` accepts).
     pub fn load(path: &Path, config: &Config, device: &Device) -> Result<LeanBert> {
         let file = LazySafetensors::open(path)?;
-        let prefix = if file.contains("bert.embeddings.word_embeddings.weight") {
+        let prefix = if file.contains_tensor("bert.embeddings.word_embeddings.weight") {
             "bert."
         } else {
             ""

@@ -120,22 +120,15 @@ impl LazySafetensors {
             return Tensor::from_vec(values, entry.shape.as_slice(), dev)?.to_dtype(dtype);
         }
         let mut bytes = vec![0u8; len];
-        let mut file = self.lock()?;
-        file.seek(SeekFrom::Start(entry.range.0))?;
-        file.read_exact(&mut bytes)?;
-        drop(file);
+        read_at(&mut *self.lock()?, entry.range.0, &mut bytes)?;
         Tensor::from_raw_buffer(&bytes, entry.dtype, &entry.shape, dev)?.to_dtype(dtype)
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.entries.contains_key(name)
-    }
-
-    /// The shape of a 2-D F32 tensor, for callers that read it by rows.
-    pub fn table_shape(&self, name: &str) -> Result<(usize, usize)> {
+    /// The 2-D F32 tensor `name` as (entry, rows, width), for callers that read it by rows.
+    fn table(&self, name: &str) -> Result<(&Entry, usize, usize)> {
         let entry = self.entry(name)?;
         match (entry.dtype, entry.shape.as_slice()) {
-            (DType::F32, &[rows, width]) => Ok((rows, width)),
+            (DType::F32, &[rows, width]) => Ok((entry, rows, width)),
             _ => Err(Error::Msg(format!(
                 "{name}: not a 2-D F32 table ({:?} {:?})",
                 entry.dtype, entry.shape
@@ -143,17 +136,25 @@ impl LazySafetensors {
         }
     }
 
+    /// The (rows, width) of the 2-D F32 table `name`.
+    pub fn table_shape(&self, name: &str) -> Result<(usize, usize)> {
+        self.table(name).map(|(_, rows, width)| (rows, width))
+    }
+
     /// Rows `ids` of the 2-D F32 table `name`, in order, one read each.
     pub fn read_rows(&self, name: &str, ids: &[u32]) -> Result<Vec<f32>> {
-        let (rows, width) = self.table_shape(name)?;
-        let start = self.entry(name)?.range.0;
+        let (entry, rows, width) = self.table(name)?;
         let mut out = vec![0f32; ids.len() * width];
         let mut file = self.lock()?;
         for (row, &id) in out.chunks_mut(width.max(1)).zip(ids) {
             if id as usize >= rows {
                 return Err(Error::Msg(format!("{name}: row {id} of {rows}")));
             }
-            read_f32_at(&mut file, start + u64::from(id) * width as u64 * 4, row)?;
+            read_f32_at(
+                &mut file,
+                entry.range.0 + u64::from(id) * width as u64 * 4,
+                row,
+            )?;
         }
         Ok(out)
     }
@@ -167,13 +168,18 @@ impl LazySafetensors {
 
 /// Little-endian floats at `offset` (safetensors is little-endian on every host).
 fn read_f32_at(file: &mut File, offset: u64, out: &mut [f32]) -> Result<()> {
-    file.seek(SeekFrom::Start(offset))?;
-    file.read_exact(bytemuck::cast_slice_mut(out))?;
+    read_at(file, offset, bytemuck::cast_slice_mut(out))?;
     if cfg!(target_endian = "big") {
         for v in out.iter_mut() {
             *v = f32::from_bits(u32::from_le(v.to_bits()));
         }
     }
+    Ok(())
+}
+
+fn read_at(file: &mut File, offset: u64, out: &mut [u8]) -> Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(out)?;
     Ok(())
 }
 
